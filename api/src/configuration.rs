@@ -1,0 +1,199 @@
+//! Settings as one value: defaults → an optional TOML file → environment.
+//! Validated at start-up; a bad value stops the process with one line naming it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that never prints.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Settings {
+    /// `DATABASE_URL`: `sqlite://path` or `postgres://…`.
+    pub database_url: Secret,
+    /// `REDIS_URL`: optional; without it, rate limits are kept in process.
+    pub redis_url: Option<Secret>,
+    /// `KARTEL_ADDR`: where to listen.
+    pub addr: SocketAddr,
+    /// `KARTEL_DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `KARTEL_SIGNING_KEY`: an Ed25519 private key in PKCS#8 PEM.
+    pub signing_key: Option<Secret>,
+    /// `KARTEL_SIGNING_KEY_FILE`: where the key is read from, or created on first start.
+    pub signing_key_file: Option<PathBuf>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_seconds: i64,
+    /// Requests per minute per client IP on register, login and refresh.
+    pub auth_rate_limit_per_ip: u32,
+    /// Requests per minute per account (email, or the session of a refresh token).
+    pub auth_rate_limit_per_account: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy you trust).
+    pub trust_forwarded_for: bool,
+    /// Prefix of every Redis key this service writes.
+    pub redis_prefix: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    pub max_body_bytes: usize,
+    pub hold_sweep_interval_seconds: u64,
+    pub shutdown_timeout_seconds: u64,
+    /// Run migrations at start-up.
+    pub migrate_on_start: bool,
+    pub workers: Option<usize>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: Secret::new(DEFAULT_DATABASE_URL.into()),
+            redis_url: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_max_connections: 10,
+            signing_key: None,
+            signing_key_file: None,
+            jwt_issuer: "kartel".into(),
+            jwt_audience: "kartel-api".into(),
+            access_token_ttl_seconds: 900,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
+            auth_rate_limit_per_ip: 30,
+            auth_rate_limit_per_account: 10,
+            trust_forwarded_for: false,
+            redis_prefix: "kartel".into(),
+            log_format: "text".into(),
+            max_body_bytes: 64 * 1024,
+            hold_sweep_interval_seconds: 30,
+            shutdown_timeout_seconds: 30,
+            migrate_on_start: true,
+            workers: None,
+        }
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/kartel.db";
+
+impl Settings {
+    /// Reads defaults, then `KARTEL_CONFIG` (or `kartel.toml` if present), then
+    /// the environment.
+    pub fn load() -> Result<Self, String> {
+        let file = std::env::var("KARTEL_CONFIG").unwrap_or_else(|_| "kartel.toml".into());
+        let figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
+            .merge(Env::prefixed("KARTEL_").ignore(&["CONFIG"]));
+        let s: Settings = figment.extract().map_err(|e| {
+            let key = e.path.join(".").to_uppercase();
+            let name = match key.as_str() {
+                "" => String::new(),
+                "DATABASE_URL" | "REDIS_URL" => format!(" {key}"),
+                _ => format!(" KARTEL_{key}"),
+            };
+            format!("invalid setting{name}: {}", e.kind)
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err("invalid setting DATABASE_URL: must start with sqlite:, postgres:// or postgresql://".into());
+        }
+        if let Some(r) = &self.redis_url
+            && !(r.expose().starts_with("redis://") || r.expose().starts_with("rediss://"))
+        {
+            return Err("invalid setting REDIS_URL: must start with redis:// or rediss://".into());
+        }
+        if !(30..=900).contains(&self.access_token_ttl_seconds) {
+            return Err(
+                "invalid setting KARTEL_ACCESS_TOKEN_TTL_SECONDS: must be between 30 and 900"
+                    .into(),
+            );
+        }
+        if !(300..=90 * 24 * 3600).contains(&self.refresh_token_ttl_seconds) {
+            return Err(
+                "invalid setting KARTEL_REFRESH_TOKEN_TTL_SECONDS: must be between 300 and 7776000"
+                    .into(),
+            );
+        }
+        if self.database_max_connections == 0 {
+            return Err(
+                "invalid setting KARTEL_DATABASE_MAX_CONNECTIONS: must be at least 1".into(),
+            );
+        }
+        if self.auth_rate_limit_per_ip == 0 || self.auth_rate_limit_per_account == 0 {
+            return Err(
+                "invalid setting KARTEL_AUTH_RATE_LIMIT_PER_IP / _PER_ACCOUNT: must be at least 1"
+                    .into(),
+            );
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err("invalid setting KARTEL_LOG_FORMAT: must be text or json".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return Err("invalid setting KARTEL_MAX_BODY_BYTES: must be at least 1024".into());
+        }
+        if self.hold_sweep_interval_seconds == 0 {
+            return Err(
+                "invalid setting KARTEL_HOLD_SWEEP_INTERVAL_SECONDS: must be at least 1".into(),
+            );
+        }
+        if self.redis_prefix.is_empty()
+            || self.jwt_issuer.is_empty()
+            || self.jwt_audience.is_empty()
+        {
+            return Err("invalid setting: KARTEL_REDIS_PREFIX, KARTEL_JWT_ISSUER and KARTEL_JWT_AUDIENCE must not be empty".into());
+        }
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+
+    /// The SQLite file path, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let url = self.database_url.expose().strip_prefix("sqlite:")?;
+        let path = url.trim_start_matches("//").split('?').next()?;
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// Where the signing key lives when none is given inline: the configured
+    /// file, or beside the SQLite database, or `data/signing-key.pem`.
+    pub fn signing_key_path(&self) -> PathBuf {
+        if let Some(p) = &self.signing_key_file {
+            return p.clone();
+        }
+        match self
+            .sqlite_path()
+            .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+        {
+            Some(dir) => dir.join("signing-key.pem"),
+            None => PathBuf::from("data/signing-key.pem"),
+        }
+    }
+}

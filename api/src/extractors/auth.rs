@@ -1,0 +1,150 @@
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use kartel_domain::types::Role;
+use kartel_domain::{Caller, UserCaller, accounts, api_keys};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state is missing"))
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let h = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = h.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+fn api_key(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("x-api-key")?
+        .to_str()
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+async fn user_from(req: HttpRequest) -> Result<Option<UserCaller>, ApiError> {
+    let Some(token) = bearer(&req) else {
+        return Ok(None);
+    };
+    let st = state(&req)?;
+    let claims = st.keys.verify_access_token(&token).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is invalid or expired",
+        )
+    })?;
+    Ok(Some(
+        accounts::authenticate(&st.db, claims.sub, claims.sid).await?,
+    ))
+}
+
+/// A signed-in person (a valid access token of a live session and an active account).
+pub struct CurrentUser(pub UserCaller);
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            user_from(req).await?.map(CurrentUser).ok_or_else(|| {
+                ApiError::unauthorized("sign in: send Authorization: Bearer <access token>")
+            })
+        })
+    }
+}
+
+/// A signed-in person if a token was sent; anonymous otherwise. A bad token is still refused.
+pub struct MaybeUser(pub Option<UserCaller>);
+
+impl FromRequest for MaybeUser {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(MaybeUser(user_from(req).await?)) })
+    }
+}
+
+/// A person or an internal service (its key in `X-Api-Key`).
+pub struct AnyCaller(pub Caller);
+
+impl FromRequest for AnyCaller {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            if let Some(key) = api_key(&req) {
+                let st = state(&req)?;
+                return api_keys::authenticate(&st.db, &key)
+                    .await?
+                    .map(|s| AnyCaller(Caller::Service(s)))
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            actix_web::http::StatusCode::UNAUTHORIZED,
+                            "invalid_api_key",
+                            "the API key is invalid or revoked",
+                        )
+                    });
+            }
+            user_from(req)
+                .await?
+                .map(|u| AnyCaller(Caller::User(u)))
+                .ok_or_else(|| {
+                    ApiError::unauthorized("sign in, or send a service key as X-Api-Key")
+                })
+        })
+    }
+}
+
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $($role:expr),+) => {
+        $(#[$doc])*
+        pub struct $name(pub UserCaller);
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = Fut<Self>;
+            fn from_request(req: &HttpRequest, p: &mut Payload) -> Self::Future {
+                let user = CurrentUser::from_request(req, p);
+                Box::pin(async move {
+                    let CurrentUser(u) = user.await?;
+                    if [$($role),+].iter().any(|r| u.roles.contains(*r)) {
+                        Ok($name(u))
+                    } else {
+                        Err(ApiError::forbidden(concat!("this needs the role of ", $what)))
+                    }
+                })
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// An admin.
+    Admin, "an admin", Role::Admin
+);
+role_extractor!(
+    /// A community manager or an admin.
+    Manager, "a community manager or an admin", Role::CommunityManager, Role::Admin
+);
+role_extractor!(
+    /// Staff: a community manager, a generative lead or an admin.
+    Staff, "staff (community manager, generative lead or admin)", Role::CommunityManager, Role::GenerativeLead, Role::Admin
+);

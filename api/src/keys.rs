@@ -1,0 +1,159 @@
+//! The Ed25519 signing key: access tokens now, certificates later. Its public
+//! half is published at `/.well-known/jwks.json`; `kid` lets keys rotate.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::configuration::Settings;
+
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    pub kid: String,
+    /// The public key, base64url (the JWK `x`).
+    pub public_x: String,
+    issuer: String,
+    audience: String,
+    pub access_ttl: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    /// The session (login family) this token belongs to.
+    pub sid: Uuid,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+impl Keys {
+    /// Uses the configured key, or reads the key file, or creates it (and warns:
+    /// production should configure a key that every instance shares).
+    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
+        let pem = match &settings.signing_key {
+            Some(pem) => pem.expose().to_owned(),
+            None => read_or_create(&settings.signing_key_path())?,
+        };
+        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid setting KARTEL_SIGNING_KEY: not an Ed25519 PKCS#8 PEM key ({e})"
+            )
+        })?;
+        Self::from_signing_key(&key, settings)
+    }
+
+    fn from_signing_key(key: &SigningKey, settings: &Settings) -> anyhow::Result<Self> {
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|e| anyhow::anyhow!("encoding the signing key: {e}"))?;
+        let public = key.verifying_key().to_bytes();
+        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+        Ok(Self {
+            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            decoding: DecodingKey::from_ed_der(&public),
+            kid,
+            public_x: URL_SAFE_NO_PAD.encode(public),
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+            access_ttl: settings.access_token_ttl_seconds,
+        })
+    }
+
+    pub fn issue_access_token(&self, user: Uuid, session: Uuid) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user,
+            sid: session,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            exp: now + self.access_ttl,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
+    }
+
+    /// Accepts only EdDSA tokens of our key, issuer and audience, not expired.
+    pub fn verify_access_token(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
+            return None;
+        }
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[&self.audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .ok()
+            .map(|d| d.claims)
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({
+            "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid, "x": self.public_x }]
+        })
+    }
+}
+
+/// A new random Ed25519 key as PKCS#8 PEM.
+pub fn generate_pem() -> anyhow::Result<String> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let key = SigningKey::from_bytes(&seed);
+    Ok(key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| anyhow::anyhow!("encoding a key: {e}"))?
+        .to_string())
+}
+
+fn read_or_create(path: &Path) -> anyhow::Result<String> {
+    if path.exists() {
+        return std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid setting KARTEL_SIGNING_KEY_FILE: cannot read {}: {e}",
+                path.display()
+            )
+        });
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let pem = generate_pem()?;
+    write_private(path, &pem)?;
+    tracing::warn!(
+        path = %path.display(),
+        "generated a new signing key; in production configure KARTEL_SIGNING_KEY or KARTEL_SIGNING_KEY_FILE \
+         and share it between instances"
+    );
+    Ok(pem)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(pem.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
+    Ok(std::fs::write(path, pem)?)
+}

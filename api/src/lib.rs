@@ -1,0 +1,14 @@
+//! The Kartel API: actix-web service, configuration, telemetry and the CLI's
+//! building blocks. Business rules live in `kartel-domain`.
+
+pub mod configuration;
+pub mod error;
+pub mod extractors;
+pub mod keys;
+pub mod metrics;
+pub mod openapi;
+pub mod ratelimit;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

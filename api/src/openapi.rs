@@ -1,0 +1,83 @@
+//! The OpenAPI document, generated from the registered routes.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kartel Community Platform API",
+        version = "0.1.0",
+        description = "Talent accounts, generation credits, challenges, tiers and the Tier 4 → 5 handoff. \
+                       Errors are RFC 9457 problem+json with a stable `code`; lists use `?limit=&cursor=`; \
+                       money-moving POSTs need an `Idempotency-Key` header."
+    ),
+    modifiers(&Security),
+    components(schemas(Problem)),
+    tags(
+        (name = "auth", description = "Registration and sessions"),
+        (name = "me", description = "The signed-in person"),
+        (name = "talents", description = "Talent profiles and search"),
+        (name = "credits", description = "The generation-credits ledger"),
+        (name = "admin", description = "Administration"),
+        (name = "operations", description = "Health, readiness, keys"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Doc) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
+        );
+    }
+}
+
+/// Every operation documents the problem+json error envelope as its default response.
+pub fn finish(mut doc: Doc) -> Doc {
+    let problem = ResponseBuilder::new()
+        .description("An error, as RFC 9457 problem+json")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "Problem",
+                ))))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses
+                .responses
+                .entry("default".into())
+                .or_insert_with(|| RefOr::T(problem.clone()));
+        }
+    }
+    doc
+}

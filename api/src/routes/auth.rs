@@ -1,0 +1,171 @@
+//! Registration, sign-in, token refresh and sign-out.
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use kartel_domain::accounts::{self, Account, NewAccount};
+use kartel_domain::caller::Actor;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::limit_auth;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extractors::CurrentUser;
+use crate::state::State;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// 10–128 characters.
+    pub password: String,
+    /// 3–32 of a–z, 0–9, `_`, starting with a letter.
+    #[schema(example = "ada_l")]
+    pub handle: String,
+    #[schema(example = "Ada Lovelace")]
+    pub display_name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// A JWT (EdDSA) for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque; good for one refresh.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+fn tokens(st: &State, sign_in: &accounts::SignIn) -> ApiResult<TokenResponse> {
+    Ok(TokenResponse {
+        access_token: st
+            .keys
+            .issue_access_token(sign_in.account.id, sign_in.session_id)
+            .map_err(ApiError::internal)?,
+        refresh_token: sign_in.refresh_token.clone(),
+        token_type: "Bearer".into(),
+        expires_in: st.keys.access_ttl,
+    })
+}
+
+fn refresh_ttl(st: &State) -> chrono::Duration {
+    chrono::Duration::seconds(st.settings.refresh_token_ttl_seconds)
+}
+
+/// Create a talent account.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "register_account",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, body = Account),
+        (status = 409, description = "email or handle taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate limited", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    req: HttpRequest,
+    st: State,
+    body: web::Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let email_key = body.email.trim().to_lowercase();
+    limit_auth(&req, &st, "register", Some(&email_key)).await?;
+    let new = NewAccount::parse(
+        &body.email,
+        &body.password,
+        &body.handle,
+        &body.display_name,
+    )?;
+    let account = accounts::create_account(
+        &st.db,
+        new,
+        Actor {
+            kind: "user",
+            id: None,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(account))
+}
+
+/// Sign in with email and password.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "account suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate limited", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    req: HttpRequest,
+    st: State,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    let email_key = body.email.trim().to_lowercase();
+    limit_auth(&req, &st, "login", Some(&email_key)).await?;
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let sign_in =
+        accounts::login(&st.db, &body.email, &body.password, ua, refresh_ttl(&st)).await?;
+    Ok(HttpResponse::Ok().json(tokens(&st, &sign_in)?))
+}
+
+/// Trade a refresh token for new tokens. Each refresh token works once;
+/// presenting a used one ends the whole login.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "refresh_tokens",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "invalid, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate limited", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    req: HttpRequest,
+    st: State,
+    body: web::Json<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    limit_auth(&req, &st, "refresh", None).await?;
+    let sign_in = accounts::refresh(&st.db, &body.refresh_token, refresh_ttl(&st)).await?;
+    Ok(HttpResponse::Ok().json(tokens(&st, &sign_in)?))
+}
+
+/// End this session: its access and refresh tokens stop working.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "logout",
+    security(("bearer" = [])),
+    responses((status = 204, description = "signed out"), (status = 401, body = Problem, content_type = "application/problem+json"))
+)]
+#[post("/auth/logout")]
+pub async fn logout(st: State, user: CurrentUser) -> ApiResult<HttpResponse> {
+    accounts::logout(&st.db, &user.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,149 @@
+//! The HTTP API, registered through utoipa-actix-web so that the OpenAPI
+//! document cannot miss a route. Request/response DTOs sit beside handlers.
+
+pub mod admin;
+pub mod auth;
+pub mod credits;
+pub mod me;
+pub mod ops;
+pub mod talents;
+
+use actix_web::HttpRequest;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Everything under `/api/v1`.
+pub fn api_v1(cfg: &mut ServiceConfig) {
+    cfg.service(auth::register)
+        .service(auth::login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(me::get_me)
+        .service(me::update_me)
+        .service(me::change_password)
+        .service(me::get_my_credits)
+        .service(me::list_my_credit_transactions)
+        .service(talents::list_talents)
+        .service(talents::get_talent)
+        .service(talents::get_talent_credits)
+        .service(talents::list_talent_credit_transactions)
+        .service(admin::update_user)
+        .service(admin::create_api_key)
+        .service(admin::list_api_keys)
+        .service(admin::get_api_key)
+        .service(admin::revoke_api_key)
+        .service(admin::list_audit_log)
+        .service(admin::check_ledger)
+        .service(credits::create_grant)
+        .service(credits::claim_allowance)
+        .service(credits::list_allowance_policies)
+        .service(credits::create_hold)
+        .service(credits::get_hold)
+        .service(credits::capture_hold)
+        .service(credits::release_hold)
+        .service(credits::create_spend)
+        .service(credits::reverse_transaction);
+}
+
+/// Operations endpoints at the root.
+pub fn root(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::jwks);
+}
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page: 1–100, default 20.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> ApiResult<kartel_domain::types::Limit> {
+        kartel_domain::types::Limit::parse(self.limit).map_err(|e| ApiError::validation(vec![e]))
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageOf<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<kartel_domain::page::Page<T>> for PageOf<T> {
+    fn from(p: kartel_domain::page::Page<T>) -> Self {
+        Self {
+            items: p.items,
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+/// Tells "absent" (None) from "null" (Some(None)) in a PATCH body.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Parses a JSON body that may be empty.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(crate::startup::json_error)
+}
+
+/// The client's IP, from `X-Forwarded-For` only when configured to trust it.
+pub fn client_ip(req: &HttpRequest, st: &AppState) -> String {
+    let info = req.connection_info();
+    let ip = if st.settings.trust_forwarded_for {
+        info.realip_remote_addr()
+    } else {
+        info.peer_addr()
+    };
+    ip.map(|s| s.rsplit_once(':').map_or(s, |(h, _)| h).to_owned())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Applies the auth rate limits: per client IP and, when known, per account.
+pub async fn limit_auth(
+    req: &HttpRequest,
+    st: &AppState,
+    action: &str,
+    account: Option<&str>,
+) -> ApiResult<()> {
+    let window = std::time::Duration::from_secs(60);
+    let ip = client_ip(req, st);
+    st.limiter
+        .hit(
+            &format!("{action}:ip:{ip}"),
+            st.settings.auth_rate_limit_per_ip,
+            window,
+        )
+        .await
+        .map_err(ApiError::rate_limited)?;
+    if let Some(account) = account {
+        st.limiter
+            .hit(
+                &format!("{action}:acct:{account}"),
+                st.settings.auth_rate_limit_per_account,
+                window,
+            )
+            .await
+            .map_err(ApiError::rate_limited)?;
+    }
+    Ok(())
+}

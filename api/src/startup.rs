@@ -1,0 +1,377 @@
+//! The application as a value: `Application::build(settings)` connects,
+//! migrates and binds; `run_until_stopped()` serves until SIGINT/SIGTERM and
+//! finishes in-flight requests. `main` and every test start it the same way.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, Service, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use kartel_domain::FieldError;
+use kartel_migrations::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::configuration::Settings;
+use crate::error::ApiError;
+use crate::keys::Keys;
+use crate::metrics::PoolCollector;
+use crate::openapi::{self, ApiDoc};
+use crate::ratelimit::RateLimiter;
+use crate::routes;
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Arc<AppState>,
+}
+
+/// Connects to the configured database, creating the SQLite file's folder.
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    if let Some(path) = settings.sqlite_path()
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    kartel_domain::db::connect(
+        settings.database_url.expose(),
+        settings.database_max_connections,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot connect to DATABASE_URL: {e}"))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = connect_database(&settings).await?;
+        if settings.migrate_on_start {
+            Migrator::up(&db, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
+        }
+        let redis = match &settings.redis_url {
+            None => None,
+            Some(url) => {
+                let client = redis::Client::open(url.expose())
+                    .map_err(|e| anyhow::anyhow!("invalid setting REDIS_URL: {e}"))?;
+                let conn = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    redis::aio::ConnectionManager::new(client),
+                )
+                .await
+                .map_err(|_| anyhow::anyhow!("cannot connect to REDIS_URL: timed out"))?
+                .map_err(|e| anyhow::anyhow!("cannot connect to REDIS_URL: {e}"))?;
+                Some(conn)
+            }
+        };
+        let limiter = match &redis {
+            Some(conn) => RateLimiter::Redis {
+                conn: conn.clone(),
+                prefix: settings.redis_prefix.clone(),
+            },
+            None => RateLimiter::memory(),
+        };
+        let keys = Keys::load(&settings)?;
+        let listener = TcpListener::bind(settings.addr).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid setting KARTEL_ADDR: cannot listen on {}: {e}",
+                settings.addr
+            )
+        })?;
+        let port = listener.local_addr()?.port();
+        let state = Arc::new(AppState {
+            db,
+            keys,
+            settings,
+            limiter,
+            redis,
+        });
+        let server = serve(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> DatabaseConnection {
+        self.state.db.clone()
+    }
+
+    /// Serves, and sweeps expired holds in the background, until stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(sweep_holds(self.state.clone()));
+        let result = self.server.await;
+        sweeper.abort();
+        result
+    }
+}
+
+async fn sweep_holds(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(
+        state.settings.hold_sweep_interval_seconds,
+    ));
+    loop {
+        tick.tick().await;
+        match kartel_domain::ledger::sweep_expired_holds(&state.db, 500).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "released expired credit holds"),
+            Err(e) => tracing::warn!(error = %e, "sweeping expired holds failed"),
+        }
+    }
+}
+
+/// The OpenAPI document of the whole API.
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(scope::scope("/api/v1").configure(routes::api_v1))
+        .configure(routes::root)
+        .split_for_parts();
+    openapi::finish(doc)
+}
+
+fn metrics(state: &Arc<AppState>) -> anyhow::Result<PrometheusMetrics> {
+    let registry = prometheus::Registry::new();
+    registry.register(Box::new(PoolCollector::new(state.db.clone())?))?;
+    PrometheusMetricsBuilder::new("kartel")
+        .endpoint("/metrics")
+        .registry(registry)
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|e| anyhow::anyhow!("metrics: {e}"))
+}
+
+fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> {
+    let doc = openapi_doc();
+    let routes = Arc::new(RouteTable::from_doc(&doc));
+    let prometheus = metrics(&state)?;
+    let data = web::Data::from(state.clone());
+    let max_body = state.settings.max_body_bytes;
+    let mut server = HttpServer::new(move || {
+        let routes = routes.clone();
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .app_data(data.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_body)
+                    .error_handler(|e, _| json_payload_error(e).into()),
+            )
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+            .service(scope::scope("/api/v1").configure(routes::api_v1))
+            .configure(routes::root)
+            .split_for_parts();
+        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+            .service(web::redirect("/docs", "/docs/"))
+            .default_service(web::to(move |req: HttpRequest| {
+                let routes = routes.clone();
+                async move { routes.unmatched(&req) }
+            }))
+            .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
+            .wrap_fn(|req, srv| {
+                let request_id = req.extensions().get::<RequestId>().copied();
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.await?;
+                    if let Some(id) = request_id
+                        && let Ok(v) = HeaderValue::from_str(&id.to_string())
+                    {
+                        res.headers_mut()
+                            .insert(HeaderName::from_static("x-request-id"), v);
+                    }
+                    Ok(res)
+                }
+            })
+            .wrap(TracingLogger::default())
+            .wrap(prometheus.clone())
+    })
+    .listen(listener)?
+    .shutdown_timeout(state.settings.shutdown_timeout_seconds);
+    if let Some(w) = state.settings.workers {
+        server = server.workers(w);
+    }
+    Ok(server.run())
+}
+
+/// Turns any error response that is not problem+json yet (actix's own 404,
+/// 405, 413…) into one.
+fn problem_for_plain_errors<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal_error",
+        _ => "bad_request",
+    };
+    let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let (req, _) = res.into_parts();
+    let out = ApiError::new(status, code, detail).error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, out).map_into_right_body(),
+    ))
+}
+
+fn json_payload_error(e: JsonPayloadError) -> ApiError {
+    match &e {
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            )
+        }
+        JsonPayloadError::Deserialize(se) => json_error_ref(se),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "the request body could not be read",
+        ),
+    }
+}
+
+/// A body that is not JSON is a 400; JSON of the wrong shape is a 422 naming the field.
+pub fn json_error(e: serde_json::Error) -> ApiError {
+    json_error_ref(&e)
+}
+
+fn json_error_ref(e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    match e.classify() {
+        Category::Data => {
+            let field = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"))
+                .unwrap_or("body")
+                .to_owned();
+            ApiError::validation(vec![FieldError::new(field, msg)])
+        }
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {msg}"),
+        ),
+    }
+}
+
+fn path_error(_: PathError) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such resource (the id in the path is malformed)",
+    )
+}
+
+fn query_error(e: QueryPayloadError) -> ApiError {
+    ApiError::validation(vec![FieldError::new("query", e.to_string())])
+}
+
+/// The documented paths and their methods, to tell "no such path" (404) from
+/// "not with this method" (405).
+struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl RouteTable {
+    fn from_doc(doc: &utoipa::openapi::OpenApi) -> Self {
+        let rows = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segs = path
+                    .trim_matches('/')
+                    .split('/')
+                    .map(str::to_owned)
+                    .collect();
+                let mut methods = Vec::new();
+                for (m, op) in [
+                    ("GET", &item.get),
+                    ("POST", &item.post),
+                    ("PUT", &item.put),
+                    ("PATCH", &item.patch),
+                    ("DELETE", &item.delete),
+                ] {
+                    if op.is_some() {
+                        methods.push(m);
+                    }
+                }
+                (segs, methods)
+            })
+            .collect();
+        Self(rows)
+    }
+
+    fn unmatched(&self, req: &HttpRequest) -> HttpResponse {
+        let segs: Vec<&str> = req.path().trim_matches('/').split('/').collect();
+        let allowed: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(pattern, _)| {
+                pattern.len() == segs.len()
+                    && pattern
+                        .iter()
+                        .zip(&segs)
+                        .all(|(p, s)| p.starts_with('{') || p == s)
+            })
+            .flat_map(|(_, m)| m.iter().copied())
+            .collect();
+        if allowed.is_empty() {
+            return ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no resource at {}", req.path()),
+            )
+            .error_response();
+        }
+        let mut res = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!(
+                "{} is not allowed here; allowed: {}",
+                req.method(),
+                allowed.join(", ")
+            ),
+        )
+        .error_response();
+        if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+            res.headers_mut().insert(header::ALLOW, v);
+        }
+        res
+    }
+}

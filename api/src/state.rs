@@ -1,0 +1,26 @@
+//! What every handler shares: the database, keys, settings, rate limiter.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+use sea_orm::DatabaseConnection;
+
+use crate::configuration::Settings;
+use crate::keys::Keys;
+use crate::ratelimit::RateLimiter;
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub keys: Keys,
+    pub settings: Settings,
+    pub limiter: RateLimiter,
+    pub redis: Option<ConnectionManager>,
+}
+
+pub type State = actix_web::web::Data<AppState>;
+
+impl AppState {
+    pub fn shared(self) -> Arc<Self> {
+        Arc::new(self)
+    }
+}

@@ -1,0 +1,152 @@
+//! Idempotency keys, stored in the same database transaction as the effect.
+//!
+//! The key row is the transaction's first write, so a concurrent request with
+//! the same key waits on it (PostgreSQL: the unique index; SQLite: the write
+//! lock) and then sees the outcome. Business refusals are stored too: a retry
+//! of a refused request is refused the same way, and never turns into a
+//! success later (as TigerBeetle does).
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
+
+use crate::db;
+use crate::error::{DomainError, Result};
+use crate::now;
+
+/// A client's `Idempotency-Key`, namespaced by who sent it.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub scope: String,
+    pub key: String,
+}
+
+impl Idempotency {
+    /// Checks a raw header value: 1–255 visible ASCII characters.
+    pub fn parse(scope: String, raw: &str) -> Result<Self> {
+        let ok =
+            !raw.is_empty() && raw.len() <= 255 && raw.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        if ok {
+            Ok(Self {
+                scope,
+                key: raw.to_owned(),
+            })
+        } else {
+            Err(DomainError::field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters (a UUID is a good choice)",
+            ))
+        }
+    }
+}
+
+fn fingerprint(operation: &str, request: &serde_json::Value) -> String {
+    let mut h = Sha256::new();
+    h.update(operation.as_bytes());
+    h.update(b"\n");
+    h.update(request.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Runs `effect` at most once per key: the first call's outcome (success or
+/// refusal) is stored with it and returned to every retry with the same request.
+pub async fn run<T, F>(
+    db: &DatabaseConnection,
+    idem: &Idempotency,
+    operation: &str,
+    request: serde_json::Value,
+    effect: F,
+) -> Result<T>
+where
+    T: Serialize + DeserializeOwned,
+    F: AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
+{
+    let hash = fingerprint(operation, &request);
+    let txn = db::begin_write(db).await?;
+    let claimed = db::execute(
+        &txn,
+        "INSERT INTO idempotency_keys (scope, key, operation, request_hash, outcome, response, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', NULL, $5) ON CONFLICT DO NOTHING",
+        [
+            idem.scope.clone().into(),
+            idem.key.clone().into(),
+            operation.into(),
+            hash.clone().into(),
+            now().into(),
+        ],
+    )
+    .await?;
+    if claimed == 0 {
+        let row = db::query_one(
+            &txn,
+            "SELECT request_hash, outcome, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            [idem.scope.clone().into(), idem.key.clone().into()],
+        )
+        .await?
+        .ok_or(DomainError::IdempotencyInProgress)?;
+        txn.rollback().await?;
+        return replay(&row, &hash);
+    }
+
+    let savepoint = txn.begin().await?;
+    match effect(&savepoint).await {
+        Ok(value) => {
+            savepoint.commit().await?;
+            let response = serde_json::to_value(&value).map_err(|e| anyhow::anyhow!(e))?;
+            store(&txn, idem, "ok", response).await?;
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(e) if e.is_refusal() => {
+            savepoint.rollback().await?;
+            let response = serde_json::json!({ "code": e.code(), "detail": e.to_string() });
+            store(&txn, idem, "error", response).await?;
+            txn.commit().await?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn store(
+    txn: &DatabaseTransaction,
+    idem: &Idempotency,
+    outcome: &str,
+    response: serde_json::Value,
+) -> Result<()> {
+    db::execute(
+        txn,
+        "UPDATE idempotency_keys SET outcome = $1, response = $2 WHERE scope = $3 AND key = $4",
+        [
+            outcome.into(),
+            response.into(),
+            idem.scope.clone().into(),
+            idem.key.clone().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+fn replay<T: DeserializeOwned>(row: &sea_orm::QueryResult, hash: &str) -> Result<T> {
+    let stored_hash: String = db::get(row, "request_hash")?;
+    if stored_hash != hash {
+        return Err(DomainError::IdempotencyKeyReused);
+    }
+    let outcome: String = db::get(row, "outcome")?;
+    let response: Option<serde_json::Value> = db::get(row, "response")?;
+    let response = response.unwrap_or_default();
+    match outcome.as_str() {
+        "ok" => {
+            serde_json::from_value(response).map_err(|e| DomainError::Internal(anyhow::anyhow!(e)))
+        }
+        "error" => Err(DomainError::Replayed {
+            code: response["code"]
+                .as_str()
+                .unwrap_or("internal_error")
+                .to_owned(),
+            detail: response["detail"].as_str().unwrap_or_default().to_owned(),
+        }),
+        _ => Err(DomainError::IdempotencyInProgress),
+    }
+}

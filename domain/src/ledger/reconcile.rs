@@ -1,0 +1,159 @@
+//! The reconciliation check: proves from the raw rows that the books balance.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{AccessMode, DatabaseConnection, DbBackend, IsolationLevel, TransactionTrait};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db;
+use crate::error::Result;
+use crate::now;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerCheck {
+    /// True when no issue was found.
+    pub ok: bool,
+    pub checked_at: DateTime<Utc>,
+    pub transactions: i64,
+    pub entries: i64,
+    pub talent_accounts: i64,
+    pub open_holds: i64,
+    /// Sum of every entry in the books; must be 0.
+    pub book_total: i64,
+    /// At most 100 issues per check are listed.
+    pub issues: Vec<LedgerIssue>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerIssue {
+    /// `unbalanced_transaction`, `transaction_without_entries`, `book_not_zero`,
+    /// `balance_mismatch`, `version_mismatch`, `held_mismatch`, `negative_balance`,
+    /// `hold_capture_mismatch`.
+    pub check: String,
+    pub subject_id: Option<Uuid>,
+    pub expected: Option<i64>,
+    pub actual: Option<i64>,
+    pub detail: String,
+}
+
+const CHECKS: &[(&str, &str)] = &[
+    (
+        "unbalanced_transaction",
+        "SELECT transaction_id AS subject, 0 AS expected, CAST(SUM(amount) AS BIGINT) AS actual \
+         FROM ledger_entries GROUP BY transaction_id HAVING SUM(amount) <> 0 LIMIT 100",
+    ),
+    (
+        "transaction_without_entries",
+        "SELECT t.id AS subject, 2 AS expected, 0 AS actual FROM ledger_transactions t \
+         WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id) LIMIT 100",
+    ),
+    (
+        "balance_mismatch",
+        "SELECT a.id AS subject, CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS expected, a.posted AS actual \
+         FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id WHERE a.kind = 'talent' \
+         GROUP BY a.id, a.posted HAVING a.posted <> COALESCE(SUM(e.amount), 0) LIMIT 100",
+    ),
+    (
+        "version_mismatch",
+        "SELECT a.id AS subject, CAST(COUNT(e.id) AS BIGINT) AS expected, a.version AS actual \
+         FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id WHERE a.kind = 'talent' \
+         GROUP BY a.id, a.version HAVING a.version <> COUNT(e.id) LIMIT 100",
+    ),
+    (
+        "held_mismatch",
+        "SELECT a.id AS subject, CAST(COALESCE(SUM(h.amount), 0) AS BIGINT) AS expected, a.held AS actual \
+         FROM ledger_accounts a LEFT JOIN credit_holds h ON h.account_id = a.id AND h.status = 'pending' \
+         WHERE a.kind = 'talent' GROUP BY a.id, a.held HAVING a.held <> COALESCE(SUM(h.amount), 0) LIMIT 100",
+    ),
+    (
+        "negative_balance",
+        "SELECT id AS subject, 0 AS expected, posted - held AS actual FROM ledger_accounts \
+         WHERE kind = 'talent' AND (posted < 0 OR held < 0 OR posted - held < 0) LIMIT 100",
+    ),
+    (
+        "hold_capture_mismatch",
+        "SELECT h.id AS subject, h.captured_amount AS expected, t.amount AS actual \
+         FROM credit_holds h LEFT JOIN ledger_transactions t ON t.hold_id = h.id \
+         WHERE (h.status = 'captured' AND (t.id IS NULL OR h.captured_amount IS NULL \
+                OR t.amount <> h.captured_amount OR h.captured_amount > h.amount)) \
+            OR (h.status <> 'captured' AND t.id IS NOT NULL) LIMIT 100",
+    ),
+];
+
+fn detail(check: &str) -> &'static str {
+    match check {
+        "unbalanced_transaction" => "the transaction's entries do not sum to zero",
+        "transaction_without_entries" => "the transaction has no entries",
+        "balance_mismatch" => {
+            "the cached posted balance differs from the sum of the account's entries"
+        }
+        "version_mismatch" => "the account version differs from its number of entries",
+        "held_mismatch" => "the held balance differs from the sum of the account's pending holds",
+        "negative_balance" => "the account's available balance is negative",
+        "hold_capture_mismatch" => "the hold's status and its capture transaction disagree",
+        _ => "",
+    }
+}
+
+/// Runs every check on one consistent snapshot of the books.
+pub async fn check(db: &DatabaseConnection) -> Result<LedgerCheck> {
+    let txn = if db.get_database_backend() == DbBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?
+    } else {
+        db.begin().await?
+    };
+    let count = async |sql: &str| -> Result<i64> {
+        let row = db::query_one(&txn, sql, []).await?;
+        Ok(match row {
+            Some(r) => db::get::<Option<i64>>(&r, "n")?.unwrap_or(0),
+            None => 0,
+        })
+    };
+    let transactions = count("SELECT COUNT(*) AS n FROM ledger_transactions").await?;
+    let entries = count("SELECT COUNT(*) AS n FROM ledger_entries").await?;
+    let talent_accounts =
+        count("SELECT COUNT(*) AS n FROM ledger_accounts WHERE kind = 'talent'").await?;
+    let open_holds =
+        count("SELECT COUNT(*) AS n FROM credit_holds WHERE status = 'pending'").await?;
+    let book_total =
+        count("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS n FROM ledger_entries").await?;
+
+    let mut issues = Vec::new();
+    if book_total != 0 {
+        issues.push(LedgerIssue {
+            check: "book_not_zero".into(),
+            subject_id: None,
+            expected: Some(0),
+            actual: Some(book_total),
+            detail: "the sum of all entries is not zero".into(),
+        });
+    }
+    for (name, sql) in CHECKS {
+        for r in db::query_all(&txn, sql, []).await? {
+            issues.push(LedgerIssue {
+                check: (*name).into(),
+                subject_id: db::get(&r, "subject")?,
+                expected: db::get(&r, "expected")?,
+                actual: db::get(&r, "actual")?,
+                detail: detail(name).into(),
+            });
+        }
+    }
+    txn.commit().await?;
+    issues.truncate(100);
+    Ok(LedgerCheck {
+        ok: issues.is_empty(),
+        checked_at: now(),
+        transactions,
+        entries,
+        talent_accounts,
+        open_holds,
+        book_total,
+        issues,
+    })
+}

@@ -1,0 +1,29 @@
+//! Business rules and data access of the Kartel platform: accounts, sessions,
+//! API keys, the audit log and the credits ledger. Knows nothing of HTTP.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod audit;
+pub mod caller;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod ledger;
+pub mod page;
+pub mod password;
+pub mod types;
+
+pub use caller::{Caller, ServiceCaller, UserCaller};
+pub use error::{DomainError, FieldError};
+
+/// Current time, truncated to microseconds so that what is stored (PostgreSQL
+/// keeps microseconds) and what is returned agree.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let t = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// A fresh, time-ordered id: pages ordered by id are ordered by creation.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

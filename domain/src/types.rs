@@ -1,0 +1,376 @@
+//! Newtypes that parse: once a value has one of these types it is valid, so
+//! the rest of the domain never sees an unchecked email, handle or amount.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+
+type Parsed<T> = Result<T, FieldError>;
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// A normalised (trimmed, lower-case) email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(field: &str, raw: &str) -> Parsed<Self> {
+        let s = raw.trim().to_lowercase();
+        let err = |m: &str| Err(FieldError::new(field, m));
+        if s.is_empty() {
+            return err("is required");
+        }
+        if s.len() > 254 {
+            return err("must be at most 254 characters");
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return err("must not contain spaces");
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return err("must be an email address like name@example.com");
+        };
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return err("must be an email address like name@example.com");
+        }
+        Ok(Self(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A public handle: 3–32 of a–z, 0–9 and `_`, starting with a letter; stored lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle(String);
+
+impl Handle {
+    pub fn parse(field: &str, raw: &str) -> Parsed<Self> {
+        let s = raw.trim().to_lowercase();
+        let n = s.chars().count();
+        if !(3..=32).contains(&n) {
+            return Err(FieldError::new(field, "must be 3 to 32 characters"));
+        }
+        let mut chars = s.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+        if !first_ok
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(FieldError::new(
+                field,
+                "must start with a letter and contain only letters, digits and underscores",
+            ));
+        }
+        Ok(Self(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: 1–80 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(field: &str, raw: &str) -> Parsed<Self> {
+        let s = raw.trim();
+        let n = s.chars().count();
+        if n == 0 {
+            return Err(FieldError::new(field, "is required"));
+        }
+        if n > 80 {
+            return Err(FieldError::new(field, "must be at most 80 characters"));
+        }
+        if has_control(s) {
+            return Err(FieldError::new(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Free text with a length bound (bios, reasons, purposes); trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    pub fn parse(field: &str, raw: &str, min: usize, max: usize) -> Parsed<Self> {
+        let s = raw.trim();
+        let n = s.chars().count();
+        if n < min {
+            return Err(FieldError::new(
+                field,
+                if min <= 1 {
+                    "is required".to_owned()
+                } else {
+                    format!("must be at least {min} characters")
+                },
+            ));
+        }
+        if n > max {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+        if s.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
+            return Err(FieldError::new(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A new password: 10–128 characters, not only spaces. Never trimmed.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+impl Password {
+    pub const MIN: usize = 10;
+    pub const MAX: usize = 128;
+    pub fn parse(field: &str, raw: &str) -> Parsed<Self> {
+        let n = raw.chars().count();
+        if n < Self::MIN {
+            return Err(FieldError::new(
+                field,
+                format!("must be at least {} characters", Self::MIN),
+            ));
+        }
+        if n > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {} characters", Self::MAX),
+            ));
+        }
+        if raw.trim().is_empty() {
+            return Err(FieldError::new(field, "must not be only spaces"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Talent,
+    CommunityManager,
+    GenerativeLead,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Talent,
+        Role::CommunityManager,
+        Role::GenerativeLead,
+        Role::Admin,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Talent => "talent",
+            Role::CommunityManager => "community_manager",
+            Role::GenerativeLead => "generative_lead",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A set of roles, sorted and without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Roles(Vec<Role>);
+
+impl Roles {
+    pub fn new(mut roles: Vec<Role>) -> Self {
+        roles.sort();
+        roles.dedup();
+        Self(roles)
+    }
+    pub fn talent() -> Self {
+        Self(vec![Role::Talent])
+    }
+    pub fn contains(&self, role: Role) -> bool {
+        self.0.contains(&role)
+    }
+    pub fn is_staff(&self) -> bool {
+        self.0.iter().any(|r| *r != Role::Talent)
+    }
+    pub fn as_slice(&self) -> &[Role] {
+        &self.0
+    }
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(self.0.iter().map(|r| r.as_str().into()).collect())
+    }
+    /// Reads the stored form; unknown names (from a newer version) are skipped.
+    pub fn from_json(v: &serde_json::Value) -> Self {
+        let roles = v
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().and_then(Role::parse))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self::new(roles)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Active,
+    Suspended,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+    pub fn from_db(s: &str) -> Self {
+        if s == "suspended" {
+            Self::Suspended
+        } else {
+            Self::Active
+        }
+    }
+}
+
+/// What a service API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum Scope {
+    /// Reserve, capture and release credits for generation runs.
+    #[serde(rename = "credits:hold")]
+    CreditsHold,
+    /// Spend credits directly.
+    #[serde(rename = "credits:spend")]
+    CreditsSpend,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 2] = [Scope::CreditsHold, Scope::CreditsSpend];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreditsHold => "credits:hold",
+            Self::CreditsSpend => "credits:spend",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A positive amount of credits, small enough that no sum can overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Amount(i64);
+
+impl Amount {
+    /// Largest amount one operation may move.
+    pub const MAX: i64 = 1_000_000_000;
+    pub fn parse(field: &str, raw: i64) -> Parsed<Self> {
+        if raw <= 0 {
+            return Err(FieldError::new(
+                field,
+                "must be a positive whole number of credits",
+            ));
+        }
+        if raw > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {}", Self::MAX),
+            ));
+        }
+        Ok(Self(raw))
+    }
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// Page size: default 20, at most 100.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(u64);
+
+impl Limit {
+    pub const DEFAULT: u64 = 20;
+    pub const MAX: u64 = 100;
+    pub fn parse(raw: Option<i64>) -> Parsed<Self> {
+        match raw {
+            None => Ok(Self(Self::DEFAULT)),
+            Some(n) if (1..=Self::MAX as i64).contains(&n) => Ok(Self(n as u64)),
+            Some(_) => Err(FieldError::new(
+                "limit",
+                format!("must be between 1 and {}", Self::MAX),
+            )),
+        }
+    }
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// Collects field errors so a client sees every invalid field at once.
+#[derive(Default)]
+pub struct Validator(Vec<FieldError>);
+
+impl Validator {
+    pub fn check<T>(&mut self, r: Parsed<T>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+    pub fn finish(self) -> Result<(), crate::DomainError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::DomainError::Validation(self.0))
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Database schema for the Kartel platform, for PostgreSQL and SQLite alike.
+//! Depends on nothing of ours; `kartel migrate` and start-up apply it.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_accounts;
+mod m0002_ledger;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_accounts::Migration),
+            Box::new(m0002_ledger::Migration),
+        ]
+    }
+}
