@@ -112,6 +112,11 @@ impl Application {
         self.state.db.clone()
     }
 
+    /// Stops the server (tests stop each app they start).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves, and sweeps expired holds in the background, until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_holds(self.state.clone()));
