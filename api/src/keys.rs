@@ -131,7 +131,19 @@ fn read_or_create(path: &Path) -> anyhow::Result<String> {
         std::fs::create_dir_all(dir)?;
     }
     let pem = generate_pem()?;
-    write_private(path, &pem)?;
+    match write_private(path, &pem) {
+        Ok(()) => {}
+        // Another instance created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Ok(std::fs::read_to_string(path)?);
+        }
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "cannot write the signing key to {}: {e}",
+                path.display()
+            ));
+        }
+    }
     tracing::warn!(
         path = %path.display(),
         "generated a new signing key; in production configure KARTEL_SIGNING_KEY or KARTEL_SIGNING_KEY_FILE \
@@ -141,7 +153,7 @@ fn read_or_create(path: &Path) -> anyhow::Result<String> {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
+fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -154,6 +166,6 @@ fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
-    Ok(std::fs::write(path, pem)?)
+fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
+    std::fs::write(path, pem)
 }

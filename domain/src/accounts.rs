@@ -559,7 +559,7 @@ pub struct TalentFilter {
     pub q: Option<String>,
     pub status: Option<UserStatus>,
     pub role: Option<Role>,
-    pub track: Option<String>,
+    pub track: Option<crate::types::Track>,
     pub tier: Option<i16>,
 }
 

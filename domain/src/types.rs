@@ -374,3 +374,33 @@ impl Validator {
         }
     }
 }
+
+/// The five role tracks a talent is certified in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Track {
+    WorkflowEngineer,
+    AiGeneralist,
+    Preditor,
+    DataLoraSpecialist,
+    DataEngineer,
+}
+
+impl Track {
+    pub const ALL: [Track; 5] = [
+        Track::WorkflowEngineer,
+        Track::AiGeneralist,
+        Track::Preditor,
+        Track::DataLoraSpecialist,
+        Track::DataEngineer,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Track::WorkflowEngineer => "workflow_engineer",
+            Track::AiGeneralist => "ai_generalist",
+            Track::Preditor => "preditor",
+            Track::DataLoraSpecialist => "data_lora_specialist",
+            Track::DataEngineer => "data_engineer",
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Money-moving credit operations. Each needs an `Idempotency-Key` header:
 //! a retry with the same key and body gets the first answer again.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, put, web};
 use kartel_domain::ledger::{
     self, AllowancePolicy, CreditTransaction, GrantRequest, Hold, HoldRequest, ReverseRequest,
     SpendRequest,
@@ -133,6 +133,39 @@ pub async fn claim_allowance(
 #[get("/credits/allowance-policies")]
 pub async fn list_allowance_policies(st: State) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(ledger::allowance_policies(&st.db).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowancePolicyBody {
+    /// Credits per month; 0 turns the allowance off for this tier.
+    pub amount: i64,
+}
+
+/// Set the monthly allowance of a headline tier (admin).
+#[utoipa::path(
+    tag = "credits",
+    operation_id = "set_allowance_policy",
+    security(("bearer" = [])),
+    params(("tier" = i16, Path, description = "0 (not enrolled yet) to 5")),
+    request_body = AllowancePolicyBody,
+    responses(
+        (status = 200, body = AllowancePolicy),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/credits/allowance-policies/{tier}")]
+pub async fn set_allowance_policy(
+    st: State,
+    user: CurrentUser,
+    tier: web::Path<i16>,
+    body: web::Json<AllowancePolicyBody>,
+) -> ApiResult<HttpResponse> {
+    let caller = kartel_domain::Caller::User(user.0);
+    let policy = ledger::set_allowance(&st.db, &caller, *tier, body.amount).await?;
+    Ok(HttpResponse::Ok().json(policy))
 }
 
 /// Reserve credits for a generation run (service key with `credits:hold`, or the talent).

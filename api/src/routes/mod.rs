@@ -41,6 +41,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(credits::create_grant)
         .service(credits::claim_allowance)
         .service(credits::list_allowance_policies)
+        .service(credits::set_allowance_policy)
         .service(credits::create_hold)
         .service(credits::get_hold)
         .service(credits::capture_hold)

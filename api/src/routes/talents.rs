@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use kartel_domain::accounts::{self, Account, TalentFilter, TalentProfile};
 use kartel_domain::ledger::{self, Balance, CreditTransaction, HistoryFilter, TransactionKind};
-use kartel_domain::types::{Role, UserStatus};
+use kartel_domain::types::{Role, Track, UserStatus};
 use kartel_domain::{Caller, FieldError};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -23,7 +23,7 @@ pub struct TalentQuery {
     pub status: Option<UserStatus>,
     pub role: Option<Role>,
     /// Enrolled in this track (with `tier`: at this tier in it).
-    pub track: Option<String>,
+    pub track: Option<Track>,
     /// At this tier in some track (or in `track`).
     pub tier: Option<i16>,
 }

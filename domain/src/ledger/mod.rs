@@ -25,7 +25,7 @@ use crate::entities::{credit_holds, ledger_accounts, ledger_transactions};
 use crate::error::{DomainError, Result};
 use crate::page::{self, Page};
 use crate::types::{Amount, Limit, Role, Scope, Text, Validator};
-use crate::{accounts, new_id, now};
+use crate::{accounts, audit, new_id, now};
 
 /// System accounts (seeded by the migrations with these ids).
 pub mod system {
@@ -483,9 +483,13 @@ pub async fn grant(
             hold_id: None,
             actor,
         };
-        post(tx, t, system::GRANTS, amount.get(), now())
+        let granted = post(tx, t, system::GRANTS, amount.get(), now())
             .await?
-            .ok_or_else(duplicate_id)
+            .ok_or_else(duplicate_id)?;
+        let target = Some(req.talent_id.to_string());
+        let after = Some(audit::json(&granted));
+        audit::record(tx, actor, "credits.grant", "talent", target, None, after).await?;
+        Ok(granted)
     })
     .await
 }
@@ -883,7 +887,7 @@ pub async fn reverse(
             }
         }
         insert_entries(tx, id, &entries, at).await?;
-        Ok(CreditTransaction {
+        let reversal = CreditTransaction {
             id,
             kind: TransactionKind::Reversal,
             talent_id: orig.talent_id,
@@ -894,7 +898,11 @@ pub async fn reverse(
             hold_id: None,
             balance_after,
             created_at: at,
-        })
+        };
+        let target = Some(orig.id.to_string());
+        let after = Some(audit::json(&reversal));
+        audit::record(tx, actor, "credits.reverse", "transaction", target, None, after).await?;
+        Ok(reversal)
     })
     .await
 }
@@ -1058,6 +1066,58 @@ pub async fn sweep_expired_holds(db: &DatabaseConnection, batch: u64) -> Result<
 pub struct AllowancePolicy {
     pub tier: i16,
     pub amount: i64,
+}
+
+/// An admin sets the monthly allowance of a tier (0 turns it off).
+pub async fn set_allowance(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    tier: i16,
+    amount: i64,
+) -> Result<AllowancePolicy> {
+    if !caller.has_role(Role::Admin) {
+        return Err(DomainError::Forbidden("only admins change allowances"));
+    }
+    let mut v = Validator::default();
+    if !(0..=5).contains(&tier) {
+        v.push(crate::FieldError::new("tier", "must be between 0 and 5"));
+    }
+    if !(0..=Amount::MAX).contains(&amount) {
+        v.push(crate::FieldError::new(
+            "amount",
+            format!("must be between 0 and {}", Amount::MAX),
+        ));
+    }
+    v.finish()?;
+    let txn = db::begin_write(db).await?;
+    let before = db::query_one(
+        &txn,
+        "SELECT amount FROM allowance_policies WHERE tier = $1",
+        [tier.into()],
+    )
+    .await?
+    .map(|r| db::get::<i64>(&r, "amount"))
+    .transpose()?;
+    db::execute(
+        &txn,
+        "INSERT INTO allowance_policies (tier, amount, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tier) DO UPDATE SET amount = excluded.amount, updated_at = excluded.updated_at",
+        [tier.into(), amount.into(), now().into()],
+    )
+    .await?;
+    let policy = AllowancePolicy { tier, amount };
+    audit::record(
+        &txn,
+        caller.actor(),
+        "credits.allowance_policy",
+        "tier",
+        Some(tier.to_string()),
+        before.map(|a| serde_json::json!({ "tier": tier, "amount": a })),
+        Some(audit::json(&policy)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(policy)
 }
 
 pub async fn allowance_policies(db: &DatabaseConnection) -> Result<Vec<AllowancePolicy>> {

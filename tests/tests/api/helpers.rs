@@ -23,7 +23,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: sea_orm::DatabaseConnection,
     pub settings: Settings,
-    pub backend: Backend,
     handle: actix_web::dev::ServerHandle,
     pg_name: Option<String>,
     _dir: tempfile_dir::TempDir,
@@ -43,7 +42,8 @@ mod tempfile_dir {
     pub struct TempDir(pub std::path::PathBuf);
     impl TempDir {
         pub fn new() -> Self {
-            let p = std::env::temp_dir().join(format!("kartel-test-{}", uuid::Uuid::new_v4().simple()));
+            let p =
+                std::env::temp_dir().join(format!("kartel-test-{}", uuid::Uuid::new_v4().simple()));
             std::fs::create_dir_all(&p).expect("temp dir");
             Self(p)
         }
@@ -70,7 +70,10 @@ impl TestApp {
     }
 
     /// Starts an app; `None` for PostgreSQL when `TEST_DATABASE_URL` is unset.
-    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
         init_logs();
         let dir = tempfile_dir::TempDir::new();
         let mut s = Settings::default();
@@ -81,11 +84,15 @@ impl TestApp {
             }
             Backend::Postgres => {
                 let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-                    eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL run of this test");
+                    eprintln!(
+                        "TEST_DATABASE_URL is not set: skipping the PostgreSQL run of this test"
+                    );
                     return None;
                 };
                 let name = format!("kartel_t_{}", Uuid::new_v4().simple());
-                let url = kartel_tests::create_pg_database(&admin, &name).await.expect("create test database");
+                let url = kartel_tests::create_pg_database(&admin, &name)
+                    .await
+                    .expect("create test database");
                 s.database_url = Secret::new(url);
                 pg_name = Some(name);
                 if let Ok(r) = std::env::var("TEST_REDIS_URL") {
@@ -102,7 +109,9 @@ impl TestApp {
         s.database_max_connections = 8;
         s.shutdown_timeout_seconds = 1;
         tweak(&mut s);
-        let app = Application::build(s.clone()).await.expect("application starts");
+        let app = Application::build(s.clone())
+            .await
+            .expect("application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.db();
         let handle = app.handle();
@@ -112,7 +121,6 @@ impl TestApp {
             client: reqwest::Client::builder().build().expect("client"),
             db,
             settings: s,
-            backend,
             handle,
             pg_name,
             _dir: dir,
@@ -149,8 +157,18 @@ impl TestApp {
     }
 
     /// A POST with an `Idempotency-Key`.
-    pub async fn post_idem(&self, path: &str, token: Option<&str>, key: &str, body: &Value) -> Response {
-        let mut r = self.client.post(self.url(path)).header("Idempotency-Key", key).json(body);
+    pub async fn post_idem(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        key: &str,
+        body: &Value,
+    ) -> Response {
+        let mut r = self
+            .client
+            .post(self.url(path))
+            .header("Idempotency-Key", key)
+            .json(body);
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }
@@ -158,7 +176,13 @@ impl TestApp {
     }
 
     /// A POST with an API key and an `Idempotency-Key`.
-    pub async fn post_service(&self, path: &str, api_key: &str, key: &str, body: &Value) -> Response {
+    pub async fn post_service(
+        &self,
+        path: &str,
+        api_key: &str,
+        key: &str,
+        body: &Value,
+    ) -> Response {
         self.client
             .post(self.url(path))
             .header("X-Api-Key", api_key)
@@ -195,7 +219,12 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/api/v1/auth/login", None, &json!({ "email": email, "password": password })).await
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     async fn sign_in(&self, id: Uuid, email: &str) -> User {
@@ -206,7 +235,10 @@ impl TestApp {
             id,
             email: email.to_owned(),
             token: t["access_token"].as_str().expect("access_token").to_owned(),
-            refresh: t["refresh_token"].as_str().expect("refresh_token").to_owned(),
+            refresh: t["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_owned(),
         }
     }
 
@@ -225,9 +257,15 @@ impl TestApp {
     pub async fn new_admin(&self) -> User {
         let tag = Uuid::new_v4().simple().to_string();
         let email = format!("a{}@example.com", &tag[..12]);
-        let acct = kartel_domain::accounts::create_admin(&self.db, &email, PASSWORD, &format!("a{}", &tag[..12]), "Admin")
-            .await
-            .expect("create admin");
+        let acct = kartel_domain::accounts::create_admin(
+            &self.db,
+            &email,
+            PASSWORD,
+            &format!("a{}", &tag[..12]),
+            "Admin",
+        )
+        .await
+        .expect("create admin");
         self.sign_in(acct.id, &email).await
     }
 
@@ -236,7 +274,11 @@ impl TestApp {
         let admin = self.new_admin().await;
         let user = self.new_talent().await;
         let res = self
-            .patch(&format!("/api/v1/admin/users/{}", user.id), Some(&admin.token), &json!({ "roles": roles }))
+            .patch(
+                &format!("/api/v1/admin/users/{}", user.id),
+                Some(&admin.token),
+                &json!({ "roles": roles }),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::OK);
         user
@@ -250,7 +292,11 @@ impl TestApp {
     pub async fn new_api_key(&self, scopes: &[&str]) -> String {
         let admin = self.new_admin().await;
         let res = self
-            .post("/api/v1/admin/api-keys", Some(&admin.token), &json!({ "name": "svc", "scopes": scopes }))
+            .post(
+                "/api/v1/admin/api-keys",
+                Some(&admin.token),
+                &json!({ "name": "svc", "scopes": scopes }),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let body: Value = res.json().await.expect("json");
@@ -272,14 +318,24 @@ impl TestApp {
     }
 
     pub async fn balance(&self, user: &User) -> (i64, i64) {
-        let b: Value = self.get("/api/v1/me/credits", Some(&user.token)).await.json().await.expect("json");
-        (b["available"].as_i64().expect("available"), b["held"].as_i64().expect("held"))
+        let b: Value = self
+            .get("/api/v1/me/credits", Some(&user.token))
+            .await
+            .json()
+            .await
+            .expect("json");
+        (
+            b["available"].as_i64().expect("available"),
+            b["held"].as_i64().expect("held"),
+        )
     }
 
     /// Runs the reconciliation as a new admin and asserts it is clean.
     pub async fn assert_books_balance(&self) {
         let admin = self.new_admin().await;
-        let res = self.get("/api/v1/admin/ledger/check", Some(&admin.token)).await;
+        let res = self
+            .get("/api/v1/admin/ledger/check", Some(&admin.token))
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         let report: Value = res.json().await.expect("json");
         assert_eq!(report["ok"], json!(true), "ledger check: {report}");
@@ -289,8 +345,16 @@ impl TestApp {
 /// Reads a problem+json body and checks its status and code.
 pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "status");
-    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    assert!(ct.starts_with("application/problem+json"), "content-type was {ct}");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content-type was {ct}"
+    );
     let body: Value = res.json().await.expect("problem json");
     assert_eq!(body["code"], json!(code), "problem: {body}");
     assert_eq!(body["status"], json!(status));
