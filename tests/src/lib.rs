@@ -7,14 +7,16 @@ use sea_orm::{ConnectionTrait, Database};
 /// and returns its URL.
 pub async fn create_pg_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
     let db = Database::connect(admin_url).await?;
-    db.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?;
+    db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
     db.close().await?;
     Ok(with_database(admin_url, name))
 }
 
 pub async fn drop_pg_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
     let db = Database::connect(admin_url).await?;
-    db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
+    db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
     db.close().await?;
     Ok(())
 }

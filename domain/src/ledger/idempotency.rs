@@ -6,7 +6,7 @@
 //! of a refused request is refused the same way, and never turns into a
 //! success later (as TigerBeetle does).
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
@@ -63,49 +63,73 @@ where
 {
     let hash = fingerprint(operation, &request);
     let txn = db::begin_write(db).await?;
-    let claimed = db::execute(
-        &txn,
-        "INSERT INTO idempotency_keys (scope, key, operation, request_hash, outcome, response, created_at) \
-         VALUES ($1, $2, $3, $4, 'pending', NULL, $5) ON CONFLICT DO NOTHING",
-        [
-            idem.scope.clone().into(),
-            idem.key.clone().into(),
-            operation.into(),
-            hash.clone().into(),
-            now().into(),
-        ],
-    )
-    .await?;
-    if claimed == 0 {
-        let row = db::query_one(
-            &txn,
-            "SELECT request_hash, outcome, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
-            [idem.scope.clone().into(), idem.key.clone().into()],
-        )
-        .await?
-        .ok_or(DomainError::IdempotencyInProgress)?;
+    if let Some(stored) = claim(&txn, idem, operation, &hash, "pending", None).await? {
         txn.rollback().await?;
-        return replay(&row, &hash);
+        return replay(&stored, &hash);
     }
-
-    let savepoint = txn.begin().await?;
-    match effect(&savepoint).await {
+    match effect(&txn).await {
         Ok(value) => {
-            savepoint.commit().await?;
             let response = serde_json::to_value(&value).map_err(|e| anyhow::anyhow!(e))?;
             store(&txn, idem, "ok", response).await?;
             txn.commit().await?;
             Ok(value)
         }
         Err(e) if e.is_refusal() => {
-            savepoint.rollback().await?;
+            // Undo everything, then remember the refusal under the key in a
+            // transaction of its own. If a retry claimed the key in between,
+            // its outcome is the key's outcome, and this caller gets it too.
+            txn.rollback().await?;
             let response = serde_json::json!({ "code": e.code(), "detail": e.to_string() });
-            store(&txn, idem, "error", response).await?;
+            let txn = db::begin_write(db).await?;
+            if let Some(stored) =
+                claim(&txn, idem, operation, &hash, "error", Some(response)).await?
+            {
+                txn.rollback().await?;
+                return replay(&stored, &hash);
+            }
             txn.commit().await?;
             Err(e)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Inserts the key row as the transaction's first write. `None` when this
+/// call claimed the key; otherwise the row stored by the call that did.
+async fn claim(
+    txn: &DatabaseTransaction,
+    idem: &Idempotency,
+    operation: &str,
+    hash: &str,
+    outcome: &str,
+    response: Option<serde_json::Value>,
+) -> Result<Option<sea_orm::QueryResult>> {
+    let claimed = db::execute(
+        txn,
+        "INSERT INTO idempotency_keys (scope, key, operation, request_hash, outcome, response, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        [
+            idem.scope.clone().into(),
+            idem.key.clone().into(),
+            operation.into(),
+            hash.into(),
+            outcome.into(),
+            response.into(),
+            now().into(),
+        ],
+    )
+    .await?;
+    if claimed == 1 {
+        return Ok(None);
+    }
+    let row = db::query_one(
+        txn,
+        "SELECT request_hash, outcome, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+        [idem.scope.clone().into(), idem.key.clone().into()],
+    )
+    .await?
+    .ok_or(DomainError::IdempotencyInProgress)?;
+    Ok(Some(row))
 }
 
 async fn store(

@@ -333,23 +333,16 @@ async fn post<C: ConnectionTrait>(
 ) -> Result<Option<CreditTransaction>> {
     let (kind, talent_id, memo) = (t.kind, t.talent_id, t.memo.to_owned());
     let (reference, reverses_id, hold_id) = (t.reference.clone(), t.reverses_id, t.hold_id);
-    let account = talent_account(db, talent_id).await?;
     let Some(id) = insert_transaction(db, t, at).await? else {
         return Ok(None);
     };
-    let (posted, _, version) =
-        move_balance(db, account.id, signed, 0)
-            .await?
-            .ok_or(if signed > 0 {
-                DomainError::BalanceLimit
-            } else {
-                DomainError::InsufficientCredits
-            })?;
+    let moved = move_talent(db, talent_id, signed, 0, at).await?;
+    let (account, posted, version) = (moved.account_id, moved.posted, moved.version);
     insert_entries(
         db,
         id,
         &[
-            (account.id, signed, Some(version), Some(posted)),
+            (account, signed, Some(version), Some(posted)),
             (system_account, -signed, None, None),
         ],
         at,
@@ -367,6 +360,54 @@ async fn post<C: ConnectionTrait>(
         balance_after: posted,
         created_at: at,
     }))
+}
+
+/// A talent's balance after a move.
+struct Moved {
+    account_id: Uuid,
+    posted: i64,
+    version: i64,
+}
+
+/// Moves a talent's balance with the guarded statement. When that is refused
+/// and holds are open, holds past their expiry are released and it is tried
+/// once more — so expired holds never block a spend, and the common path
+/// stays one statement.
+async fn move_talent<C: ConnectionTrait>(
+    db: &C,
+    talent_id: Uuid,
+    posted_delta: i64,
+    held_delta: i64,
+    at: DateTime<Utc>,
+) -> Result<Moved> {
+    let sql = "UPDATE ledger_accounts SET posted = posted + $1, held = held + $2, version = version + $3 \
+               WHERE talent_id = $4 AND posted + $1 - held - $2 >= 0 AND posted + $1 <= $5 \
+               RETURNING id, posted, version";
+    let bump = i64::from(posted_delta != 0);
+    let values = [
+        posted_delta.into(),
+        held_delta.into(),
+        bump.into(),
+        talent_id.into(),
+        MAX_BALANCE.into(),
+    ];
+    let mut row = db::query_one(db, sql, values.clone()).await?;
+    if row.is_none() {
+        let account = talent_account(db, talent_id).await?;
+        let debit = posted_delta < 0 || held_delta > 0;
+        if debit && account.held > 0 && expire_holds(db, talent_id, account.id, at).await? > 0 {
+            row = db::query_one(db, sql, values).await?;
+        }
+    }
+    match row {
+        Some(r) => Ok(Moved {
+            account_id: db::get(&r, "id")?,
+            posted: db::get(&r, "posted")?,
+            version: db::get(&r, "version")?,
+        }),
+        None if posted_delta > 0 && held_delta <= 0 => Err(DomainError::BalanceLimit),
+        None => Err(DomainError::InsufficientCredits),
+    }
 }
 
 fn duplicate_id() -> DomainError {
@@ -599,8 +640,6 @@ pub async fn spend(
     let actor = caller.actor();
     idempotency::run(db, idem, "spend", to_json(&req), async |tx| {
         let at = now();
-        let account = talent_account(tx, talent_id).await?;
-        expire_holds(tx, talent_id, account.id, at).await?;
         let t = NewTransaction {
             kind: TransactionKind::Spend,
             talent_id,
@@ -644,15 +683,11 @@ pub async fn hold(
     let actor = caller.actor();
     idempotency::run(db, idem, "hold", to_json(&req), async |tx| {
         let at = now();
-        let account = talent_account(tx, talent_id).await?;
-        expire_holds(tx, talent_id, account.id, at).await?;
-        move_balance(tx, account.id, 0, amount.get())
-            .await?
-            .ok_or(DomainError::InsufficientCredits)?;
+        let moved = move_talent(tx, talent_id, 0, amount.get(), at).await?;
         let h = credit_holds::Model {
             id: new_id(),
             talent_id,
-            account_id: account.id,
+            account_id: moved.account_id,
             amount: amount.get(),
             purpose: purpose.into_string(),
             status: "pending".into(),
@@ -873,12 +908,8 @@ pub async fn reverse(
             let amount: i64 = db::get(r, "amount")?;
             let kind: String = db::get(r, "kind")?;
             if kind == "talent" {
-                let (posted, _, version) =
-                    move_balance(tx, account, -amount, 0).await?.ok_or(if amount > 0 {
-                        DomainError::InsufficientCredits
-                    } else {
-                        DomainError::BalanceLimit
-                    })?;
+                let moved = move_talent(tx, orig.talent_id, -amount, 0, at).await?;
+                let (posted, version) = (moved.posted, moved.version);
                 talent_amount = -amount;
                 balance_after = posted;
                 entries.push((account, -amount, Some(version), Some(posted)));

@@ -366,22 +366,42 @@ async fn rate_limit_case(backend: Backend) {
     };
     let u = app.new_talent().await; // one login used
     for _ in 0..2 {
-        assert_eq!(app.login(&u.email, "wrong password!!").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.login(&u.email, "wrong password!!").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     let res = app.login(&u.email, PASSWORD).await;
     assert!(res.headers().get("retry-after").is_some());
     assert_problem(res, 429, "rate_limited").await;
     // Another account from the same IP is not limited by this one.
     let other = app.new_talent().await;
-    assert_eq!(app.get("/api/v1/me", Some(&other.token)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&other.token)).await.status(),
+        StatusCode::OK
+    );
     app.stop().await;
 
-    let Some(app) = TestApp::spawn_with(backend, |s| s.auth_rate_limit_per_ip = 2).await else { return };
+    let Some(app) = TestApp::spawn_with(backend, |s| s.auth_rate_limit_per_ip = 2).await else {
+        return;
+    };
     for i in 0..2 {
-        let r = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": format!("rt_{i}")})).await;
+        let r = app
+            .post(
+                "/api/v1/auth/refresh",
+                None,
+                &json!({"refresh_token": format!("rt_{i}")}),
+            )
+            .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    let r = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": "rt_x"})).await;
+    let r = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": "rt_x"}),
+        )
+        .await;
     assert_problem(r, 429, "rate_limited").await;
     app.stop().await;
 }
