@@ -16,7 +16,7 @@ use crate::error::Problem;
                        money-moving POSTs need an `Idempotency-Key` header."
     ),
     modifiers(&Security),
-    components(schemas(Problem)),
+    components(schemas(Problem, kartel_domain::types::Track, kartel_domain::types::Role, kartel_domain::types::UserStatus, kartel_domain::ledger::TransactionKind)),
     tags(
         (name = "auth", description = "Registration and sessions"),
         (name = "me", description = "The signed-in person"),

@@ -48,7 +48,9 @@ fn bad_cursor() -> DomainError {
 
 /// Decodes a cursor into what it was made from.
 pub fn decode<T: std::str::FromStr>(cursor: Option<&str>) -> Result<Option<T>, DomainError> {
-    let Some(c) = cursor else { return Ok(None) };
+    let Some(c) = cursor.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
     let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
     let s = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
     s.parse().map(Some).map_err(|_| bad_cursor())

@@ -3,6 +3,8 @@
 
 mod auth;
 mod idempotency;
+mod json;
 
 pub use auth::{Admin, AnyCaller, CurrentUser, Manager, MaybeUser, Staff};
 pub use idempotency::IdempotencyKey;
+pub use json::JsonBody;

@@ -7,7 +7,7 @@ use kartel_domain::accounts::{self, Account};
 use kartel_domain::api_keys::{self, ApiKey, CreatedApiKey};
 use kartel_domain::audit::{self, AuditEntry, AuditFilter};
 use kartel_domain::ledger::{self, LedgerCheck};
-use kartel_domain::types::{Role, Roles, UserStatus};
+use kartel_domain::types::{Role, Roles, Scope, UserStatus};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{PageOf, PageQuery};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extractors::Admin;
+use crate::extractors::JsonBody;
 use crate::state::State;
 
 #[derive(Deserialize, ToSchema)]
@@ -28,11 +29,16 @@ pub struct UpdateUserRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
-    #[schema(example = "generation-service")]
+    #[schema(
+        example = "generation-service",
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
-    /// Known scopes: `credits:hold`, `credits:spend`.
-    #[schema(example = json!(["credits:hold"]))]
-    pub scopes: Vec<String>,
+    /// At least one of the known scopes.
+    #[schema(example = json!(["credits:hold"]), min_items = 1)]
+    pub scopes: Vec<Scope>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -69,7 +75,7 @@ pub async fn update_user(
     st: State,
     admin: Admin,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUserRequest>,
+    body: JsonBody<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     if body.roles.is_none() && body.status.is_none() {
@@ -106,9 +112,10 @@ pub async fn update_user(
 pub async fn create_api_key(
     st: State,
     admin: Admin,
-    body: web::Json<CreateApiKeyRequest>,
+    body: JsonBody<CreateApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
-    let key = api_keys::create(&st.db, admin_actor(&admin), &body.name, &body.scopes).await?;
+    let scopes: Vec<String> = body.scopes.iter().map(|s| s.as_str().to_owned()).collect();
+    let key = api_keys::create(&st.db, admin_actor(&admin), &body.name, &scopes).await?;
     Ok(HttpResponse::Created().json(key))
 }
 

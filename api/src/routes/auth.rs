@@ -1,6 +1,6 @@
 //! Registration, sign-in, token refresh and sign-out.
 
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post};
 use kartel_domain::accounts::{self, Account, NewAccount};
 use kartel_domain::caller::Actor;
 use serde::{Deserialize, Serialize};
@@ -9,19 +9,30 @@ use utoipa::ToSchema;
 use super::limit_auth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extractors::CurrentUser;
+use crate::extractors::JsonBody;
 use crate::state::State;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(
+        example = "ada@example.com",
+        max_length = 254,
+        pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[^@\\s.\\x00-\\x1f\\x7f-\\x9f]+(\\.[^@\\s.\\x00-\\x1f\\x7f-\\x9f]+)+$"
+    )]
     pub email: String,
     /// 10–128 characters.
+    #[schema(min_length = 10, max_length = 128, pattern = "\\S")]
     pub password: String,
-    /// 3–32 of a–z, 0–9, `_`, starting with a letter.
-    #[schema(example = "ada_l")]
+    /// 3–32 of a–z, 0–9, `_`, starting with a letter (stored lower-case).
+    #[schema(example = "ada_l", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
     pub handle: String,
-    #[schema(example = "Ada Lovelace")]
+    #[schema(
+        example = "Ada Lovelace",
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub display_name: String,
 }
 
@@ -82,7 +93,7 @@ fn refresh_ttl(st: &State) -> chrono::Duration {
 pub async fn register(
     req: HttpRequest,
     st: State,
-    body: web::Json<RegisterRequest>,
+    body: JsonBody<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let email_key = body.email.trim().to_lowercase();
     limit_auth(&req, &st, "register", Some(&email_key)).await?;
@@ -120,7 +131,7 @@ pub async fn register(
 pub async fn login(
     req: HttpRequest,
     st: State,
-    body: web::Json<LoginRequest>,
+    body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let email_key = body.email.trim().to_lowercase();
     limit_auth(&req, &st, "login", Some(&email_key)).await?;
@@ -150,7 +161,7 @@ pub async fn login(
 pub async fn refresh(
     req: HttpRequest,
     st: State,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_auth(&req, &st, "refresh", None).await?;
     let sign_in = accounts::refresh(&st.db, &body.refresh_token, refresh_ttl(&st)).await?;

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::optional_json;
+use super::{IdempotencyHeader, optional_json};
 use crate::error::{ApiResult, Problem};
+use crate::extractors::JsonBody;
 use crate::extractors::{AnyCaller, CurrentUser, IdempotencyKey};
 use crate::state::State;
 
@@ -19,9 +20,14 @@ use crate::state::State;
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
     pub talent_id: Uuid,
-    /// Positive whole credits.
-    #[schema(example = 100)]
+    /// Positive whole credits, at most 1,000,000,000.
+    #[schema(minimum = 1, maximum = 1000000000, example = 100)]
     pub amount: i64,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub reason: String,
 }
 
@@ -30,8 +36,13 @@ pub struct GrantBody {
 pub struct SpendBody {
     /// Required for a service key; a person may only name themselves.
     pub talent_id: Option<Uuid>,
-    #[schema(example = 10)]
+    #[schema(minimum = 1, maximum = 1000000000, example = 10)]
     pub amount: i64,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub purpose: String,
 }
 
@@ -40,10 +51,16 @@ pub struct SpendBody {
 pub struct HoldBody {
     /// Required for a service key; a person may only name themselves.
     pub talent_id: Option<Uuid>,
-    #[schema(example = 50)]
+    #[schema(minimum = 1, maximum = 1000000000, example = 50)]
     pub amount: i64,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub purpose: String,
     /// 1 to 604800; default 900.
+    #[schema(minimum = 1, maximum = 604800)]
     pub expires_in_seconds: Option<i64>,
 }
 
@@ -51,6 +68,7 @@ pub struct HoldBody {
 #[serde(deny_unknown_fields)]
 pub struct CaptureBody {
     /// Up to the held amount; default all of it. The rest is released.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub amount: Option<i64>,
 }
 
@@ -61,6 +79,11 @@ pub struct ReleaseBody {}
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReverseBody {
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub reason: String,
 }
 
@@ -69,7 +92,7 @@ pub struct ReverseBody {
     tag = "credits",
     operation_id = "create_grant",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "unique per intended grant")),
+    params(IdempotencyHeader),
     request_body = GrantBody,
     responses(
         (status = 201, body = CreditTransaction),
@@ -85,7 +108,7 @@ pub async fn create_grant(
     st: State,
     user: CurrentUser,
     key: IdempotencyKey,
-    body: web::Json<GrantBody>,
+    body: JsonBody<GrantBody>,
 ) -> ApiResult<HttpResponse> {
     let caller = kartel_domain::Caller::User(user.0);
     let idem = key.for_caller(&caller)?;
@@ -104,7 +127,7 @@ pub async fn create_grant(
     tag = "credits",
     operation_id = "claim_allowance",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header)),
+    params(IdempotencyHeader),
     responses(
         (status = 201, body = CreditTransaction),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -139,6 +162,7 @@ pub async fn list_allowance_policies(st: State) -> ApiResult<HttpResponse> {
 #[serde(deny_unknown_fields)]
 pub struct AllowancePolicyBody {
     /// Credits per month; 0 turns the allowance off for this tier.
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub amount: i64,
 }
 
@@ -147,7 +171,7 @@ pub struct AllowancePolicyBody {
     tag = "credits",
     operation_id = "set_allowance_policy",
     security(("bearer" = [])),
-    params(("tier" = i16, Path, description = "0 (not enrolled yet) to 5")),
+    params(("tier" = i16, Path, minimum = 0, maximum = 5, description = "0 (not enrolled yet) to 5")),
     request_body = AllowancePolicyBody,
     responses(
         (status = 200, body = AllowancePolicy),
@@ -161,7 +185,7 @@ pub async fn set_allowance_policy(
     st: State,
     user: CurrentUser,
     tier: web::Path<i16>,
-    body: web::Json<AllowancePolicyBody>,
+    body: JsonBody<AllowancePolicyBody>,
 ) -> ApiResult<HttpResponse> {
     let caller = kartel_domain::Caller::User(user.0);
     let policy = ledger::set_allowance(&st.db, &caller, *tier, body.amount).await?;
@@ -173,7 +197,7 @@ pub async fn set_allowance_policy(
     tag = "credits",
     operation_id = "create_hold",
     security(("bearer" = []), ("api_key" = [])),
-    params(("Idempotency-Key" = String, Header)),
+    params(IdempotencyHeader),
     request_body = HoldBody,
     responses(
         (status = 201, body = Hold),
@@ -189,7 +213,7 @@ pub async fn create_hold(
     st: State,
     caller: AnyCaller,
     key: IdempotencyKey,
-    body: web::Json<HoldBody>,
+    body: JsonBody<HoldBody>,
 ) -> ApiResult<HttpResponse> {
     let idem = key.for_caller(&caller.0)?;
     let b = body.into_inner();
@@ -229,7 +253,7 @@ pub async fn get_hold(
     tag = "credits",
     operation_id = "capture_hold",
     security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    params(("id" = Uuid, Path), IdempotencyHeader),
     request_body(content = Option<CaptureBody>),
     responses(
         (status = 200, body = Hold),
@@ -259,7 +283,7 @@ pub async fn capture_hold(
     tag = "credits",
     operation_id = "release_hold",
     security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    params(("id" = Uuid, Path), IdempotencyHeader),
     request_body(content = Option<ReleaseBody>),
     responses(
         (status = 200, body = Hold),
@@ -289,7 +313,7 @@ pub async fn release_hold(
     tag = "credits",
     operation_id = "create_spend",
     security(("bearer" = []), ("api_key" = [])),
-    params(("Idempotency-Key" = String, Header)),
+    params(IdempotencyHeader),
     request_body = SpendBody,
     responses(
         (status = 201, body = CreditTransaction),
@@ -305,7 +329,7 @@ pub async fn create_spend(
     st: State,
     caller: AnyCaller,
     key: IdempotencyKey,
-    body: web::Json<SpendBody>,
+    body: JsonBody<SpendBody>,
 ) -> ApiResult<HttpResponse> {
     let idem = key.for_caller(&caller.0)?;
     let b = body.into_inner();
@@ -323,7 +347,7 @@ pub async fn create_spend(
     tag = "credits",
     operation_id = "reverse_transaction",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    params(("id" = Uuid, Path), IdempotencyHeader),
     request_body = ReverseBody,
     responses(
         (status = 201, body = CreditTransaction),
@@ -340,7 +364,7 @@ pub async fn reverse_transaction(
     user: CurrentUser,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
-    body: web::Json<ReverseBody>,
+    body: JsonBody<ReverseBody>,
 ) -> ApiResult<HttpResponse> {
     let caller = kartel_domain::Caller::User(user.0);
     let idem = key.for_caller(&caller)?;

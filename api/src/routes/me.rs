@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::{PageOf, PageQuery};
 use crate::error::{ApiResult, Problem};
 use crate::extractors::CurrentUser;
+use crate::extractors::JsonBody;
 use crate::routes::talents::HistoryQuery;
 use crate::state::State;
 
@@ -18,10 +19,15 @@ use crate::state::State;
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub display_name: Option<String>,
     /// Up to 1000 characters; null clears it.
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
     pub bio: Option<Option<String>>,
 }
 
@@ -30,6 +36,7 @@ pub struct UpdateMeRequest {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// 10–128 characters.
+    #[schema(min_length = 10, max_length = 128, pattern = "\\S")]
     pub new_password: String,
 }
 
@@ -61,7 +68,7 @@ pub async fn get_me(st: State, user: CurrentUser) -> ApiResult<HttpResponse> {
 pub async fn update_me(
     st: State,
     user: CurrentUser,
-    body: web::Json<UpdateMeRequest>,
+    body: JsonBody<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let change = ProfileChange {
@@ -87,7 +94,7 @@ pub async fn update_me(
 pub async fn change_password(
     st: State,
     user: CurrentUser,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     accounts::change_password(&st.db, &user.0, &body.current_password, &body.new_password).await?;
     Ok(HttpResponse::NoContent().finish())

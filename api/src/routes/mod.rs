@@ -57,11 +57,23 @@ pub fn root(cfg: &mut ServiceConfig) {
         .service(ops::jwks);
 }
 
+/// The `Idempotency-Key` header of money-moving requests.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyHeader {
+    /// Unique per intended operation (a UUID is a good choice); a retry sends
+    /// the same key and body and gets the first answer.
+    #[serde(rename = "Idempotency-Key")]
+    #[param(min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    pub idempotency_key: String,
+}
+
 /// `?limit=&cursor=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page: 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -25,6 +25,7 @@ pub struct TalentQuery {
     /// Enrolled in this track (with `tier`: at this tier in it).
     pub track: Option<Track>,
     /// At this tier in some track (or in `track`).
+    #[param(minimum = 0, maximum = 5)]
     pub tier: Option<i16>,
 }
 
