@@ -13,7 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{PageOf, PageQuery};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::responses::*;
+use crate::error::{ApiError, ApiResult};
 use crate::extractors::Admin;
 use crate::extractors::JsonBody;
 use crate::state::State;
@@ -63,11 +64,11 @@ fn admin_actor(a: &Admin) -> kartel_domain::caller::Actor {
     request_body = UpdateUserRequest,
     responses(
         (status = 200, body = Account),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
     )
 )]
 #[patch("/admin/users/{id}")]
@@ -103,9 +104,9 @@ pub async fn update_user(
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, body = CreatedApiKey),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        Unprocessable,
     )
 )]
 #[post("/admin/api-keys")]
@@ -127,8 +128,8 @@ pub async fn create_api_key(
     params(PageQuery),
     responses(
         (status = 200, body = PageOf<ApiKey>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
     )
 )]
 #[get("/admin/api-keys")]
@@ -149,8 +150,8 @@ pub async fn list_api_keys(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = ApiKey),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
     )
 )]
 #[get("/admin/api-keys/{id}")]
@@ -166,8 +167,8 @@ pub async fn get_api_key(st: State, _admin: Admin, id: web::Path<Uuid>) -> ApiRe
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "revoked"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
     )
 )]
 #[delete("/admin/api-keys/{id}")]
@@ -188,7 +189,7 @@ pub async fn revoke_api_key(
     params(PageQuery, AuditQuery),
     responses(
         (status = 200, body = PageOf<AuditEntry>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     )
 )]
 #[get("/admin/audit-log")]
@@ -215,7 +216,7 @@ pub async fn list_audit_log(
     security(("bearer" = [])),
     responses(
         (status = 200, body = LedgerCheck),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     )
 )]
 #[get("/admin/ledger/check")]

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::limit_auth;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::responses::*;
+use crate::error::{ApiError, ApiResult};
 use crate::extractors::CurrentUser;
 use crate::extractors::JsonBody;
 use crate::state::State;
@@ -84,9 +85,9 @@ fn refresh_ttl(st: &State) -> chrono::Duration {
     request_body = RegisterRequest,
     responses(
         (status = 201, body = Account),
-        (status = 409, description = "email or handle taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate limited", body = Problem, content_type = "application/problem+json"),
+        Conflict,
+        Unprocessable,
+        TooManyRequests,
     )
 )]
 #[post("/auth/register")]
@@ -122,9 +123,9 @@ pub async fn register(
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 401, description = "wrong email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "account suspended", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate limited", body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        TooManyRequests,
     )
 )]
 #[post("/auth/login")]
@@ -153,8 +154,8 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 401, description = "invalid, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate limited", body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        TooManyRequests,
     )
 )]
 #[post("/auth/refresh")]
@@ -173,7 +174,7 @@ pub async fn refresh(
     tag = "auth",
     operation_id = "logout",
     security(("bearer" = [])),
-    responses((status = 204, description = "signed out"), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "signed out"), Unauthorized)
 )]
 #[post("/auth/logout")]
 pub async fn logout(st: State, user: CurrentUser) -> ApiResult<HttpResponse> {

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{IdempotencyHeader, optional_json};
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
+use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::extractors::{AnyCaller, CurrentUser, IdempotencyKey};
 use crate::state::State;
@@ -96,11 +97,11 @@ pub struct ReverseBody {
     request_body = GrantBody,
     responses(
         (status = 201, body = CreditTransaction),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "no such talent", body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
     )
 )]
 #[post("/credits/grants")]
@@ -130,9 +131,9 @@ pub async fn create_grant(
     params(IdempotencyHeader),
     responses(
         (status = 201, body = CreditTransaction),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "already claimed this month", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Conflict,
+        Unprocessable,
     )
 )]
 #[post("/credits/allowance")]
@@ -175,9 +176,9 @@ pub struct AllowancePolicyBody {
     request_body = AllowancePolicyBody,
     responses(
         (status = 200, body = AllowancePolicy),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        Unprocessable,
     )
 )]
 #[put("/credits/allowance-policies/{tier}")]
@@ -201,11 +202,11 @@ pub async fn set_allowance_policy(
     request_body = HoldBody,
     responses(
         (status = 201, body = Hold),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "insufficient credits", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
     )
 )]
 #[post("/credits/holds")]
@@ -235,8 +236,8 @@ pub async fn create_hold(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = Hold),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
     )
 )]
 #[get("/credits/holds/{id}")]
@@ -257,11 +258,11 @@ pub async fn get_hold(
     request_body(content = Option<CaptureBody>),
     responses(
         (status = 200, body = Hold),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "not pending, or expired", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
     )
 )]
 #[post("/credits/holds/{id}/capture")]
@@ -287,11 +288,11 @@ pub async fn capture_hold(
     request_body(content = Option<ReleaseBody>),
     responses(
         (status = 200, body = Hold),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "not pending", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
     )
 )]
 #[post("/credits/holds/{id}/release")]
@@ -317,11 +318,11 @@ pub async fn release_hold(
     request_body = SpendBody,
     responses(
         (status = 201, body = CreditTransaction),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "insufficient credits", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
     )
 )]
 #[post("/credits/spends")]
@@ -351,11 +352,11 @@ pub async fn create_spend(
     request_body = ReverseBody,
     responses(
         (status = 201, body = CreditTransaction),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "already reversed, or would overdraw", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
     )
 )]
 #[post("/credits/transactions/{id}/reverse")]

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{PageOf, PageQuery};
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
+use crate::error::responses::*;
 use crate::extractors::CurrentUser;
 use crate::extractors::JsonBody;
 use crate::routes::talents::HistoryQuery;
@@ -45,7 +46,7 @@ pub struct ChangePasswordRequest {
     tag = "me",
     operation_id = "get_me",
     security(("bearer" = [])),
-    responses((status = 200, body = Account), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = Account), Unauthorized)
 )]
 #[get("/me")]
 pub async fn get_me(st: State, user: CurrentUser) -> ApiResult<HttpResponse> {
@@ -60,8 +61,8 @@ pub async fn get_me(st: State, user: CurrentUser) -> ApiResult<HttpResponse> {
     request_body = UpdateMeRequest,
     responses(
         (status = 200, body = Account),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid or unknown fields", body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Unprocessable,
     )
 )]
 #[patch("/me")]
@@ -86,8 +87,8 @@ pub async fn update_me(
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "changed"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Unprocessable,
     )
 )]
 #[post("/me/password")]
@@ -105,7 +106,7 @@ pub async fn change_password(
     tag = "credits",
     operation_id = "get_my_credits",
     security(("bearer" = [])),
-    responses((status = 200, body = Balance), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = Balance), Unauthorized)
 )]
 #[get("/me/credits")]
 pub async fn get_my_credits(st: State, user: CurrentUser) -> ApiResult<HttpResponse> {
@@ -121,8 +122,8 @@ pub async fn get_my_credits(st: State, user: CurrentUser) -> ApiResult<HttpRespo
     params(PageQuery, HistoryQuery),
     responses(
         (status = 200, body = PageOf<CreditTransaction>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Unprocessable,
     )
 )]
 #[get("/me/credits/transactions")]

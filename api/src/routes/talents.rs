@@ -11,7 +11,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{PageOf, PageQuery};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::responses::*;
+use crate::error::{ApiError, ApiResult};
 use crate::extractors::{CurrentUser, MaybeUser, Staff};
 use crate::state::State;
 
@@ -65,9 +66,9 @@ impl HistoryQuery {
     params(PageQuery, TalentQuery),
     responses(
         (status = 200, body = PageOf<Account>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        Forbidden,
+        Unprocessable,
     )
 )]
 #[get("/talents")]
@@ -103,7 +104,7 @@ pub async fn list_talents(
     tag = "talents",
     operation_id = "get_talent",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = TalentProfile), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = TalentProfile), NotFound)
 )]
 #[get("/talents/{id}")]
 pub async fn get_talent(
@@ -123,8 +124,8 @@ pub async fn get_talent(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = Balance),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
     )
 )]
 #[get("/talents/{id}/credits")]
@@ -144,8 +145,8 @@ pub async fn get_talent_credits(
     params(("id" = Uuid, Path), PageQuery, HistoryQuery),
     responses(
         (status = 200, body = PageOf<CreditTransaction>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
+        NotFound,
     )
 )]
 #[get("/talents/{id}/credits/transactions")]
