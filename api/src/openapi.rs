@@ -77,6 +77,20 @@ pub fn finish(mut doc: Doc) -> Doc {
                 .responses
                 .entry("default".into())
                 .or_insert_with(|| RefOr::T(problem.clone()));
+            // OpenAPI requires a description on every response.
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let RefOr::T(r) = response
+                    && r.description.is_empty()
+                {
+                    r.description = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| actix_web::http::StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("Response")
+                        .to_owned();
+                }
+            }
         }
     }
     doc
