@@ -767,7 +767,7 @@ pub async fn capture(
         )
         .await?;
         if won == 0 {
-            return Err(settled_error(&h, at));
+            return Err(settled_error(tx, hold_id, at).await);
         }
         let t = NewTransaction {
             kind: TransactionKind::Capture,
@@ -811,7 +811,17 @@ pub async fn capture(
 }
 
 /// Why a hold could not be settled: it expired, or it was settled already.
-fn settled_error(h: &credit_holds::Model, at: DateTime<Utc>) -> DomainError {
+/// Read after the guarded update lost, so it names what the winner did.
+async fn settled_error<C: ConnectionTrait>(
+    db: &C,
+    hold_id: Uuid,
+    at: DateTime<Utc>,
+) -> DomainError {
+    let h = match credit_holds::Entity::find_by_id(hold_id).one(db).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return DomainError::NotFound("hold"),
+        Err(e) => return e.into(),
+    };
     match HoldStatus::from_db(&h.status) {
         HoldStatus::Pending if h.expires_at <= at => DomainError::HoldExpired,
         HoldStatus::Expired => DomainError::HoldExpired,
@@ -840,17 +850,21 @@ pub async fn release(
         let h = hold_for(tx, caller, hold_id).await?;
         let won = db::execute(
             tx,
-            "UPDATE credit_holds SET status = 'released', resolved_at = $1 WHERE id = $2 AND status = 'pending'",
+            "UPDATE credit_holds SET status = 'released', resolved_at = $1 \
+             WHERE id = $2 AND status = 'pending' AND expires_at > $1",
             [at.into(), hold_id.into()],
         )
         .await?;
         if won == 0 {
-            return Err(settled_error(&h, at));
+            return Err(settled_error(tx, hold_id, at).await);
         }
         move_balance(tx, h.account_id, 0, -h.amount)
             .await?
             .ok_or_else(|| anyhow::anyhow!("releasing a pending hold was refused"))?;
-        let h = credit_holds::Entity::find_by_id(hold_id).one(tx).await?.ok_or(DomainError::NotFound("hold"))?;
+        let h = credit_holds::Entity::find_by_id(hold_id)
+            .one(tx)
+            .await?
+            .ok_or(DomainError::NotFound("hold"))?;
         Ok(hold_view(&h))
     })
     .await

@@ -1,9 +1,14 @@
 //! The one integration-test binary: the real app over HTTP, on SQLite and,
 //! when configured, on PostgreSQL + Redis.
 
-#![expect(clippy::unwrap_used, reason = "a test should fail loudly at the first surprise")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
 
 mod helpers;
 
 mod auth;
+mod credits;
 mod openapi;
+mod staff_credits;
