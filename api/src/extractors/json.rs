@@ -6,8 +6,6 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
-
 /// A JSON object body. Unlike `web::Json`, it refuses arrays that serde would
 /// otherwise map onto a struct's fields by position.
 pub struct JsonBody<T>(pub T);
@@ -35,7 +33,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             let web::Json(map) = object.await?;
             serde_json::from_value(Value::Object(map))
                 .map(JsonBody)
-                .map_err(|e| ApiError::from(crate::startup::json_error(e)).into())
+                .map_err(|e| crate::startup::json_error(e).into())
         })
     }
 }
