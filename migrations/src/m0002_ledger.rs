@@ -71,65 +71,56 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // A reward or an allowance period is paid once; a transaction is reversed
-        // once; a hold is captured once. The database enforces each.
-        unique_index(
+        // once; a hold is captured once. The database enforces each. The indexes
+        // are partial, so the many transactions without one add no index entry.
+        unique_where_set(
             m,
             "ux_ledger_tx_reference",
             "ledger_transactions",
-            &["reference"],
+            "reference",
         )
         .await?;
-        unique_index(
+        unique_where_set(
             m,
             "ux_ledger_tx_reverses",
             "ledger_transactions",
-            &["reverses_id"],
+            "reverses_id",
         )
         .await?;
-        unique_index(m, "ux_ledger_tx_hold", "ledger_transactions", &["hold_id"]).await?;
-        index(
-            m,
-            "ix_ledger_tx_talent",
-            "ledger_transactions",
-            &["talent_id", "created_at"],
-        )
-        .await?;
+        unique_where_set(m, "ux_ledger_tx_hold", "ledger_transactions", "hold_id").await?;
 
+        // No foreign key to ledger_accounts: its check would share-lock the
+        // system account rows that every spend touches (the reconciliation
+        // checks that every entry's account exists instead).
         m.create_table(
             Table::create()
                 .table("ledger_entries")
-                .col(pk_uuid("id"))
                 .col(uuid("transaction_id"))
                 .col(uuid("account_id"))
                 .col(big_integer("amount"))
                 .col(big_integer_null("account_version"))
                 .col(big_integer_null("balance_after"))
                 .col(timestamp_with_time_zone("created_at"))
+                // A transaction moves each account at most once.
+                .primary_key(Index::create().col("transaction_id").col("account_id"))
                 .foreign_key(
                     ForeignKey::create()
                         .from("ledger_entries", "transaction_id")
                         .to("ledger_transactions", "id"),
                 )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from("ledger_entries", "account_id")
-                        .to("ledger_accounts", "id"),
-                )
                 .to_owned(),
         )
         .await?;
-        index(
-            m,
-            "ix_ledger_entries_tx",
-            "ledger_entries",
-            &["transaction_id"],
-        )
-        .await?;
-        unique_index(
-            m,
-            "ux_ledger_entries_account_version",
-            "ledger_entries",
-            &["account_id", "account_version"],
+        // Talent entries only: one per account version, so no gaps or repeats.
+        m.create_index(
+            Index::create()
+                .name("ux_ledger_entries_account_version")
+                .table("ledger_entries")
+                .col("account_id")
+                .col("account_version")
+                .unique()
+                .and_where(Expr::col("account_version").is_not_null())
+                .to_owned(),
         )
         .await?;
 
@@ -241,6 +232,24 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
+}
+
+async fn unique_where_set(
+    m: &SchemaManager<'_>,
+    name: &'static str,
+    table: &'static str,
+    col: &'static str,
+) -> Result<(), DbErr> {
+    m.create_index(
+        Index::create()
+            .name(name)
+            .table(table)
+            .col(col)
+            .unique()
+            .and_where(Expr::col(col).is_not_null())
+            .to_owned(),
+    )
+    .await
 }
 
 fn chrono_now(s: &str) -> Result<DateTimeUtc, DbErr> {

@@ -1,10 +1,13 @@
 //! Idempotency keys, stored in the same database transaction as the effect.
 //!
-//! The key row is the transaction's first write, so a concurrent request with
-//! the same key waits on it (PostgreSQL: the unique index; SQLite: the write
-//! lock) and then sees the outcome. Business refusals are stored too: a retry
-//! of a refused request is refused the same way, and never turns into a
-//! success later (as TigerBeetle does).
+//! The effect runs first and the key row, carrying the response, is the
+//! transaction's last write: of two calls with one key, the second waits on
+//! the key's unique index (PostgreSQL) or the write lock (SQLite, which
+//! begins write transactions `IMMEDIATE`), finds the key taken, rolls its own
+//! effect back and answers with the stored outcome. So a key has one effect
+//! and one answer, and the common path pays one statement for it. Business
+//! refusals are stored too: a retry of a refused request is refused the same
+//! way and never turns into a success later (as TigerBeetle does).
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::{Serialize, de::DeserializeOwned};
@@ -63,27 +66,25 @@ where
 {
     let hash = fingerprint(operation, &request);
     let txn = db::begin_write(db).await?;
-    if let Some(stored) = claim(&txn, idem, operation, &hash, "pending", None).await? {
-        txn.rollback().await?;
-        return replay(&stored, &hash);
-    }
     match effect(&txn).await {
         Ok(value) => {
             let response = serde_json::to_value(&value).map_err(|e| anyhow::anyhow!(e))?;
-            store(&txn, idem, "ok", response).await?;
+            if let Some(stored) = claim(&txn, idem, operation, &hash, "ok", response).await? {
+                // The key was used first by another call: undo this one.
+                txn.rollback().await?;
+                return replay(&stored, &hash);
+            }
             txn.commit().await?;
             Ok(value)
         }
         Err(e) if e.is_refusal() => {
             // Undo everything, then remember the refusal under the key in a
-            // transaction of its own. If a retry claimed the key in between,
-            // its outcome is the key's outcome, and this caller gets it too.
+            // transaction of its own. If another call with this key got there
+            // first, its outcome is the key's outcome, and this caller gets it.
             txn.rollback().await?;
             let response = serde_json::json!({ "code": e.code(), "detail": e.to_string() });
             let txn = db::begin_write(db).await?;
-            if let Some(stored) =
-                claim(&txn, idem, operation, &hash, "error", Some(response)).await?
-            {
+            if let Some(stored) = claim(&txn, idem, operation, &hash, "error", response).await? {
                 txn.rollback().await?;
                 return replay(&stored, &hash);
             }
@@ -94,15 +95,17 @@ where
     }
 }
 
-/// Inserts the key row as the transaction's first write. `None` when this
-/// call claimed the key; otherwise the row stored by the call that did.
+/// Inserts the key row with the outcome, in the effect's transaction. `None`
+/// when this call claimed the key; otherwise the row stored by the call that
+/// did (on PostgreSQL the insert waits for a concurrent holder of the key to
+/// commit or roll back).
 async fn claim(
     txn: &DatabaseTransaction,
     idem: &Idempotency,
     operation: &str,
     hash: &str,
     outcome: &str,
-    response: Option<serde_json::Value>,
+    response: serde_json::Value,
 ) -> Result<Option<sea_orm::QueryResult>> {
     let claimed = db::execute(
         txn,
@@ -130,26 +133,6 @@ async fn claim(
     .await?
     .ok_or(DomainError::IdempotencyInProgress)?;
     Ok(Some(row))
-}
-
-async fn store(
-    txn: &DatabaseTransaction,
-    idem: &Idempotency,
-    outcome: &str,
-    response: serde_json::Value,
-) -> Result<()> {
-    db::execute(
-        txn,
-        "UPDATE idempotency_keys SET outcome = $1, response = $2 WHERE scope = $3 AND key = $4",
-        [
-            outcome.into(),
-            response.into(),
-            idem.scope.clone().into(),
-            idem.key.clone().into(),
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 fn replay<T: DeserializeOwned>(row: &sea_orm::QueryResult, hash: &str) -> Result<T> {

@@ -303,12 +303,11 @@ async fn insert_entries<C: ConnectionTrait>(
 ) -> Result<()> {
     debug_assert_eq!(entries.iter().map(|e| e.1).sum::<i64>(), 0);
     let mut b = SqlBuilder::new(
-        "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, account_version, balance_after, created_at) VALUES ",
+        "INSERT INTO ledger_entries (transaction_id, account_id, amount, account_version, balance_after, created_at) VALUES ",
     );
     let mut rows = Vec::new();
     for (account, amount, version, after) in entries {
         let ps = [
-            b.bind(new_id()),
             b.bind(transaction_id),
             b.bind(*account),
             b.bind(*amount),

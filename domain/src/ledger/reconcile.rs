@@ -27,7 +27,7 @@ pub struct LedgerCheck {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerIssue {
-    /// `unbalanced_transaction`, `transaction_without_entries`, `book_not_zero`,
+    /// `unbalanced_transaction`, `transaction_without_entries`, `entry_without_account`, `book_not_zero`,
     /// `balance_mismatch`, `version_mismatch`, `held_mismatch`, `negative_balance`,
     /// `hold_capture_mismatch`.
     pub check: String,
@@ -49,6 +49,11 @@ const CHECKS: &[(&str, &str)] = &[
          WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id) LIMIT 100",
     ),
     (
+        "entry_without_account",
+        "SELECT e.transaction_id AS subject, 0 AS expected, e.amount AS actual FROM ledger_entries e \
+         LEFT JOIN ledger_accounts a ON a.id = e.account_id WHERE a.id IS NULL LIMIT 100",
+    ),
+    (
         "balance_mismatch",
         "SELECT a.id AS subject, CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS expected, a.posted AS actual \
          FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id WHERE a.kind = 'talent' \
@@ -56,9 +61,9 @@ const CHECKS: &[(&str, &str)] = &[
     ),
     (
         "version_mismatch",
-        "SELECT a.id AS subject, CAST(COUNT(e.id) AS BIGINT) AS expected, a.version AS actual \
+        "SELECT a.id AS subject, CAST(COUNT(e.transaction_id) AS BIGINT) AS expected, a.version AS actual \
          FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id WHERE a.kind = 'talent' \
-         GROUP BY a.id, a.version HAVING a.version <> COUNT(e.id) LIMIT 100",
+         GROUP BY a.id, a.version HAVING a.version <> COUNT(e.transaction_id) LIMIT 100",
     ),
     (
         "held_mismatch",
@@ -92,6 +97,7 @@ fn detail(check: &str) -> &'static str {
         "held_mismatch" => "the held balance differs from the sum of the account's pending holds",
         "negative_balance" => "the account's available balance is negative",
         "hold_capture_mismatch" => "the hold's status and its capture transaction disagree",
+        "entry_without_account" => "the entry names an account that does not exist",
         _ => "",
     }
 }

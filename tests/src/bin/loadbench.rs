@@ -1,1 +1,867 @@
-fn main() {}
+//! Load benchmark: drives concurrent HTTP clients against the application
+//! (started in this process, so a release build of this binary is a release
+//! build of the app) on a fresh PostgreSQL database, and compares spend
+//! throughput with `pgbench -b tpcb-like` at the same client count.
+//!
+//! ```text
+//! cargo run --release -p kartel-tests --bin loadbench -- --clients 8,32 --duration-secs 10
+//! ```
+//!
+//! Scenarios, each run for every client count:
+//! - `spread`: spends of 1 credit on a random talent out of `--talents`;
+//! - `hot`: spends of 1 credit, all on one talent (a fresh one per client
+//!   count, funded with `--hot-balance`; when that runs out the answers are
+//!   clean `409 insufficient_credits` refusals, counted apart);
+//! - `reads`: `GET /api/v1/talents/{id}/credits` by a community manager.
+//!
+//! Afterwards it runs the reconciliation check; it exits non-zero when the
+//! books do not balance or any answer was neither a success nor a clean refusal.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use futures::{StreamExt, TryStreamExt};
+use kartel_api::configuration::{Secret, Settings};
+use kartel_api::startup::Application;
+use kartel_tests::{create_pg_database, drop_pg_database};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery staple";
+/// The largest amount one grant may carry.
+const MAX_GRANT: i64 = 1_000_000_000;
+/// How many unexpected answers are kept to print.
+const ERROR_SAMPLES: usize = 5;
+
+#[derive(Parser, Debug)]
+#[command(about = "Load benchmark of the credits API against PostgreSQL, next to pgbench")]
+struct Args {
+    /// A PostgreSQL URL whose role may create databases.
+    #[arg(
+        long,
+        env = "TEST_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    admin_url: String,
+    /// Redis for the rate limiter (optional).
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Client counts, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "8,32")]
+    clients: Vec<usize>,
+    /// Measured seconds per scenario and client count.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// Unmeasured seconds before each scenario.
+    #[arg(long, default_value_t = 1)]
+    warmup_secs: u64,
+    /// Talents the spread scenario picks from.
+    #[arg(long, default_value_t = 200)]
+    talents: usize,
+    /// Credits given to each hot talent (at most 1,000,000,000).
+    #[arg(long, default_value_t = MAX_GRANT)]
+    hot_balance: i64,
+    /// The app's database pool size.
+    #[arg(long, default_value_t = 20)]
+    db_connections: u32,
+    /// The app's HTTP worker threads.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Scenarios to run, comma separated: spread, hot, reads.
+    #[arg(long, value_delimiter = ',', default_value = "spread,hot,reads")]
+    scenarios: Vec<String>,
+    /// Do not run pgbench.
+    #[arg(long)]
+    skip_pgbench: bool,
+    /// Keep the databases afterwards.
+    #[arg(long)]
+    keep_databases: bool,
+}
+
+/// What one measured run saw.
+#[derive(Default)]
+struct Stats {
+    ok: u64,
+    refused: u64,
+    errors: u64,
+    /// Microseconds per answered (or failed) request.
+    latencies: Vec<u32>,
+    elapsed: Duration,
+    samples: Vec<String>,
+    /// Where the CPU went during the run (Linux only).
+    cpu: Option<CpuUse>,
+}
+
+impl Stats {
+    fn requests(&self) -> u64 {
+        self.ok + self.refused + self.errors
+    }
+    fn rate(&self, n: u64) -> f64 {
+        n as f64 / self.elapsed.as_secs_f64()
+    }
+    fn merge(&mut self, other: Stats) {
+        self.ok += other.ok;
+        self.refused += other.refused;
+        self.errors += other.errors;
+        self.latencies.extend(other.latencies);
+        for s in other.samples {
+            if self.samples.len() < ERROR_SAMPLES {
+                self.samples.push(s);
+            }
+        }
+    }
+    /// The latency at quantile `q` in milliseconds (latencies must be sorted).
+    fn quantile_ms(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let rank =
+            ((q * self.latencies.len() as f64).ceil() as usize).clamp(1, self.latencies.len());
+        f64::from(self.latencies[rank - 1]) / 1000.0
+    }
+}
+
+#[derive(Clone)]
+enum Scenario {
+    Spread {
+        talents: Arc<Vec<Uuid>>,
+    },
+    Hot {
+        talent: Uuid,
+    },
+    Reads {
+        talents: Arc<Vec<Uuid>>,
+        token: String,
+    },
+}
+
+impl Scenario {
+    fn key(&self) -> &'static str {
+        match self {
+            Scenario::Spread { .. } => "spread",
+            Scenario::Hot { .. } => "hot",
+            Scenario::Reads { .. } => "reads",
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            Scenario::Spread { .. } => "spread spends",
+            Scenario::Hot { .. } => "hot-talent spends",
+            Scenario::Reads { .. } => "balance reads",
+        }
+    }
+}
+
+/// A small, fast generator for picking talents (quality does not matter).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn new() -> Self {
+        Self(Uuid::new_v4().as_u64_pair().0)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z % n as u64) as usize
+    }
+}
+
+struct Bench {
+    base: String,
+    http: reqwest::Client,
+    api_key: String,
+}
+
+impl Bench {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn request(&self, scenario: &Scenario, rng: &mut SplitMix) -> reqwest::RequestBuilder {
+        match scenario {
+            Scenario::Spread { talents } => {
+                let talent = talents[rng.below(talents.len())];
+                self.spend(talent)
+            }
+            Scenario::Hot { talent } => self.spend(*talent),
+            Scenario::Reads { talents, token } => {
+                let talent = talents[rng.below(talents.len())];
+                self.http
+                    .get(self.url(&format!("/api/v1/talents/{talent}/credits")))
+                    .bearer_auth(token)
+            }
+        }
+    }
+
+    fn spend(&self, talent: Uuid) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url("/api/v1/credits/spends"))
+            .header("X-Api-Key", &self.api_key)
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .json(&json!({ "talent_id": talent, "amount": 1, "purpose": "loadbench" }))
+    }
+
+    /// One client: requests back to back until `until`. Unexpected answers
+    /// are always counted; the rest only when `record` (not in the warm-up).
+    async fn client(self: Arc<Self>, scenario: Scenario, until: Instant, record: bool) -> Stats {
+        let mut stats = Stats::default();
+        let mut rng = SplitMix::new();
+        let expected = match scenario {
+            Scenario::Reads { .. } => StatusCode::OK,
+            _ => StatusCode::CREATED,
+        };
+        while Instant::now() < until {
+            let req = self.request(&scenario, &mut rng);
+            let started = Instant::now();
+            let outcome = match req.send().await {
+                Ok(res) => {
+                    let status = res.status();
+                    match res.bytes().await {
+                        Ok(_) if status == expected => Ok(()),
+                        Ok(body) if status == StatusCode::CONFLICT && is_refusal(&body) => {
+                            Err(None)
+                        }
+                        Ok(body) => Err(Some(format!(
+                            "{status}: {}",
+                            String::from_utf8_lossy(&body)
+                        ))),
+                        Err(e) => Err(Some(format!("{status}: reading the body: {e}"))),
+                    }
+                }
+                Err(e) => Err(Some(format!("request failed: {e}"))),
+            };
+            let took = started.elapsed();
+            if record {
+                stats
+                    .latencies
+                    .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
+            }
+            match outcome {
+                Ok(()) if record => stats.ok += 1,
+                Err(None) if record => stats.refused += 1,
+                Ok(()) | Err(None) => {}
+                Err(Some(msg)) => {
+                    stats.errors += 1;
+                    if stats.samples.len() < ERROR_SAMPLES {
+                        stats.samples.push(msg);
+                    }
+                }
+            }
+        }
+        stats
+    }
+
+    async fn run(self: &Arc<Self>, scenario: &Scenario, clients: usize, args: &Args) -> Stats {
+        let mut warmup = Stats::default();
+        if args.warmup_secs > 0 {
+            let until = Instant::now() + Duration::from_secs(args.warmup_secs);
+            let warm = (0..clients)
+                .map(|_| tokio::spawn(self.clone().client(scenario.clone(), until, false)));
+            for t in futures::future::join_all(warm).await {
+                match t {
+                    Ok(s) => warmup.merge(s),
+                    Err(e) => {
+                        warmup.errors += 1;
+                        warmup.samples.push(format!("client task failed: {e}"));
+                    }
+                }
+            }
+        }
+        let cpu_before = CpuSnapshot::take();
+        let started = Instant::now();
+        let until = started + Duration::from_secs(args.duration_secs);
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| tokio::spawn(self.clone().client(scenario.clone(), until, true)))
+            .collect();
+        // Unexpected answers in the warm-up count too.
+        let mut total = Stats {
+            errors: warmup.errors,
+            samples: warmup.samples,
+            ..Stats::default()
+        };
+        for t in futures::future::join_all(tasks).await {
+            match t {
+                Ok(s) => total.merge(s),
+                Err(e) => {
+                    total.errors += 1;
+                    total.samples.push(format!("client task failed: {e}"));
+                }
+            }
+        }
+        total.elapsed = started.elapsed();
+        total.cpu = cpu_before
+            .zip(CpuSnapshot::take())
+            .map(|(a, b)| b.since(&a));
+        total.latencies.sort_unstable();
+        total
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> anyhow::Result<Value> {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        expect_json(req, StatusCode::CREATED, path).await
+    }
+
+    async fn login(&self, email: &str) -> anyhow::Result<String> {
+        let req = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": PASSWORD }));
+        let body = expect_json(req, StatusCode::OK, "login").await?;
+        str_field(&body, "access_token")
+    }
+
+    /// Registers a person; returns their id.
+    async fn register(&self, email: &str, handle: &str) -> anyhow::Result<Uuid> {
+        let body = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                &json!({ "email": email, "password": PASSWORD, "handle": handle, "display_name": "Bench Talent" }),
+            )
+            .await?;
+        Ok(str_field(&body, "id")?.parse()?)
+    }
+
+    async fn grant(&self, manager: &str, talent: Uuid, amount: i64) -> anyhow::Result<()> {
+        let req = self
+            .http
+            .post(self.url("/api/v1/credits/grants"))
+            .bearer_auth(manager)
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .json(&json!({ "talent_id": talent, "amount": amount, "reason": "loadbench funds" }));
+        expect_json(req, StatusCode::CREATED, "grant").await?;
+        Ok(())
+    }
+}
+
+fn is_refusal(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .is_ok_and(|v| v["code"].as_str() == Some("insufficient_credits"))
+}
+
+async fn expect_json(
+    req: reqwest::RequestBuilder,
+    status: StatusCode,
+    what: &str,
+) -> anyhow::Result<Value> {
+    let res = req
+        .send()
+        .await
+        .with_context(|| format!("{what}: request"))?;
+    let got = res.status();
+    let text = res.text().await?;
+    if got != status {
+        bail!("{what}: expected {status}, got {got}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{what}: not JSON: {text}"))
+}
+
+fn str_field(v: &Value, name: &str) -> anyhow::Result<String> {
+    v[name]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no {name} in {v}"))
+}
+
+/// Runs pgbench on a database of its own; returns its TPS.
+async fn pgbench(admin_url: &str, clients: usize, duration: u64) -> anyhow::Result<f64> {
+    let name = format!("kartel_pgbench_{}", Uuid::new_v4().simple());
+    let url = create_pg_database(admin_url, &name).await?;
+    let result = tokio::task::spawn_blocking(move || run_pgbench(&url, clients, duration)).await;
+    let dropped = drop_pg_database(admin_url, &name).await;
+    let tps = result??;
+    dropped?;
+    Ok(tps)
+}
+
+fn run_pgbench(url: &str, clients: usize, duration: u64) -> anyhow::Result<f64> {
+    use std::process::Command;
+    let scale = clients.max(1).to_string();
+    let init = Command::new("pgbench")
+        .args(["-i", "-q", "-s", &scale, url])
+        .output()
+        .context("running pgbench -i (is pgbench installed?)")?;
+    if !init.status.success() {
+        bail!(
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+    }
+    let cpu_before = CpuSnapshot::take();
+    let out = Command::new("pgbench")
+        .args([
+            "-b",
+            "tpcb-like",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.clamp(1, 2).to_string(),
+            "-T",
+            &duration.to_string(),
+            "-n",
+            url,
+        ])
+        .output()
+        .context("running pgbench")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "pgbench failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let tps = stdout
+        .lines()
+        .filter(|l| l.starts_with("tps = ") && l.contains("without initial connection time"))
+        .find_map(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())
+        .with_context(|| format!("no tps line in pgbench output: {stdout}"))?;
+    let latency = stdout
+        .lines()
+        .find(|l| l.starts_with("latency average"))
+        .unwrap_or("");
+    let processed: Option<f64> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|v| v.split('/').next()?.trim().parse().ok());
+    let cpu = match (cpu_before.zip(CpuSnapshot::take()), processed) {
+        (Some((a, b)), Some(n)) if n > 0.0 => {
+            let c = b.since(&a);
+            format!(
+                "; CPU per transaction: whole machine {:.0} µs; machine busy {:.0}%",
+                c.busy as f64 * 1e6 / CLK_TCK / n,
+                c.busy_share * 100.0
+            )
+        }
+        _ => String::new(),
+    };
+    println!("    pgbench: {latency}{cpu}");
+    Ok(tps)
+}
+
+struct Row {
+    scenario: &'static str,
+    clients: usize,
+    stats: Stats,
+    pgbench_tps: Option<f64>,
+}
+
+fn print_stats(name: &str, clients: usize, s: &Stats) {
+    println!(
+        "  {name:<18} c={clients:<3} {:>7} req  ok {:>7}  refused {:>6}  errors {:>4}  {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms",
+        s.requests(),
+        s.ok,
+        s.refused,
+        s.errors,
+        s.rate(s.requests()),
+        s.quantile_ms(0.50),
+        s.quantile_ms(0.99),
+        s.quantile_ms(1.0),
+    );
+    if let Some(cpu) = &s.cpu
+        && s.requests() > 0
+    {
+        let per_req = |ticks: u64| ticks as f64 * 1e6 / CLK_TCK / s.requests() as f64;
+        println!(
+            "      CPU per request: whole machine {:.0} µs = app (actix workers) {:.0} + load clients (rest of this process) {:.0} + PostgreSQL {:.0} + other; machine busy {:.0}% of {} CPUs",
+            per_req(cpu.busy),
+            per_req(cpu.app),
+            per_req(cpu.client),
+            per_req(cpu.postgres),
+            cpu.busy_share * 100.0,
+            cpu.cpus,
+        );
+    }
+    for sample in &s.samples {
+        println!("      unexpected answer: {sample}");
+    }
+}
+
+/// Clock ticks per second of `/proc` CPU times (`getconf CLK_TCK`, 100 on Linux).
+const CLK_TCK: f64 = 100.0;
+
+/// CPU time used over a run, in clock ticks.
+struct CpuUse {
+    /// actix-web worker threads: the application's request handling.
+    app: u64,
+    /// The rest of this process: the load clients on `main`'s tokio runtime
+    /// (and whatever else runs there).
+    client: u64,
+    /// Every process named `postgres`.
+    postgres: u64,
+    /// The whole machine, all processes.
+    busy: u64,
+    busy_share: f64,
+    cpus: usize,
+}
+
+/// Cumulative CPU times read from `/proc`; `None` where that is unavailable.
+struct CpuSnapshot {
+    app: u64,
+    client: u64,
+    postgres: u64,
+    machine_busy: u64,
+    machine_total: u64,
+    cpus: usize,
+}
+
+impl CpuSnapshot {
+    fn take() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let machine_total: u64 = cpu.iter().take(8).sum();
+        let idle = cpu.get(3)? + cpu.get(4).copied().unwrap_or(0);
+        let cpus = stat
+            .lines()
+            .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+            .count();
+        // The whole process (exited threads included), and its actix threads.
+        let (_, process) = proc_stat(std::path::Path::new("/proc/self/stat"))?;
+        let mut app = 0;
+        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            if let Some((comm, ticks)) = proc_stat(&task.path().join("stat"))
+                && comm.starts_with("actix")
+            {
+                app += ticks;
+            }
+        }
+        let mut postgres = 0;
+        for proc in std::fs::read_dir("/proc").ok()?.flatten() {
+            let name = proc.file_name();
+            if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            if let Some((comm, ticks)) = proc_stat(&proc.path().join("stat"))
+                && comm == "postgres"
+            {
+                postgres += ticks;
+            }
+        }
+        Some(Self {
+            app,
+            client: process.saturating_sub(app),
+            postgres,
+            machine_busy: machine_total - idle,
+            machine_total,
+            cpus,
+        })
+    }
+
+    fn since(&self, before: &Self) -> CpuUse {
+        let total = self
+            .machine_total
+            .saturating_sub(before.machine_total)
+            .max(1);
+        CpuUse {
+            app: self.app.saturating_sub(before.app),
+            client: self.client.saturating_sub(before.client),
+            postgres: self.postgres.saturating_sub(before.postgres),
+            busy: self.machine_busy.saturating_sub(before.machine_busy),
+            busy_share: self.machine_busy.saturating_sub(before.machine_busy) as f64 / total as f64,
+            cpus: self.cpus,
+        }
+    }
+}
+
+/// The command name and user + system ticks of a `/proc/…/stat` file.
+fn proc_stat(path: &std::path::Path) -> Option<(String, u64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_owned();
+    // After the command: state is field 3, utime field 14, stime field 15.
+    let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
+    let utime: u64 = rest.get(11)?.parse().ok()?;
+    let stime: u64 = rest.get(12)?.parse().ok()?;
+    Some((comm, utime + stime))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !(1..=MAX_GRANT).contains(&args.hot_balance) {
+        bail!("--hot-balance must be between 1 and {MAX_GRANT}");
+    }
+    if args.clients.is_empty() || args.clients.contains(&0) || args.talents == 0 {
+        bail!("--clients and --talents must be positive");
+    }
+    if let Some(bad) = args
+        .scenarios
+        .iter()
+        .find(|s| !matches!(s.as_str(), "spread" | "hot" | "reads"))
+    {
+        bail!("unknown scenario {bad}: use spread, hot or reads");
+    }
+
+    let db_name = format!("kartel_bench_{}", Uuid::new_v4().simple());
+    let url = create_pg_database(&args.admin_url, &db_name).await?;
+    let result = bench(&args, &url).await;
+    if args.keep_databases {
+        println!("kept database {db_name}");
+    } else if let Err(e) = drop_pg_database(&args.admin_url, &db_name).await {
+        eprintln!("dropping {db_name} failed: {e}");
+    }
+    let clean = result?;
+    if !clean {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// The whole run; `Ok(false)` when there were unexpected answers or the books
+/// did not balance.
+async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
+    let dir = std::env::temp_dir().join(format!("kartel-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let s = Settings {
+        database_url: Secret::new(url.to_owned()),
+        redis_url: args.redis_url.clone().map(Secret::new),
+        redis_prefix: format!("kartel-bench:{}", Uuid::new_v4().simple()),
+        addr: "127.0.0.1:0".parse()?,
+        signing_key_file: Some(dir.join("signing-key.pem")),
+        auth_rate_limit_per_ip: 1_000_000,
+        auth_rate_limit_per_account: 1_000_000,
+        database_max_connections: args.db_connections,
+        workers: Some(args.workers),
+        shutdown_timeout_seconds: 1,
+        ..Settings::default()
+    };
+    s.validate().map_err(anyhow::Error::msg)?;
+
+    let app = Application::build(s).await?;
+    let db = app.db();
+    let handle = app.handle();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+
+    let max_clients = args.clients.iter().copied().max().unwrap_or(1);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(max_clients * 2)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+
+    println!(
+        "kartel loadbench: {} CPUs, app workers {}, DB pool {}, clients {:?}, {} s per run (+{} s warm-up), {} talents, hot balance {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.workers,
+        args.db_connections,
+        args.clients,
+        args.duration_secs,
+        args.warmup_secs,
+        args.talents,
+        args.hot_balance,
+    );
+
+    // Setup, through the API.
+    let setup_started = Instant::now();
+    let tag = &Uuid::new_v4().simple().to_string()[..8];
+    let admin_email = format!("admin-{tag}@bench.example");
+    kartel_domain::accounts::create_admin(
+        &db,
+        &admin_email,
+        PASSWORD,
+        &format!("admin_{tag}"),
+        "Bench Admin",
+    )
+    .await?;
+    let mut bench = Bench {
+        base,
+        http,
+        api_key: String::new(),
+    };
+    let admin = bench.login(&admin_email).await?;
+    let key = bench
+        .post(
+            "/api/v1/admin/api-keys",
+            Some(&admin),
+            &json!({ "name": "loadbench", "scopes": ["credits:spend"] }),
+        )
+        .await?;
+    bench.api_key = str_field(&key, "secret")?;
+    let bench = Arc::new(bench);
+
+    let manager_email = format!("manager-{tag}@bench.example");
+    let manager_id = bench
+        .register(&manager_email, &format!("manager_{tag}"))
+        .await?;
+    let req = bench
+        .http
+        .patch(bench.url(&format!("/api/v1/admin/users/{manager_id}")))
+        .bearer_auth(&admin)
+        .json(&json!({ "roles": ["community_manager"] }));
+    expect_json(req, StatusCode::OK, "make manager").await?;
+    let manager = bench.login(&manager_email).await?;
+
+    // Spread talents, then one hot talent per client count.
+    let people = args.talents + args.clients.len();
+    let ids: Vec<Uuid> = futures::stream::iter(0..people)
+        .map(|i| {
+            let bench = bench.clone();
+            async move {
+                bench
+                    .register(&format!("t{i}-{tag}@bench.example"), &format!("t{i}_{tag}"))
+                    .await
+            }
+        })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    let (spread_ids, hot_ids) = ids.split_at(args.talents);
+    let funding = spread_ids
+        .iter()
+        .map(|&id| (id, MAX_GRANT))
+        .chain(hot_ids.iter().map(|&id| (id, args.hot_balance)));
+    futures::stream::iter(funding)
+        .map(|(id, amount)| {
+            let bench = bench.clone();
+            let manager = manager.clone();
+            async move { bench.grant(&manager, id, amount).await }
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await?;
+    println!(
+        "setup: admin, API key, manager, {people} talents registered and funded in {:.1} s",
+        setup_started.elapsed().as_secs_f64()
+    );
+
+    let talents = Arc::new(spread_ids.to_vec());
+    let mut rows = Vec::new();
+    for (n, &clients) in args.clients.iter().enumerate() {
+        println!("\n== {clients} clients ==");
+        // A fresh token for each round: access tokens live at most 15 minutes.
+        let manager = bench.login(&manager_email).await?;
+        let scenarios = [
+            Scenario::Spread {
+                talents: talents.clone(),
+            },
+            Scenario::Hot { talent: hot_ids[n] },
+            Scenario::Reads {
+                talents: talents.clone(),
+                token: manager,
+            },
+        ];
+        let mut spread_rate = None;
+        for scenario in scenarios
+            .iter()
+            .filter(|sc| args.scenarios.iter().any(|w| w == sc.key()))
+        {
+            let stats = bench.run(scenario, clients, args).await;
+            print_stats(scenario.name(), clients, &stats);
+            if matches!(scenario, Scenario::Spread { .. }) {
+                spread_rate = Some(stats.rate(stats.ok));
+            }
+            rows.push(Row {
+                scenario: scenario.name(),
+                clients,
+                stats,
+                pgbench_tps: None,
+            });
+        }
+        if args.skip_pgbench {
+            continue;
+        }
+        match pgbench(&args.admin_url, clients, args.duration_secs).await {
+            Ok(tps) => {
+                let ratio = spread_rate.map_or(0.0, |r| r / tps);
+                println!(
+                    "  pgbench tpcb-like  c={clients:<3} {tps:>8.0} TPS   spread spends / pgbench = {ratio:.2}x"
+                );
+                for row in rows.iter_mut().filter(|r| r.clients == clients) {
+                    row.pgbench_tps = Some(tps);
+                }
+            }
+            Err(e) => println!("  pgbench not run: {e:#}"),
+        }
+    }
+
+    // The books must balance after all that.
+    let admin = bench.login(&admin_email).await?;
+    let req = bench
+        .http
+        .get(bench.url("/api/v1/admin/ledger/check"))
+        .bearer_auth(&admin);
+    let check = expect_json(req, StatusCode::OK, "ledger check").await?;
+    let ledger_ok = check["ok"].as_bool() == Some(true);
+    let issues = check["issues"].as_array().map_or(0, Vec::len);
+    println!(
+        "\nledger check: ok={ledger_ok}, issues={issues}, transactions={}, entries={}, book_total={}",
+        check["transactions"], check["entries"], check["book_total"]
+    );
+    if let Some(list) = check["issues"].as_array() {
+        for issue in list.iter().take(5) {
+            println!("  issue: {issue}");
+        }
+    }
+
+    // The table for the README.
+    println!(
+        "\n| scenario | clients | requests | ok | refused (409) | errors | req/s | p50 ms | p99 ms | max ms | pgbench TPS | ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let s = &r.stats;
+        let (tps, ratio) = match r.pgbench_tps {
+            Some(tps) => (format!("{tps:.0}"), format!("{:.2}x", s.rate(s.ok) / tps)),
+            None => ("–".into(), "–".into()),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {tps} | {ratio} |",
+            r.scenario,
+            r.clients,
+            s.requests(),
+            s.ok,
+            s.refused,
+            s.errors,
+            s.rate(s.requests()),
+            s.quantile_ms(0.50),
+            s.quantile_ms(0.99),
+            s.quantile_ms(1.0),
+        );
+    }
+    println!("\n(ratio = successful requests per second / pgbench TPS at the same client count)");
+    // The target: spread spends at 0.8x pgbench or better, with p99 within 50 ms.
+    for r in rows.iter().filter(|r| r.scenario == "spread spends") {
+        let s = &r.stats;
+        let p99 = s.quantile_ms(0.99);
+        let ratio = r.pgbench_tps.map(|tps| s.rate(s.ok) / tps);
+        let verdict = match ratio {
+            Some(x) if x >= 0.8 && p99 <= 50.0 && s.errors == 0 => "meets",
+            Some(_) => "misses",
+            None => "cannot judge (no pgbench figure) against",
+        };
+        println!(
+            "target (spread >= 0.8x pgbench, p99 <= 50 ms) at {} clients: {verdict} it ({}, p99 {p99:.1} ms)",
+            r.clients,
+            ratio.map_or("no ratio".into(), |x| format!("{x:.2}x")),
+        );
+    }
+
+    handle.stop(false).await;
+    let _ = db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let errors: u64 = rows.iter().map(|r| r.stats.errors).sum();
+    if errors > 0 {
+        println!("FAIL: {errors} unexpected answers");
+    }
+    if !ledger_ok {
+        println!("FAIL: the ledger check found issues");
+    }
+    Ok(errors == 0 && ledger_ok)
+}
