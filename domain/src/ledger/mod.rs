@@ -11,7 +11,9 @@ mod idempotency;
 mod reconcile;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -332,21 +334,24 @@ async fn post<C: ConnectionTrait>(
 ) -> Result<Option<CreditTransaction>> {
     let (kind, talent_id, memo) = (t.kind, t.talent_id, t.memo.to_owned());
     let (reference, reverses_id, hold_id) = (t.reference.clone(), t.reverses_id, t.hold_id);
-    let Some(id) = insert_transaction(db, t, at).await? else {
-        return Ok(None);
+    let (id, posted) = if db.get_database_backend() == DbBackend::Postgres {
+        match post_in_one_statement(db, &t, system_account, signed, at).await? {
+            OneStatement::Taken => return Ok(None),
+            OneStatement::Posted { id, posted } => (id, posted),
+            OneStatement::Refused { id } => (
+                id,
+                finish_post(db, id, talent_id, system_account, signed, at).await?,
+            ),
+        }
+    } else {
+        let Some(id) = insert_transaction(db, t, at).await? else {
+            return Ok(None);
+        };
+        (
+            id,
+            finish_post(db, id, talent_id, system_account, signed, at).await?,
+        )
     };
-    let moved = move_talent(db, talent_id, signed, 0, at).await?;
-    let (account, posted, version) = (moved.account_id, moved.posted, moved.version);
-    insert_entries(
-        db,
-        id,
-        &[
-            (account, signed, Some(version), Some(posted)),
-            (system_account, -signed, None, None),
-        ],
-        at,
-    )
-    .await?;
     Ok(Some(CreditTransaction {
         id,
         kind,
@@ -359,6 +364,98 @@ async fn post<C: ConnectionTrait>(
         balance_after: posted,
         created_at: at,
     }))
+}
+
+/// The balance move and the entries of a transaction already inserted;
+/// returns the talent's posted balance after it.
+async fn finish_post<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    talent_id: Uuid,
+    system_account: Uuid,
+    signed: i64,
+    at: DateTime<Utc>,
+) -> Result<i64> {
+    let moved = move_talent(db, talent_id, signed, 0, at).await?;
+    let entries = [
+        (
+            moved.account_id,
+            signed,
+            Some(moved.version),
+            Some(moved.posted),
+        ),
+        (system_account, -signed, None, None),
+    ];
+    insert_entries(db, id, &entries, at).await?;
+    Ok(moved.posted)
+}
+
+enum OneStatement {
+    /// The reference, reversal or hold was taken: nothing changed.
+    Taken,
+    /// Transaction, balance and entries are written.
+    Posted { id: Uuid, posted: i64 },
+    /// The transaction row is written, the guarded balance move was refused.
+    Refused { id: Uuid },
+}
+
+/// PostgreSQL: the transaction row, the guarded balance move and both entries
+/// in one round trip. The move runs only if the row was inserted, and the
+/// entries only if the move was allowed.
+async fn post_in_one_statement<C: ConnectionTrait>(
+    db: &C,
+    t: &NewTransaction<'_>,
+    system_account: Uuid,
+    signed: i64,
+    at: DateTime<Utc>,
+) -> Result<OneStatement> {
+    let id = new_id();
+    let sql = "WITH tx AS ( \
+            INSERT INTO ledger_transactions \
+            (id, kind, talent_id, amount, memo, reference, reverses_id, hold_id, actor_kind, actor_id, created_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING id \
+        ), acct AS ( \
+            UPDATE ledger_accounts SET posted = posted + $12, version = version + 1 \
+            WHERE talent_id = $3 AND posted + $12 - held >= 0 AND posted + $12 <= $13 \
+              AND EXISTS (SELECT 1 FROM tx) \
+            RETURNING id, posted, version \
+        ), entries AS ( \
+            INSERT INTO ledger_entries (transaction_id, account_id, amount, account_version, balance_after, created_at) \
+            SELECT tx.id, acct.id, $12, acct.version, acct.posted, $11 FROM tx, acct \
+            UNION ALL \
+            SELECT tx.id, $14, -$12, NULL, NULL, $11 FROM tx, acct \
+        ) \
+        SELECT (SELECT COUNT(*) FROM tx) AS inserted, acct.posted AS posted \
+        FROM (SELECT 1) AS one LEFT JOIN acct ON TRUE";
+    let row = db::query_one(
+        db,
+        sql,
+        [
+            id.into(),
+            t.kind.as_str().into(),
+            t.talent_id.into(),
+            t.amount.into(),
+            t.memo.into(),
+            t.reference.clone().into(),
+            t.reverses_id.into(),
+            t.hold_id.into(),
+            t.actor.kind.into(),
+            t.actor.id.into(),
+            at.into(),
+            signed.into(),
+            MAX_BALANCE.into(),
+            system_account.into(),
+        ],
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("the posting statement returned no row"))?;
+    let inserted: i64 = db::get(&row, "inserted")?;
+    let posted: Option<i64> = db::get(&row, "posted")?;
+    Ok(match (inserted, posted) {
+        (0, _) => OneStatement::Taken,
+        (_, Some(posted)) => OneStatement::Posted { id, posted },
+        (_, None) => OneStatement::Refused { id },
+    })
 }
 
 /// A talent's balance after a move.
