@@ -197,3 +197,99 @@ impl Settings {
         }
     }
 }
+
+#[cfg(test)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail closures return figment::Error"
+)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    fn load_err(jail: &mut Jail, var: &str, value: &str) -> String {
+        jail.set_env(var, value);
+        let e = Settings::load().expect_err("a bad value is refused");
+        jail.clear_env();
+        e
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        Jail::expect_with(|_| {
+            let s = Settings::load().expect("defaults load");
+            assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
+            assert!(s.is_sqlite());
+            assert!(s.redis_url.is_none());
+            assert_eq!(s.sqlite_path(), Some(PathBuf::from("data/kartel.db")));
+            assert_eq!(s.signing_key_path(), PathBuf::from("data/signing-key.pem"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_and_file_are_read() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "kartel.toml",
+                "addr = \"0.0.0.0:9000\"\nauth_rate_limit_per_ip = 7\n",
+            )?;
+            jail.set_env("DATABASE_URL", "postgres://u@h:5432/db");
+            jail.set_env("REDIS_URL", "redis://127.0.0.1:6379");
+            jail.set_env("KARTEL_AUTH_RATE_LIMIT_PER_IP", "9");
+            let s = Settings::load().expect("loads");
+            assert_eq!(s.addr.to_string(), "0.0.0.0:9000");
+            assert_eq!(
+                s.auth_rate_limit_per_ip, 9,
+                "the environment wins over the file"
+            );
+            assert!(!s.is_sqlite());
+            assert_eq!(s.sqlite_path(), None);
+            assert_eq!(s.signing_key_path(), PathBuf::from("data/signing-key.pem"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_with_one_line_naming_the_setting() {
+        Jail::expect_with(|jail| {
+            for (var, value) in [
+                ("KARTEL_ADDR", "not an address"),
+                ("DATABASE_URL", "mysql://x"),
+                ("REDIS_URL", "http://x"),
+                ("KARTEL_ACCESS_TOKEN_TTL_SECONDS", "3600"),
+                ("KARTEL_DATABASE_MAX_CONNECTIONS", "0"),
+                ("KARTEL_LOG_FORMAT", "xml"),
+                ("KARTEL_AUTH_RATE_LIMIT_PER_IP", "lots"),
+            ] {
+                let e = load_err(jail, var, value);
+                assert!(e.contains(var), "{var}: {e}");
+                assert!(!e.contains('\n'), "one line: {e}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings {
+            database_url: Secret::new("postgres://u:hunter2@h/db".into()),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_signing_key_lives_beside_the_sqlite_file() {
+        let s = Settings {
+            database_url: Secret::new("sqlite:///var/lib/kartel/k.db?mode=rwc".into()),
+            ..Settings::default()
+        };
+        assert_eq!(s.sqlite_path(), Some(PathBuf::from("/var/lib/kartel/k.db")));
+        assert_eq!(
+            s.signing_key_path(),
+            PathBuf::from("/var/lib/kartel/signing-key.pem")
+        );
+    }
+}

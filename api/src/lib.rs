@@ -1,6 +1,7 @@
 //! The Kartel API: actix-web service, configuration, telemetry and the CLI's
 //! building blocks. Business rules live in `kartel-domain`.
 
+pub mod cli;
 pub mod configuration;
 pub mod error;
 pub mod extractors;

@@ -1,9 +1,9 @@
 //! `kartel`: serve the API, apply migrations, create admins, print the OpenAPI document.
 
-use std::io::Read;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use kartel_api::cli;
 use kartel_api::configuration::Settings;
 use kartel_api::startup::{self, Application};
 use kartel_api::telemetry;
@@ -126,31 +126,8 @@ async fn create_admin(
     handle: Option<String>,
     name: String,
 ) -> anyhow::Result<()> {
-    let mut password = String::new();
-    std::io::stdin().read_to_string(&mut password)?;
-    let password = password.trim_end_matches(['\n', '\r']).to_owned();
-    let handle = match handle {
-        Some(h) => h,
-        None => {
-            let mut b = [0u8; 4];
-            getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("{e}"))?;
-            format!("admin_{}", u32::from_le_bytes(b) % 1_000_000)
-        }
-    };
-    let db = startup::connect_database(&settings).await?;
-    Migrator::up(&db, None).await?;
-    let account = kartel_domain::accounts::create_admin(&db, &email, &password, &handle, &name)
-        .await
-        .map_err(|e| match e {
-            kartel_domain::DomainError::Validation(errs) => anyhow::anyhow!(
-                "{}",
-                errs.iter()
-                    .map(|f| format!("{}: {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            e => anyhow::anyhow!(e),
-        })?;
+    let account =
+        cli::create_admin(&settings, &email, handle, &name, std::io::stdin().lock()).await?;
     println!(
         "created admin {} ({}) with id {}",
         account.email, account.handle, account.id

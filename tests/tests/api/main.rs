@@ -9,6 +9,7 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod credits;
 mod openapi;
 mod staff_credits;
