@@ -1,0 +1,52 @@
+//! POST /admin/api-keys.
+
+use super::admin_actor;
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::Admin;
+use crate::extractors::JsonBody;
+use crate::state::State;
+use actix_web::{HttpResponse, post};
+use kartel_domain::api_keys::{self, CreatedApiKey};
+use kartel_domain::types::Scope;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    #[schema(
+        example = "generation-service",
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
+    pub name: String,
+    /// At least one of the known scopes.
+    #[schema(example = json!(["credits:hold"]), min_items = 1)]
+    pub scopes: Vec<Scope>,
+}
+
+/// Create a service API key; its secret is shown only in this answer (admin).
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "create_api_key",
+    security(("bearer" = [])),
+    request_body = CreateApiKeyRequest,
+    responses(
+        (status = 201, body = CreatedApiKey),
+        Unauthorized,
+        Forbidden,
+        Unprocessable,
+    )
+)]
+#[post("/admin/api-keys")]
+pub async fn create_api_key(
+    st: State,
+    admin: Admin,
+    body: JsonBody<CreateApiKeyRequest>,
+) -> ApiResult<HttpResponse> {
+    let scopes: Vec<String> = body.scopes.iter().map(|s| s.as_str().to_owned()).collect();
+    let key = api_keys::create(&st.db, admin_actor(&admin), &body.name, &scopes).await?;
+    Ok(HttpResponse::Created().json(key))
+}

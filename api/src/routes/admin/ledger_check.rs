@@ -1,0 +1,23 @@
+//! GET /admin/ledger/check: the reconciliation.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::Admin;
+use crate::state::State;
+use actix_web::{HttpResponse, get};
+use kartel_domain::ledger::{self, LedgerCheck};
+
+/// Reconciliation: prove that the books balance (admin).
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "check_ledger",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = LedgerCheck),
+        Forbidden,
+    )
+)]
+#[get("/admin/ledger/check")]
+pub async fn check_ledger(st: State, _admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(ledger::check(&st.db).await?))
+}

@@ -1,0 +1,31 @@
+//! GET /admin/api-keys.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::Admin;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::api_keys::{self, ApiKey};
+
+/// List service API keys (admin).
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "list_api_keys",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, body = PageOf<ApiKey>),
+        Unauthorized,
+        Forbidden,
+    )
+)]
+#[get("/admin/api-keys")]
+pub async fn list_api_keys(
+    st: State,
+    _admin: Admin,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = api_keys::list(&st.db, page.cursor.as_deref(), page.limit()?).await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

@@ -1,0 +1,32 @@
+//! DELETE /admin/api-keys/{id}.
+
+use super::admin_actor;
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::Admin;
+use crate::state::State;
+use actix_web::{HttpResponse, delete, web};
+use kartel_domain::api_keys::{self};
+use uuid::Uuid;
+
+/// Revoke a service API key (admin).
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "revoke_api_key",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "revoked"),
+        Forbidden,
+        NotFound,
+    )
+)]
+#[delete("/admin/api-keys/{id}")]
+pub async fn revoke_api_key(
+    st: State,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    api_keys::revoke(&st.db, admin_actor(&admin), *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

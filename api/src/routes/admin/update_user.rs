@@ -1,0 +1,62 @@
+//! PATCH /admin/users/{id}: roles and status.
+
+use crate::error::responses::*;
+use crate::error::{ApiError, ApiResult};
+use crate::extractors::Admin;
+use crate::extractors::JsonBody;
+use crate::state::State;
+use actix_web::{HttpResponse, patch, web};
+use kartel_domain::accounts::{self, Account};
+use kartel_domain::types::{Role, Roles, UserStatus};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// The full new set of roles (`talent` is always kept).
+    pub roles: Option<Vec<Role>>,
+    pub status: Option<UserStatus>,
+}
+
+/// Change someone's roles, or suspend / reactivate them (admin).
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "update_user",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = Account),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
+    )
+)]
+#[patch("/admin/users/{id}")]
+pub async fn update_user(
+    st: State,
+    admin: Admin,
+    id: web::Path<Uuid>,
+    body: JsonBody<UpdateUserRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    if body.roles.is_none() && body.status.is_none() {
+        return Err(ApiError::validation(vec![kartel_domain::FieldError::new(
+            "roles",
+            "send roles and/or status",
+        )]));
+    }
+    let account = accounts::admin_update_user(
+        &st.db,
+        &admin.0,
+        *id,
+        body.roles.map(Roles::new),
+        body.status,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(account))
+}

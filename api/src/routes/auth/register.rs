@@ -1,0 +1,74 @@
+//! POST /auth/register: create a talent account.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::JsonBody;
+use crate::routes::limit_auth;
+use crate::state::State;
+use actix_web::{HttpRequest, HttpResponse, post};
+use kartel_domain::accounts::{self, Account, NewAccount};
+use kartel_domain::caller::Actor;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(
+        example = "ada@example.com",
+        max_length = 254,
+        pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[^@\\s.\\x00-\\x1f\\x7f-\\x9f]+(\\.[^@\\s.\\x00-\\x1f\\x7f-\\x9f]+)+$"
+    )]
+    pub email: String,
+    /// 10–128 characters.
+    #[schema(min_length = 10, max_length = 128, pattern = "\\S")]
+    pub password: String,
+    /// 3–32 of a–z, 0–9, `_`, starting with a letter (stored lower-case).
+    #[schema(example = "ada_l", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
+    pub handle: String,
+    #[schema(
+        example = "Ada Lovelace",
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
+    pub display_name: String,
+}
+
+/// Create a talent account.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "register_account",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, body = Account),
+        Conflict,
+        Unprocessable,
+        TooManyRequests,
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    req: HttpRequest,
+    st: State,
+    body: JsonBody<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let email_key = body.email.trim().to_lowercase();
+    limit_auth(&req, &st, "register", Some(&email_key)).await?;
+    let new = NewAccount::parse(
+        &body.email,
+        &body.password,
+        &body.handle,
+        &body.display_name,
+    )?;
+    let account = accounts::create_account(
+        &st.db,
+        new,
+        Actor {
+            kind: "user",
+            id: None,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(account))
+}

@@ -1,0 +1,46 @@
+//! POST /credits/holds/{id}/release.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::{AnyCaller, IdempotencyKey};
+use crate::routes::{IdempotencyHeader, optional_json};
+use crate::state::State;
+use actix_web::{HttpResponse, post, web};
+use kartel_domain::ledger::{self, Hold};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {}
+
+/// Release a hold in full.
+#[utoipa::path(
+    tag = "credits",
+    operation_id = "release_hold",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path), IdempotencyHeader),
+    request_body(content = Option<ReleaseBody>),
+    responses(
+        (status = 200, body = Hold),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
+    )
+)]
+#[post("/credits/holds/{id}/release")]
+pub async fn release_hold(
+    st: State,
+    caller: AnyCaller,
+    key: IdempotencyKey,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let _: ReleaseBody = optional_json(&body)?;
+    let idem = key.for_caller(&caller.0)?;
+    let h = ledger::release(&st.db, &caller.0, idem.as_ref(), *id).await?;
+    Ok(HttpResponse::Ok().json(h))
+}

@@ -1,0 +1,45 @@
+//! PUT /credits/allowance-policies/{tier}.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::extractors::JsonBody;
+use crate::state::State;
+use actix_web::{HttpResponse, put, web};
+use kartel_domain::ledger::{self, AllowancePolicy};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowancePolicyBody {
+    /// Credits per month; 0 turns the allowance off for this tier.
+    #[schema(minimum = 0, maximum = 1000000000)]
+    pub amount: i64,
+}
+
+/// Set the monthly allowance of a headline tier (admin).
+#[utoipa::path(
+    tag = "credits",
+    operation_id = "set_allowance_policy",
+    security(("bearer" = [])),
+    params(("tier" = i16, Path, minimum = 0, maximum = 5, description = "0 (not enrolled yet) to 5")),
+    request_body = AllowancePolicyBody,
+    responses(
+        (status = 200, body = AllowancePolicy),
+        Unauthorized,
+        Forbidden,
+        Unprocessable,
+    )
+)]
+#[put("/credits/allowance-policies/{tier}")]
+pub async fn set_allowance_policy(
+    st: State,
+    user: CurrentUser,
+    tier: web::Path<i16>,
+    body: JsonBody<AllowancePolicyBody>,
+) -> ApiResult<HttpResponse> {
+    let caller = kartel_domain::Caller::User(user.0);
+    let policy = ledger::set_allowance(&st.db, &caller, *tier, body.amount).await?;
+    Ok(HttpResponse::Ok().json(policy))
+}

@@ -1,0 +1,62 @@
+//! POST /credits/spends.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::JsonBody;
+use crate::extractors::{AnyCaller, IdempotencyKey};
+use crate::routes::IdempotencyHeader;
+use crate::state::State;
+use actix_web::{HttpResponse, post};
+use kartel_domain::ledger::{self, CreditTransaction, SpendRequest};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpendBody {
+    /// Required for a service key; a person may only name themselves.
+    pub talent_id: Option<Uuid>,
+    #[schema(minimum = 1, maximum = 1000000000, example = 10)]
+    pub amount: i64,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
+    pub purpose: String,
+}
+
+/// Spend credits (service key with `credits:spend`, or the talent).
+#[utoipa::path(
+    tag = "credits",
+    operation_id = "create_spend",
+    security(("bearer" = []), ("api_key" = [])),
+    params(IdempotencyHeader),
+    request_body = SpendBody,
+    responses(
+        (status = 201, body = CreditTransaction),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Unprocessable,
+    )
+)]
+#[post("/credits/spends")]
+pub async fn create_spend(
+    st: State,
+    caller: AnyCaller,
+    key: IdempotencyKey,
+    body: JsonBody<SpendBody>,
+) -> ApiResult<HttpResponse> {
+    let idem = key.for_caller(&caller.0)?;
+    let b = body.into_inner();
+    let req = SpendRequest {
+        talent_id: b.talent_id,
+        amount: b.amount,
+        purpose: b.purpose,
+    };
+    let t = ledger::spend(&st.db, &caller.0, idem.as_ref(), req).await?;
+    Ok(HttpResponse::Created().json(t))
+}

@@ -1,0 +1,42 @@
+//! POST /me/password.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::extractors::JsonBody;
+use crate::state::State;
+use actix_web::{HttpResponse, post};
+use kartel_domain::accounts::{self};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// 10–128 characters.
+    #[schema(min_length = 10, max_length = 128, pattern = "\\S")]
+    pub new_password: String,
+}
+
+/// Change your password; every other session of yours ends.
+#[utoipa::path(
+    tag = "me",
+    operation_id = "change_password",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "changed"),
+        Unauthorized,
+        Unprocessable,
+    )
+)]
+#[post("/me/password")]
+pub async fn change_password(
+    st: State,
+    user: CurrentUser,
+    body: JsonBody<ChangePasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    accounts::change_password(&st.db, &user.0, &body.current_password, &body.new_password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,43 @@
+//! GET /me/credits/transactions: your history.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::routes::talents::HistoryQuery;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::Caller;
+use kartel_domain::ledger::{self, CreditTransaction};
+
+/// Your credit history, newest first.
+#[utoipa::path(
+    tag = "credits",
+    operation_id = "list_my_credit_transactions",
+    security(("bearer" = [])),
+    params(PageQuery, HistoryQuery),
+    responses(
+        (status = 200, body = PageOf<CreditTransaction>),
+        Unauthorized,
+        Unprocessable,
+    )
+)]
+#[get("/me/credits/transactions")]
+pub async fn list_my_credit_transactions(
+    st: State,
+    user: CurrentUser,
+    page: web::Query<PageQuery>,
+    q: web::Query<HistoryQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = user.0.id;
+    let page = ledger::history(
+        &st.db,
+        &Caller::User(user.0),
+        id,
+        &q.filter()?,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

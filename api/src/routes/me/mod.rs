@@ -1,0 +1,7 @@
+//! The signed-in person: profile, password, own credits.
+
+pub mod change_password;
+pub mod credit_transactions;
+pub mod credits;
+pub mod get;
+pub mod update;

@@ -1,0 +1,54 @@
+//! PATCH /me: profile fields only.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::extractors::JsonBody;
+use crate::state::State;
+use actix_web::{HttpResponse, patch};
+use kartel_domain::accounts::{self, Account, ProfileChange};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// Profile fields you may change. Anything else (roles, status, tier,
+/// credits…) is refused.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
+    pub display_name: Option<String>,
+    /// Up to 1000 characters; null clears it.
+    #[serde(default, deserialize_with = "crate::routes::double_option")]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
+    pub bio: Option<Option<String>>,
+}
+
+/// Change your display name or bio.
+#[utoipa::path(
+    tag = "me",
+    operation_id = "update_me",
+    security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, body = Account),
+        Unauthorized,
+        Unprocessable,
+    )
+)]
+#[patch("/me")]
+pub async fn update_me(
+    st: State,
+    user: CurrentUser,
+    body: JsonBody<UpdateMeRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let change = ProfileChange {
+        display_name: body.display_name,
+        bio: body.bio,
+    };
+    Ok(HttpResponse::Ok().json(accounts::update_profile(&st.db, &user.0, change).await?))
+}

@@ -1,0 +1,31 @@
+//! GET /talents/{id}/credits.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::Caller;
+use kartel_domain::ledger::{self, Balance};
+use uuid::Uuid;
+
+/// A talent's credit balance (staff, or the talent).
+#[utoipa::path(
+    tag = "credits",
+    operation_id = "get_talent_credits",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Balance),
+        Unauthorized,
+        NotFound,
+    )
+)]
+#[get("/talents/{id}/credits")]
+pub async fn get_talent_credits(
+    st: State,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(ledger::balance(&st.db, &Caller::User(user.0), *id).await?))
+}

@@ -1,0 +1,68 @@
+//! GET /talents: staff search.
+
+use crate::error::responses::*;
+use crate::error::{ApiError, ApiResult};
+use crate::extractors::Staff;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::FieldError;
+use kartel_domain::accounts::{self, Account, TalentFilter};
+use kartel_domain::types::{Role, Track, UserStatus};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TalentQuery {
+    /// Matches handle, display name or email (case-insensitive, substring).
+    pub q: Option<String>,
+    pub status: Option<UserStatus>,
+    pub role: Option<Role>,
+    /// Enrolled in this track (with `tier`: at this tier in it).
+    pub track: Option<Track>,
+    /// At this tier in some track (or in `track`).
+    #[param(minimum = 0, maximum = 5)]
+    pub tier: Option<i16>,
+}
+
+/// Search and filter talents (staff).
+#[utoipa::path(
+    tag = "talents",
+    operation_id = "list_talents",
+    security(("bearer" = [])),
+    params(PageQuery, TalentQuery),
+    responses(
+        (status = 200, body = PageOf<Account>),
+        Unauthorized,
+        Forbidden,
+        Unprocessable,
+    )
+)]
+#[get("/talents")]
+pub async fn list_talents(
+    st: State,
+    _staff: Staff,
+    page: web::Query<PageQuery>,
+    q: web::Query<TalentQuery>,
+) -> ApiResult<HttpResponse> {
+    if let Some(t) = q.tier
+        && !(0..=5).contains(&t)
+    {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "tier",
+            "must be between 0 and 5",
+        )]));
+    }
+    let q = q.into_inner();
+    let filter = TalentFilter {
+        q: q.q,
+        status: q.status,
+        role: q.role,
+        track: q.track,
+        tier: q.tier,
+    };
+    let page =
+        accounts::list_talents(&st.db, &filter, page.cursor.as_deref(), page.limit()?).await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

@@ -1,0 +1,41 @@
+//! Talent search for staff, public profiles, and a talent's credits for staff.
+
+pub mod credit_transactions;
+pub mod credits;
+pub mod get;
+pub mod list;
+
+use crate::error::{ApiError, ApiResult};
+use chrono::{DateTime, Utc};
+use kartel_domain::FieldError;
+use kartel_domain::ledger::{HistoryFilter, TransactionKind};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    pub kind: Option<TransactionKind>,
+    /// From this time (inclusive), RFC 3339.
+    pub from: Option<DateTime<Utc>>,
+    /// Until this time (exclusive), RFC 3339.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl HistoryQuery {
+    pub fn filter(&self) -> ApiResult<HistoryFilter> {
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && f > t
+        {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "from",
+                "must not be after `to`",
+            )]));
+        }
+        Ok(HistoryFilter {
+            kind: self.kind,
+            from: self.from,
+            to: self.to,
+        })
+    }
+}
