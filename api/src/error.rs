@@ -127,6 +127,17 @@ pub fn status_of(code: &str) -> StatusCode {
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
+            // Every connection is busy: the instance is overloaded, not broken.
+            DomainError::Db(sea_orm::DbErr::ConnectionAcquire(_)) => {
+                tracing::warn!("database pool exhausted");
+                let mut out = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "the service is overloaded; retry shortly",
+                );
+                out.retry_after = Some(1);
+                out
+            }
             DomainError::Db(_) | DomainError::Internal(_) => Self::internal(format!("{e:#}")),
             DomainError::Validation(errors) => Self::validation(errors),
             e => {

@@ -19,7 +19,19 @@ fn dummy_hash() -> String {
         .clone()
 }
 
+/// At most this many hashes run at once: each takes ~19 MiB and a core for a
+/// while, so a burst of sign-ins queues here instead of exhausting memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+async fn permit() -> Result<tokio::sync::SemaphorePermit<'static>, DomainError> {
+    HASHING
+        .acquire()
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!(e)))
+}
+
 pub async fn hash(password: String) -> Result<String, DomainError> {
+    let _permit = permit().await?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -33,6 +45,7 @@ pub async fn hash(password: String) -> Result<String, DomainError> {
 
 /// True when `password` matches `stored`; `None` runs a dummy verification.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, DomainError> {
+    let _permit = permit().await?;
     tokio::task::spawn_blocking(move || {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(dummy_hash);
