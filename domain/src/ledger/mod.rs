@@ -89,6 +89,14 @@ pub enum HoldStatus {
 }
 
 impl HoldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Captured => "captured",
+            Self::Released => "released",
+            Self::Expired => "expired",
+        }
+    }
     fn from_db(s: &str) -> Self {
         match s {
             "captured" => Self::Captured,
@@ -824,6 +832,42 @@ async fn hold_for<C: ConnectionTrait>(
 pub async fn get_hold(db: &DatabaseConnection, caller: &Caller, hold_id: Uuid) -> Result<Hold> {
     let h = hold_for(db, caller, hold_id).await?;
     Ok(hold_view(&h))
+}
+
+/// A talent's holds, newest first, optionally of one status. Expired holds
+/// are released first, so `pending` means still reserved.
+pub async fn list_holds(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    talent_id: Uuid,
+    status: Option<HoldStatus>,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> Result<Page<Hold>> {
+    can_read(caller, talent_id)?;
+    let before: Option<Uuid> = page::decode(cursor)?;
+    // Releases what has expired (and 404s an unknown talent).
+    balance(db, caller, talent_id).await?;
+    let mut b = SqlBuilder::new("SELECT * FROM credit_holds WHERE talent_id = ");
+    let p = b.bind(talent_id);
+    b.push(&p);
+    if let Some(st) = status {
+        let p = b.bind(st.as_str());
+        b.push(&format!(" AND status = {p}"));
+    }
+    if let Some(c) = before {
+        let p = b.bind(c);
+        b.push(&format!(" AND id < {p}"));
+    }
+    b.push(&format!(" ORDER BY id DESC LIMIT {}", limit.get() + 1));
+    let rows = credit_holds::Entity::find()
+        .from_raw_sql(db::stmt(db, &b.sql, b.values))
+        .all(db)
+        .await?;
+    let holds = rows.iter().map(hold_view).collect();
+    Ok(Page::from_rows(holds, limit.get(), |h: &Hold| {
+        h.id.to_string()
+    }))
 }
 
 /// Captures all of a hold or part of it (the rest is released) — once, and

@@ -1,5 +1,5 @@
-//! Staff actions on credits: allowance amounts are data an admin edits, and
-//! grants and reversals land in the audit log.
+//! Staff actions on credits (allowance amounts are data an admin edits;
+//! grants and reversals land in the audit log) and the hold listings.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -69,5 +69,46 @@ both_backends! {
         app.post_idem("/api/v1/credits/grants", Some(&manager.token), "g-1", &json!({"talent_id": talent.id, "amount": 40, "reason": "welcome"})).await;
         let log: Value = app.get("/api/v1/admin/audit-log?action=credits.grant", Some(&admin.token)).await.json().await.unwrap();
         assert_eq!(log["items"].as_array().unwrap().len(), 1);
+    }
+
+    async fn a_talent_lists_its_holds_and_nobody_else_does(app: &TestApp) {
+        let talent = app.new_talent().await;
+        let other = app.new_talent().await;
+        let manager = app.new_manager().await;
+        app.fund(talent.id, 100).await;
+        let mut ids = Vec::new();
+        for amount in [10, 20, 30] {
+            let res = app
+                .post_idem("/api/v1/credits/holds", Some(&talent.token), &Uuid::new_v4().to_string(), &json!({"amount": amount, "purpose": "render"}))
+                .await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            let h: Value = res.json().await.unwrap();
+            ids.push(h["id"].as_str().unwrap().to_owned());
+        }
+        let res = app
+            .post_idem(&format!("/api/v1/credits/holds/{}/release", ids[0]), Some(&talent.token), "rel-1", &json!({}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+
+        let page: Value = app.get("/api/v1/me/credits/holds?limit=2", Some(&talent.token)).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0]["id"], json!(ids[2]), "newest first");
+        let next = page["next_cursor"].as_str().unwrap();
+        let rest: Value = app.get(&format!("/api/v1/me/credits/holds?limit=2&cursor={next}"), Some(&talent.token)).await.json().await.unwrap();
+        assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+        assert!(rest["next_cursor"].is_null());
+
+        let pending: Value = app.get("/api/v1/me/credits/holds?status=pending", Some(&talent.token)).await.json().await.unwrap();
+        let amounts: Vec<i64> = pending["items"].as_array().unwrap().iter().map(|h| h["amount"].as_i64().unwrap()).collect();
+        assert_eq!(amounts, vec![30, 20]);
+        assert_eq!(app.balance(&talent).await, (50, 50));
+
+        let path = format!("/api/v1/talents/{}/credits/holds", talent.id);
+        assert_problem(app.get(&path, Some(&other.token)).await, 404, "not_found").await;
+        let staff: Value = app.get(&path, Some(&manager.token)).await.json().await.unwrap();
+        assert_eq!(staff["items"].as_array().unwrap().len(), 3);
+        assert_problem(app.get("/api/v1/me/credits/holds?status=frozen", Some(&talent.token)).await, 422, "validation_failed").await;
+        assert_problem(app.get("/api/v1/me/credits/holds", None).await, 401, "unauthorized").await;
     }
 }

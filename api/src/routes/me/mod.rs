@@ -4,4 +4,5 @@ pub mod change_password;
 pub mod credit_transactions;
 pub mod credits;
 pub mod get;
+pub mod holds;
 pub mod update;

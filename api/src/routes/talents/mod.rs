@@ -3,6 +3,7 @@
 pub mod credit_transactions;
 pub mod credits;
 pub mod get;
+pub mod holds;
 pub mod list;
 
 use crate::error::{ApiError, ApiResult};
@@ -38,4 +39,10 @@ impl HistoryQuery {
             to: self.to,
         })
     }
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HoldQuery {
+    pub status: Option<kartel_domain::ledger::HoldStatus>,
 }

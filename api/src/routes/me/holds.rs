@@ -1,0 +1,40 @@
+//! GET /me/credits/holds: your credit holds.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::routes::talents::HoldQuery;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::Caller;
+use kartel_domain::ledger::{self, Hold};
+
+/// Your credit holds, newest first (`status=pending`: what is reserved now).
+#[utoipa::path(
+    tag = "credits",
+    operation_id = "list_my_holds",
+    security(("bearer" = [])),
+    params(PageQuery, HoldQuery),
+    responses((status = 200, body = PageOf<Hold>), Unauthorized, Unprocessable)
+)]
+#[get("/me/credits/holds")]
+pub async fn list_my_holds(
+    st: State,
+    user: CurrentUser,
+    page: web::Query<PageQuery>,
+    q: web::Query<HoldQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = user.0.id;
+    let caller = Caller::User(user.0);
+    let page = ledger::list_holds(
+        &st.db,
+        &caller,
+        id,
+        q.status,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

@@ -1,0 +1,42 @@
+//! GET /talents/{id}/credits/holds.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::Caller;
+use kartel_domain::ledger::{self, Hold};
+use uuid::Uuid;
+
+use super::HoldQuery;
+
+/// A talent's credit holds, newest first (staff, or the talent).
+#[utoipa::path(
+    tag = "credits",
+    operation_id = "list_talent_holds",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), PageQuery, HoldQuery),
+    responses((status = 200, body = PageOf<Hold>), Unauthorized, NotFound, Unprocessable)
+)]
+#[get("/talents/{id}/credits/holds")]
+pub async fn list_talent_holds(
+    st: State,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    page: web::Query<PageQuery>,
+    q: web::Query<HoldQuery>,
+) -> ApiResult<HttpResponse> {
+    let caller = Caller::User(user.0);
+    let page = ledger::list_holds(
+        &st.db,
+        &caller,
+        *id,
+        q.status,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}
