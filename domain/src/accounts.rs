@@ -351,17 +351,28 @@ pub async fn authenticate(
     user_id: Uuid,
     session_id: Uuid,
 ) -> Result<UserCaller> {
-    let (session, user) = session_with_user(db, session_id).await?;
-    if session.revoked_at.is_some() || user.id != user_id {
+    // Hand-written: this runs on every signed-in request.
+    let row = db::query_one(
+        db,
+        "SELECT u.roles, u.status, s.revoked_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.user_id = $2",
+        [session_id.into(), user_id.into()],
+    )
+    .await?
+    .ok_or(DomainError::SessionRevoked)?;
+    let revoked: Option<DateTime<Utc>> = db::get(&row, "revoked_at")?;
+    if revoked.is_some() {
         return Err(DomainError::SessionRevoked);
     }
-    if UserStatus::from_db(&user.status) == UserStatus::Suspended {
+    let status: String = db::get(&row, "status")?;
+    if UserStatus::from_db(&status) == UserStatus::Suspended {
         return Err(DomainError::AccountSuspended);
     }
+    let roles: serde_json::Value = db::get(&row, "roles")?;
     Ok(UserCaller {
-        id: user.id,
+        id: user_id,
         session_id,
-        roles: Roles::from_json(&user.roles),
+        roles: Roles::from_json(&roles),
     })
 }
 

@@ -2,9 +2,7 @@
 //! belong to no person.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -195,13 +193,19 @@ pub async fn authenticate(db: &DatabaseConnection, secret: &str) -> Result<Optio
     if !secret.starts_with(KEY_PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
-    let m = api_keys::Entity::find()
-        .filter(api_keys::Column::KeyHash.eq(hash(secret)))
-        .filter(api_keys::Column::RevokedAt.is_null())
-        .one(db)
-        .await?;
-    Ok(m.map(|m| ServiceCaller {
-        key_id: m.id,
-        scopes: scopes_of(&m.scopes),
-    }))
+    // Hand-written: this runs on every service request.
+    let row = db::query_one(
+        db,
+        "SELECT id, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        [hash(secret).into()],
+    )
+    .await?;
+    row.map(|r| {
+        let scopes: serde_json::Value = db::get(&r, "scopes")?;
+        Ok(ServiceCaller {
+            key_id: db::get(&r, "id")?,
+            scopes: scopes_of(&scopes),
+        })
+    })
+    .transpose()
 }

@@ -16,6 +16,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     opts.max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // Pinging every checkout would add a round trip to each request; only
+        // connections idle long enough to have been dropped are checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         opts.map_sqlx_sqlite_opts(|o| {
