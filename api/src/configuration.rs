@@ -62,6 +62,9 @@ pub struct Settings {
     /// Run migrations at start-up.
     pub migrate_on_start: bool,
     pub workers: Option<usize>,
+    /// How long an authenticated service key is trusted without a database
+    /// lookup; a revocation reaches other instances within this. 0: never cached.
+    pub api_key_cache_seconds: u64,
 }
 
 impl Default for Settings {
@@ -87,6 +90,7 @@ impl Default for Settings {
             shutdown_timeout_seconds: 30,
             migrate_on_start: true,
             workers: None,
+            api_key_cache_seconds: 2,
         }
     }
 }
@@ -156,6 +160,9 @@ impl Settings {
         }
         if self.max_body_bytes < 1024 {
             return Err("invalid setting KARTEL_MAX_BODY_BYTES: must be at least 1024".into());
+        }
+        if self.api_key_cache_seconds > 60 {
+            return Err("invalid setting KARTEL_API_KEY_CACHE_SECONDS: must be at most 60".into());
         }
         if self.hold_sweep_interval_seconds == 0 {
             return Err(
@@ -261,6 +268,7 @@ mod tests {
                 ("KARTEL_ACCESS_TOKEN_TTL_SECONDS", "3600"),
                 ("KARTEL_DATABASE_MAX_CONNECTIONS", "0"),
                 ("KARTEL_LOG_FORMAT", "xml"),
+                ("KARTEL_API_KEY_CACHE_SECONDS", "600"),
                 ("KARTEL_AUTH_RATE_LIMIT_PER_IP", "lots"),
             ] {
                 let e = load_err(jail, var, value);

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod configuration;
 pub mod error;
 pub mod extractors;
+pub mod key_cache;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;

@@ -23,6 +23,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::configuration::Settings;
 use crate::error::ApiError;
+use crate::key_cache::KeyCache;
 use crate::keys::Keys;
 use crate::metrics::PoolCollector;
 use crate::openapi::{self, ApiDoc};
@@ -89,12 +90,14 @@ impl Application {
             )
         })?;
         let port = listener.local_addr()?.port();
+        let key_cache = KeyCache::new(Duration::from_secs(settings.api_key_cache_seconds));
         let state = Arc::new(AppState {
             db,
             keys,
             settings,
             limiter,
             redis,
+            key_cache,
         });
         let server = serve(listener, state.clone())?;
         Ok(Self {

@@ -15,6 +15,7 @@ pub struct AppState {
     pub settings: Settings,
     pub limiter: RateLimiter,
     pub redis: Option<ConnectionManager>,
+    pub key_cache: crate::key_cache::KeyCache,
 }
 
 pub type State = actix_web::web::Data<AppState>;

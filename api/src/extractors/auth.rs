@@ -92,8 +92,14 @@ impl FromRequest for AnyCaller {
         Box::pin(async move {
             if let Some(key) = api_key(&req) {
                 let st = state(&req)?;
-                return api_keys::authenticate(&st.db, &key)
-                    .await?
+                if let Some(service) = st.key_cache.get(&key) {
+                    return Ok(AnyCaller(Caller::Service(service)));
+                }
+                let service = api_keys::authenticate(&st.db, &key).await?;
+                if let Some(s) = &service {
+                    st.key_cache.put(&key, s);
+                }
+                return service
                     .map(|s| AnyCaller(Caller::Service(s)))
                     .ok_or_else(|| {
                         ApiError::new(

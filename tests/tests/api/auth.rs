@@ -415,3 +415,82 @@ async fn login_and_refresh_are_rate_limited_on_sqlite() {
 async fn login_and_refresh_are_rate_limited_on_postgres_with_redis() {
     rate_limit_case(Backend::Postgres).await;
 }
+
+async fn revocation_case(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.api_key_cache_seconds = 1).await else {
+        return;
+    };
+    // A second instance on the same database.
+    let mut settings = app.settings.clone();
+    settings.addr = "127.0.0.1:0".parse().unwrap();
+    let second = kartel_api::startup::Application::build(settings)
+        .await
+        .unwrap();
+    let second_url = format!("http://127.0.0.1:{}", second.port());
+    let second_handle = second.handle();
+    tokio::spawn(second.run_until_stopped());
+
+    let admin = app.new_admin().await;
+    let talent = app.new_talent().await;
+    let res = app
+        .post(
+            "/api/v1/admin/api-keys",
+            Some(&admin.token),
+            &json!({"name": "gen", "scopes": ["credits:hold"]}),
+        )
+        .await;
+    let key: Value = res.json().await.unwrap();
+    let (secret, id) = (
+        key["secret"].as_str().unwrap().to_owned(),
+        key["id"].as_str().unwrap().to_owned(),
+    );
+    let hold_at = |base: String| {
+        let (client, secret) = (app.client.clone(), secret.clone());
+        let body = json!({"talent_id": talent.id, "amount": 1, "purpose": "run"});
+        async move {
+            client
+                .post(format!("{base}/api/v1/credits/holds"))
+                .header("X-Api-Key", secret)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Both instances know the key (and cache it).
+    assert_problem(
+        hold_at(app.address.clone()).await,
+        409,
+        "insufficient_credits",
+    )
+    .await;
+    assert_problem(
+        hold_at(second_url.clone()).await,
+        409,
+        "insufficient_credits",
+    )
+    .await;
+
+    let res = app
+        .delete(&format!("/api/v1/admin/api-keys/{id}"), Some(&admin.token))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // At once on the instance that revoked it; within the cache time on the other.
+    assert_problem(hold_at(app.address.clone()).await, 401, "invalid_api_key").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_problem(hold_at(second_url.clone()).await, 401, "invalid_api_key").await;
+
+    second_handle.stop(false).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_api_key_stops_on_every_instance_within_the_cache_time_on_sqlite() {
+    revocation_case(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_api_key_stops_on_every_instance_within_the_cache_time_on_postgres() {
+    revocation_case(Backend::Postgres).await;
+}

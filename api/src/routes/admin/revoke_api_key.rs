@@ -28,5 +28,6 @@ pub async fn revoke_api_key(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     api_keys::revoke(&st.db, admin_actor(&admin), *id).await?;
+    st.key_cache.forget(*id);
     Ok(HttpResponse::NoContent().finish())
 }
