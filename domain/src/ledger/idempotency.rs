@@ -9,7 +9,7 @@
 //! refusals are stored too: a retry of a refused request is refused the same
 //! way and never turns into a success later (as TigerBeetle does).
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, SqlErr};
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
@@ -69,10 +69,10 @@ where
     match effect(&txn).await {
         Ok(value) => {
             let response = serde_json::to_value(&value).map_err(|e| anyhow::anyhow!(e))?;
-            if let Some(stored) = claim(&txn, idem, operation, &hash, "ok", response).await? {
+            if !claim(&txn, idem, operation, &hash, "ok", response).await? {
                 // The key was used first by another call: undo this one.
                 txn.rollback().await?;
-                return replay(&stored, &hash);
+                return replay(db, idem, &hash).await;
             }
             txn.commit().await?;
             Ok(value)
@@ -84,9 +84,9 @@ where
             txn.rollback().await?;
             let response = serde_json::json!({ "code": e.code(), "detail": e.to_string() });
             let txn = db::begin_write(db).await?;
-            if let Some(stored) = claim(&txn, idem, operation, &hash, "error", response).await? {
+            if !claim(&txn, idem, operation, &hash, "error", response).await? {
                 txn.rollback().await?;
-                return replay(&stored, &hash);
+                return replay(db, idem, &hash).await;
             }
             txn.commit().await?;
             Err(e)
@@ -95,10 +95,11 @@ where
     }
 }
 
-/// Inserts the key row with the outcome, in the effect's transaction. `None`
-/// when this call claimed the key; otherwise the row stored by the call that
-/// did (on PostgreSQL the insert waits for a concurrent holder of the key to
-/// commit or roll back).
+/// Inserts the key row with the outcome, in the effect's transaction; false
+/// when the key is taken (on PostgreSQL the insert first waits for a
+/// concurrent holder of the key to commit or roll back). A plain insert whose
+/// duplicate error ends the transaction: cheaper than `ON CONFLICT`, and the
+/// caller rolls back in that case anyway.
 async fn claim(
     txn: &DatabaseTransaction,
     idem: &Idempotency,
@@ -106,11 +107,11 @@ async fn claim(
     hash: &str,
     outcome: &str,
     response: serde_json::Value,
-) -> Result<Option<sea_orm::QueryResult>> {
-    let claimed = db::execute(
+) -> Result<bool> {
+    let inserted = db::execute(
         txn,
         "INSERT INTO idempotency_keys (scope, key, operation, request_hash, outcome, response, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         [
             idem.scope.clone().into(),
             idem.key.clone().into(),
@@ -121,21 +122,30 @@ async fn claim(
             now().into(),
         ],
     )
-    .await?;
-    if claimed == 1 {
-        return Ok(None);
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(false),
+        Err(e) => Err(e.into()),
     }
+}
+
+async fn replay<T: DeserializeOwned>(
+    db: &DatabaseConnection,
+    idem: &Idempotency,
+    hash: &str,
+) -> Result<T> {
     let row = db::query_one(
-        txn,
+        db,
         "SELECT request_hash, outcome, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
         [idem.scope.clone().into(), idem.key.clone().into()],
     )
     .await?
     .ok_or(DomainError::IdempotencyInProgress)?;
-    Ok(Some(row))
+    replay_row(&row, hash)
 }
 
-fn replay<T: DeserializeOwned>(row: &sea_orm::QueryResult, hash: &str) -> Result<T> {
+fn replay_row<T: DeserializeOwned>(row: &sea_orm::QueryResult, hash: &str) -> Result<T> {
     let stored_hash: String = db::get(row, "request_hash")?;
     if stored_hash != hash {
         return Err(DomainError::IdempotencyKeyReused);

@@ -418,23 +418,10 @@ async fn post_in_one_statement<C: ConnectionTrait>(
     at: DateTime<Utc>,
 ) -> Result<OneStatement> {
     let id = new_id();
-    let sql = "WITH tx AS ( \
-            INSERT INTO ledger_transactions \
-            (id, kind, talent_id, amount, memo, reference, reverses_id, hold_id, actor_kind, actor_id, created_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING id \
-        ), acct AS ( \
-            UPDATE ledger_accounts SET posted = posted + $12, version = version + 1 \
-            WHERE talent_id = $3 AND posted + $12 - held >= 0 AND posted + $12 <= $13 \
-              AND EXISTS (SELECT 1 FROM tx) \
-            RETURNING id, posted, version \
-        ), entries AS ( \
-            INSERT INTO ledger_entries (transaction_id, account_id, amount, account_version, balance_after, created_at) \
-            SELECT tx.id, acct.id, $12, acct.version, acct.posted, $11 FROM tx, acct \
-            UNION ALL \
-            SELECT tx.id, $14, -$12, NULL, NULL, $11 FROM tx, acct \
-        ) \
-        SELECT (SELECT COUNT(*) FROM tx) AS inserted, acct.posted AS posted \
-        FROM (SELECT 1) AS one LEFT JOIN acct ON TRUE";
+    // Only a transaction with a once-only reference can conflict; the others
+    // skip ON CONFLICT's speculative insertion.
+    let once_only = t.reference.is_some() || t.reverses_id.is_some() || t.hold_id.is_some();
+    let sql = if once_only { POST_ONCE_SQL } else { POST_SQL };
     let row = db::query_one(
         db,
         sql,
@@ -465,6 +452,35 @@ async fn post_in_one_statement<C: ConnectionTrait>(
         (_, None) => OneStatement::Refused { id },
     })
 }
+
+macro_rules! post_sql {
+    ($on_conflict:literal) => {
+        concat!(
+            "WITH tx AS ( \
+            INSERT INTO ledger_transactions \
+            (id, kind, talent_id, amount, memo, reference, reverses_id, hold_id, actor_kind, actor_id, created_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ",
+            $on_conflict,
+            " RETURNING id \
+        ), acct AS ( \
+            UPDATE ledger_accounts SET posted = posted + $12, version = version + 1 \
+            WHERE talent_id = $3 AND posted + $12 - held >= 0 AND posted + $12 <= $13 \
+              AND EXISTS (SELECT 1 FROM tx) \
+            RETURNING id, posted, version \
+        ), entries AS ( \
+            INSERT INTO ledger_entries (transaction_id, account_id, amount, account_version, balance_after, created_at) \
+            SELECT tx.id, acct.id, $12, acct.version, acct.posted, $11 FROM tx, acct \
+            UNION ALL \
+            SELECT tx.id, $14, -$12, NULL, NULL, $11 FROM tx, acct \
+        ) \
+        SELECT (SELECT COUNT(*) FROM tx) AS inserted, acct.posted AS posted \
+        FROM (SELECT 1) AS one LEFT JOIN acct ON TRUE"
+        )
+    };
+}
+
+const POST_SQL: &str = post_sql!("");
+const POST_ONCE_SQL: &str = post_sql!("ON CONFLICT DO NOTHING");
 
 /// A talent's balance after a move.
 struct Moved {

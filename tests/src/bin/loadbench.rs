@@ -64,9 +64,10 @@ struct Args {
     /// Credits given to each hot talent (at most 1,000,000,000).
     #[arg(long, default_value_t = MAX_GRANT)]
     hot_balance: i64,
-    /// The app's database pool size.
-    #[arg(long, default_value_t = 20)]
-    db_connections: u32,
+    /// The app's database pool size (default: the largest client count, as
+    /// pgbench opens one connection per client).
+    #[arg(long)]
+    db_connections: Option<u32>,
     /// The app's HTTP worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -627,6 +628,10 @@ async fn main() -> anyhow::Result<()> {
 async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
     let dir = std::env::temp_dir().join(format!("kartel-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
+    let largest = args.clients.iter().copied().max().unwrap_or(8);
+    let pool_size = args
+        .db_connections
+        .unwrap_or(u32::try_from(largest)?.max(8));
     let s = Settings {
         database_url: Secret::new(url.to_owned()),
         redis_url: args.redis_url.clone().map(Secret::new),
@@ -635,7 +640,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
         signing_key_file: Some(dir.join("signing-key.pem")),
         auth_rate_limit_per_ip: 1_000_000,
         auth_rate_limit_per_account: 1_000_000,
-        database_max_connections: args.db_connections,
+        database_max_connections: pool_size,
         workers: Some(args.workers),
         shutdown_timeout_seconds: 1,
         ..Settings::default()
@@ -659,7 +664,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
         "kartel loadbench: {} CPUs, app workers {}, DB pool {}, clients {:?}, {} s per run (+{} s warm-up), {} talents, hot balance {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         args.workers,
-        args.db_connections,
+        pool_size,
         args.clients,
         args.duration_secs,
         args.warmup_secs,
