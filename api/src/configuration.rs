@@ -65,6 +65,8 @@ pub struct Settings {
     /// How long an authenticated service key is trusted without a database
     /// lookup; a revocation reaches other instances within this. 0: never cached.
     pub api_key_cache_seconds: u64,
+    /// How long an Idempotency-Key is remembered; a retry after that is a new request.
+    pub idempotency_retention_hours: i64,
 }
 
 impl Default for Settings {
@@ -91,6 +93,7 @@ impl Default for Settings {
             migrate_on_start: true,
             workers: None,
             api_key_cache_seconds: 2,
+            idempotency_retention_hours: 7 * 24,
         }
     }
 }
@@ -160,6 +163,11 @@ impl Settings {
         }
         if self.max_body_bytes < 1024 {
             return Err("invalid setting KARTEL_MAX_BODY_BYTES: must be at least 1024".into());
+        }
+        if self.idempotency_retention_hours < 24 {
+            return Err(
+                "invalid setting KARTEL_IDEMPOTENCY_RETENTION_HOURS: must be at least 24".into(),
+            );
         }
         if self.api_key_cache_seconds > 60 {
             return Err("invalid setting KARTEL_API_KEY_CACHE_SECONDS: must be at most 60".into());

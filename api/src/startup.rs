@@ -140,6 +140,12 @@ async fn sweep_holds(state: Arc<AppState>) {
             Ok(n) => tracing::info!(released = n, "released expired credit holds"),
             Err(e) => tracing::warn!(error = %e, "sweeping expired holds failed"),
         }
+        let retention = chrono::Duration::hours(state.settings.idempotency_retention_hours);
+        match kartel_domain::ledger::forget_idempotency_keys(&state.db, retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(forgotten = n, "forgot expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed"),
+        }
     }
 }
 

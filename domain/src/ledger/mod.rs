@@ -1262,6 +1262,21 @@ pub async fn sweep_expired_holds(db: &DatabaseConnection, batch: u64) -> Result<
     Ok(released)
 }
 
+/// Forgets idempotency keys older than `retention`: a retry after that is a
+/// new request. Returns how many were removed.
+pub async fn forget_idempotency_keys(
+    db: &DatabaseConnection,
+    retention: chrono::Duration,
+) -> Result<u64> {
+    let before = now() - retention;
+    Ok(db::execute(
+        db,
+        "DELETE FROM idempotency_keys WHERE created_at < $1",
+        [before.into()],
+    )
+    .await?)
+}
+
 /// Allowance amounts per headline tier.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AllowancePolicy {

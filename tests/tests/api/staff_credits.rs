@@ -111,4 +111,24 @@ both_backends! {
         assert_problem(app.get("/api/v1/me/credits/holds?status=frozen", Some(&talent.token)).await, 422, "validation_failed").await;
         assert_problem(app.get("/api/v1/me/credits/holds", None).await, 401, "unauthorized").await;
     }
+
+    async fn an_idempotency_key_is_forgotten_after_the_retention_window(app: &TestApp) {
+        let talent = app.new_talent().await;
+        app.fund(talent.id, 100).await;
+        let body = json!({"amount": 10, "purpose": "render"});
+        let first = app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await;
+        assert_eq!(first.status(), StatusCode::CREATED);
+        let replay = app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await;
+        assert_eq!(replay.status(), StatusCode::CREATED);
+        assert_eq!(app.balance(&talent).await, (90, 0), "a replay within the window moves nothing");
+
+        let kept = kartel_domain::ledger::forget_idempotency_keys(&app.db, chrono::Duration::hours(1)).await.unwrap();
+        assert_eq!(kept, 0, "young keys are kept");
+        let forgotten = kartel_domain::ledger::forget_idempotency_keys(&app.db, chrono::Duration::zero()).await.unwrap();
+        assert!(forgotten >= 1);
+        let again = app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await;
+        assert_eq!(again.status(), StatusCode::CREATED);
+        assert_eq!(app.balance(&talent).await, (80, 0), "after the window the key is a new request");
+        app.assert_books_balance().await;
+    }
 }
