@@ -333,6 +333,38 @@ both_backends! {
         assert_eq!(audit["items"].as_array().unwrap().len(), 1);
     }
 
+    async fn every_admin_route_refuses_talents_managers_and_strangers(app: &TestApp) {
+        let talent = app.new_talent().await;
+        let manager = app.new_manager().await;
+        let some = uuid::Uuid::new_v4();
+        let routes: Vec<(reqwest::Method, String, Value)> = vec![
+            (reqwest::Method::PATCH, format!("/api/v1/admin/users/{some}"), json!({"status": "suspended"})),
+            (reqwest::Method::POST, "/api/v1/admin/api-keys".into(), json!({"name": "x", "scopes": ["credits:hold"]})),
+            (reqwest::Method::GET, "/api/v1/admin/api-keys".into(), Value::Null),
+            (reqwest::Method::GET, format!("/api/v1/admin/api-keys/{some}"), Value::Null),
+            (reqwest::Method::DELETE, format!("/api/v1/admin/api-keys/{some}"), Value::Null),
+            (reqwest::Method::GET, "/api/v1/admin/audit-log".into(), Value::Null),
+            (reqwest::Method::GET, "/api/v1/admin/ledger/check".into(), Value::Null),
+            (reqwest::Method::PUT, "/api/v1/credits/allowance-policies/0".into(), json!({"amount": 1})),
+        ];
+        for (method, path, body) in &routes {
+            let send = |token: Option<String>| {
+                let mut r = app.client.request(method.clone(), app.url(path));
+                if !body.is_null() {
+                    r = r.json(body);
+                }
+                if let Some(t) = token {
+                    r = r.bearer_auth(t);
+                }
+                async move { r.send().await.unwrap() }
+            };
+            assert_problem(send(None).await, 401, "unauthorized").await;
+            assert_problem(send(Some(talent.token.clone())).await, 403, "forbidden").await;
+            assert_problem(send(Some(manager.token.clone())).await, 403, "forbidden").await;
+        }
+        assert_problem(app.get("/api/v1/talents", Some(&talent.token)).await, 403, "forbidden").await;
+    }
+
     async fn operations_endpoints_answer(app: &TestApp) {
         assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
         let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
