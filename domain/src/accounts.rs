@@ -503,6 +503,9 @@ pub async fn admin_update_user(
     roles: Option<Roles>,
     status: Option<UserStatus>,
 ) -> Result<Account> {
+    if roles.is_none() && status.is_none() {
+        return Err(DomainError::field("roles", "send roles and/or status"));
+    }
     if target == admin.id {
         if roles.as_ref().is_some_and(|r| !r.contains(Role::Admin)) {
             return Err(DomainError::InvalidOperation(
@@ -580,6 +583,9 @@ pub async fn list_talents(
     cursor: Option<&str>,
     limit: Limit,
 ) -> Result<Page<Account>> {
+    if filter.tier.is_some_and(|t| !(0..=5).contains(&t)) {
+        return Err(DomainError::field("tier", "must be between 0 and 5"));
+    }
     let after: Option<Uuid> = page::decode(cursor)?;
     let mut b = SqlBuilder::new("SELECT * FROM users WHERE 1 = 1");
     if let Some(status) = filter.status {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod credits;
 pub mod me;
 pub mod ops;
+pub mod schemas;
 pub mod talents;
 
 use actix_web::HttpRequest;

@@ -1,7 +1,7 @@
 //! PATCH /admin/users/{id}: roles and status.
 
+use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::error::{ApiError, ApiResult};
 use crate::extractors::Admin;
 use crate::extractors::JsonBody;
 use crate::state::State;
@@ -44,12 +44,6 @@ pub async fn update_user(
     body: JsonBody<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    if body.roles.is_none() && body.status.is_none() {
-        return Err(ApiError::validation(vec![kartel_domain::FieldError::new(
-            "roles",
-            "send roles and/or status",
-        )]));
-    }
     let account = accounts::admin_update_user(
         &st.db,
         &admin.0,

@@ -4,6 +4,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::routes::limit_auth;
+use crate::routes::schemas::{DisplayNameText, NewPassword};
 use crate::state::State;
 use actix_web::{HttpRequest, HttpResponse, post};
 use kartel_domain::accounts::{self, Account, NewAccount};
@@ -21,17 +22,12 @@ pub struct RegisterRequest {
     )]
     pub email: String,
     /// 10–128 characters.
-    #[schema(min_length = 10, max_length = 128, pattern = "\\S")]
+    #[schema(value_type = NewPassword)]
     pub password: String,
     /// 3–32 of a–z, 0–9, `_`, starting with a letter (stored lower-case).
     #[schema(example = "ada_l", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
     pub handle: String,
-    #[schema(
-        example = "Ada Lovelace",
-        min_length = 1,
-        max_length = 80,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
-    )]
+    #[schema(value_type = DisplayNameText, example = "Ada Lovelace")]
     pub display_name: String,
 }
 

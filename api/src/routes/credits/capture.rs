@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::{AnyCaller, IdempotencyKey};
+use crate::routes::schemas::Credits;
 use crate::routes::{IdempotencyHeader, optional_json};
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
@@ -15,7 +16,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct CaptureBody {
     /// Up to the held amount; default all of it. The rest is released.
-    #[schema(minimum = 1, maximum = 1000000000)]
+    #[schema(value_type = Option<Credits>)]
     pub amount: Option<i64>,
 }
 

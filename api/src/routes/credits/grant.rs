@@ -5,6 +5,7 @@ use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::extractors::{CurrentUser, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
+use crate::routes::schemas::{Credits, Memo};
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::ledger::{self, CreditTransaction, GrantRequest};
@@ -17,13 +18,9 @@ use uuid::Uuid;
 pub struct GrantBody {
     pub talent_id: Uuid,
     /// Positive whole credits, at most 1,000,000,000.
-    #[schema(minimum = 1, maximum = 1000000000, example = 100)]
+    #[schema(value_type = Credits, example = 100)]
     pub amount: i64,
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
-    )]
+    #[schema(value_type = Memo)]
     pub reason: String,
 }
 

@@ -5,6 +5,7 @@ use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::extractors::{CurrentUser, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
+use crate::routes::schemas::Memo;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::ledger::{self, CreditTransaction, ReverseRequest};
@@ -15,11 +16,7 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReverseBody {
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
-    )]
+    #[schema(value_type = Memo)]
     pub reason: String,
 }
 

@@ -4,6 +4,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
 use crate::extractors::JsonBody;
+use crate::routes::schemas::NewPassword;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::accounts::{self};
@@ -15,7 +16,7 @@ use utoipa::ToSchema;
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// 10–128 characters.
-    #[schema(min_length = 10, max_length = 128, pattern = "\\S")]
+    #[schema(value_type = NewPassword)]
     pub new_password: String,
 }
 

@@ -4,6 +4,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
 use crate::extractors::JsonBody;
+use crate::routes::schemas::DisplayNameText;
 use crate::state::State;
 use actix_web::{HttpResponse, patch};
 use kartel_domain::accounts::{self, Account, ProfileChange};
@@ -15,11 +16,7 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    #[schema(
-        min_length = 1,
-        max_length = 80,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
-    )]
+    #[schema(value_type = Option<DisplayNameText>)]
     pub display_name: Option<String>,
     /// Up to 1000 characters; null clears it.
     #[serde(default, deserialize_with = "crate::routes::double_option")]

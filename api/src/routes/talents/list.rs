@@ -1,12 +1,11 @@
 //! GET /talents: staff search.
 
+use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::error::{ApiError, ApiResult};
 use crate::extractors::Staff;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
-use kartel_domain::FieldError;
 use kartel_domain::accounts::{self, Account, TalentFilter};
 use kartel_domain::types::{Role, Track, UserStatus};
 use serde::Deserialize;
@@ -46,14 +45,6 @@ pub async fn list_talents(
     page: web::Query<PageQuery>,
     q: web::Query<TalentQuery>,
 ) -> ApiResult<HttpResponse> {
-    if let Some(t) = q.tier
-        && !(0..=5).contains(&t)
-    {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "tier",
-            "must be between 0 and 5",
-        )]));
-    }
     let q = q.into_inner();
     let filter = TalentFilter {
         q: q.q,
