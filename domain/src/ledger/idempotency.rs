@@ -43,7 +43,8 @@ impl Idempotency {
     }
 }
 
-fn fingerprint(operation: &str, request: &serde_json::Value) -> String {
+/// The request's fingerprint: its operation and canonical JSON.
+pub(super) fn fingerprint(operation: &str, request: &serde_json::Value) -> String {
     let mut h = Sha256::new();
     h.update(operation.as_bytes());
     h.update(b"\n");
@@ -130,7 +131,13 @@ async fn claim(
     }
 }
 
-async fn replay<T: DeserializeOwned>(
+/// Whether `err` is the insert of a key row that another call stored first.
+pub(super) fn key_taken(err: &sea_orm::DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(m)) if m.contains("idempotency_keys"))
+}
+
+/// The stored outcome of a key, for a request with fingerprint `hash`.
+pub(super) async fn replay<T: DeserializeOwned>(
     db: &DatabaseConnection,
     idem: &Idempotency,
     hash: &str,

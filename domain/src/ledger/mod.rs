@@ -758,7 +758,19 @@ pub async fn spend(
     };
     let idem = require_key(idem)?;
     let actor = caller.actor();
-    idempotency::run(db, idem, "spend", to_json(&req), async |tx| {
+    let request = to_json(&req);
+    if db.get_database_backend() == DbBackend::Postgres {
+        let spend = OneStatementSpend {
+            talent_id,
+            amount: amount.get(),
+            purpose: purpose.as_str(),
+            actor,
+        };
+        if let Some(done) = spend_in_one_statement(db, idem, &request, spend).await? {
+            return Ok(done);
+        }
+    }
+    idempotency::run(db, idem, "spend", request, async |tx| {
         let at = now();
         let t = NewTransaction {
             kind: TransactionKind::Spend,
@@ -776,6 +788,99 @@ pub async fn spend(
     })
     .await
 }
+
+struct OneStatementSpend<'a> {
+    talent_id: Uuid,
+    amount: i64,
+    purpose: &'a str,
+    actor: Actor,
+}
+
+/// PostgreSQL's path for the commonest request: the guarded debit, the
+/// transaction, both entries and the idempotency key with its response are one
+/// statement, committed on its own (a statement is atomic), so a spend costs
+/// one round trip. `None` when the guard refused the debit — too few credits
+/// available, perhaps because of holds past their expiry, or no such talent:
+/// nothing was written, and the caller takes the general path, which releases
+/// expired holds, tries again and stores a refusal under the key. A key already
+/// used fails the key insert, which undoes the whole statement; the stored
+/// outcome is then replayed.
+async fn spend_in_one_statement(
+    db: &DatabaseConnection,
+    idem: &Idempotency,
+    request: &serde_json::Value,
+    spend: OneStatementSpend<'_>,
+) -> Result<Option<CreditTransaction>> {
+    let hash = idempotency::fingerprint("spend", request);
+    let mut done = CreditTransaction {
+        id: new_id(),
+        kind: TransactionKind::Spend,
+        talent_id: spend.talent_id,
+        amount: -spend.amount,
+        memo: spend.purpose.to_owned(),
+        reference: None,
+        reverses_id: None,
+        hold_id: None,
+        // Filled in by the statement, in the stored response too.
+        balance_after: 0,
+        created_at: now(),
+    };
+    let row = db::query_one(
+        db,
+        SPEND_SQL,
+        [
+            done.amount.into(),
+            spend.talent_id.into(),
+            MAX_BALANCE.into(),
+            done.id.into(),
+            spend.amount.into(),
+            spend.purpose.into(),
+            spend.actor.kind.into(),
+            spend.actor.id.into(),
+            done.created_at.into(),
+            system::GENERATION.into(),
+            idem.scope.clone().into(),
+            idem.key.clone().into(),
+            hash.clone().into(),
+            to_json(&done).into(),
+        ],
+    )
+    .await;
+    match row {
+        Ok(Some(row)) => {
+            done.balance_after = db::get(&row, "posted")?;
+            Ok(Some(done))
+        }
+        Ok(None) => Ok(None),
+        Err(e) if idempotency::key_taken(&e) => {
+            idempotency::replay(db, idem, &hash).await.map(Some)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// See [`spend_in_one_statement`]. Each part runs only if the one before it
+/// wrote its row; the key row is the last write, as on the general path.
+const SPEND_SQL: &str = "WITH acct AS ( \
+        UPDATE ledger_accounts SET posted = posted + $1, version = version + 1 \
+        WHERE talent_id = $2 AND posted + $1 - held >= 0 AND posted + $1 <= $3 \
+        RETURNING id, posted, version \
+    ), tx AS ( \
+        INSERT INTO ledger_transactions \
+        (id, kind, talent_id, amount, memo, reference, reverses_id, hold_id, actor_kind, actor_id, created_at) \
+        SELECT $4, 'spend', $2, $5, $6, NULL, NULL, NULL, $7, $8, $9 FROM acct \
+        RETURNING id \
+    ), entries AS ( \
+        INSERT INTO ledger_entries (transaction_id, account_id, amount, account_version, balance_after, created_at) \
+        SELECT tx.id, acct.id, $1, acct.version, acct.posted, $9 FROM tx, acct \
+        UNION ALL \
+        SELECT tx.id, $10, -$1, NULL, NULL, $9 FROM tx, acct \
+    ), claimed AS ( \
+        INSERT INTO idempotency_keys (scope, key, operation, request_hash, outcome, response, created_at) \
+        SELECT $11, $12, 'spend', $13, 'ok', jsonb_set($14, '{balance_after}', to_jsonb(acct.posted))::json, $9 \
+        FROM tx, acct \
+    ) \
+    SELECT acct.posted AS posted FROM acct";
 
 /// Reserves credits for a generation run until it finishes or the hold expires.
 pub async fn hold(
