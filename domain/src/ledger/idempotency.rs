@@ -8,6 +8,11 @@
 //! and one answer, and the common path pays one statement for it. Business
 //! refusals are stored too: a retry of a refused request is refused the same
 //! way and never turns into a success later (as TigerBeetle does).
+//!
+//! On PostgreSQL a spend takes a shorter road to the same rule: the effect and
+//! the key row are one autocommitted statement (see `spend_in_one_statement`
+//! in the ledger); a taken key fails that statement whole, and the stored
+//! outcome is replayed with [`replay`].
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, SqlErr};
 use serde::{Serialize, de::DeserializeOwned};

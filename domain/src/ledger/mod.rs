@@ -3,7 +3,8 @@
 //!
 //! Concurrency: a talent's balance changes only through one guarded UPDATE
 //! (`WHERE posted + Δ - held - Δheld >= 0`), never read-check-write, and rows
-//! are locked in one order (idempotency key → holds → account). System
+//! are locked in one order (holds → account → idempotency key, always the
+//! last write). On PostgreSQL a spend is a single statement. System
 //! accounts keep no balance row (their balance is the sum of their entries),
 //! so spends of different talents never wait on a shared row.
 
@@ -1247,6 +1248,14 @@ async fn transaction_for_talent<C: ConnectionTrait>(
 pub async fn balance(db: &DatabaseConnection, caller: &Caller, talent_id: Uuid) -> Result<Balance> {
     can_read(caller, talent_id)?;
     let mut account = talent_account(db, talent_id).await?;
+    if account.held == 0 {
+        // No open hold, so none past its expiry either.
+        return Ok(Balance {
+            talent_id,
+            available: account.posted,
+            held: 0,
+        });
+    }
     let at = now();
     let expired = db::query_one(
         db,
