@@ -316,6 +316,53 @@ both_backends! {
         app.assert_books_balance().await;
     }
 
+    async fn a_client_that_gives_up_mid_request_and_retries_gets_exactly_one_effect(app: &TestApp) {
+        let talent = app.new_talent().await;
+        app.fund(talent.id, 1_000).await;
+        let svc = app.new_api_key(&["credits:spend", "credits:hold"]).await;
+        let request = |i: usize| {
+            let (path, body) = if i % 2 == 0 {
+                ("/api/v1/credits/spends", json!({ "talent_id": talent.id, "amount": 10, "purpose": "abandoned" }))
+            } else {
+                ("/api/v1/credits/holds", json!({ "talent_id": talent.id, "amount": 10, "purpose": "abandoned" }))
+            };
+            (path, body, format!("abandon-{i}"))
+        };
+        // Forty requests dropped by the client after 0.5 ms … 20 ms: before,
+        // during or after their effect, whatever the server was doing then.
+        let gave_up = join_all((0..40).map(|i| {
+            let (path, body, key) = request(i);
+            let svc = &svc;
+            async move {
+                let patience = Duration::from_micros(500 + 500 * i as u64);
+                tokio::time::timeout(patience, app.post_service(path, svc, &key, &body)).await.is_err()
+            }
+        }))
+        .await;
+        let (available, held) = app.balance(&talent).await;
+        eprintln!(
+            "{}: {} of 40 requests abandoned; {} took effect",
+            backend(app),
+            gave_up.iter().filter(|g| **g).count(),
+            (1_000 - available) / 10,
+        );
+        assert!(held <= 200 && available + held >= 800, "at most one effect per key so far");
+
+        // Each retried with its key: one effect per key, and a second retry
+        // gets the same answer as the first.
+        let mut ids = HashSet::new();
+        for i in 0..40 {
+            let (path, body, key) = request(i);
+            let first = Answer::of(app.post_service(path, &svc, &key, &body).await).await;
+            assert_eq!(first.status, 201, "{first:?}");
+            assert!(ids.insert(first.json()["id"].as_str().unwrap().to_owned()), "one id per key");
+            assert_eq!(Answer::of(app.post_service(path, &svc, &key, &body).await).await, first);
+        }
+        assert_eq!(app.balance(&talent).await, (600, 200));
+        assert_eq!(all_history(app, &talent, "kind=spend").await.len(), 20);
+        app.assert_books_balance().await;
+    }
+
     async fn one_key_has_one_answer_even_when_funds_arrive_mid_flight(app: &TestApp) {
         // A refusal is stored too, but in a transaction of its own: a retry that
         // slips in between may run the request again. Whatever happens, every
