@@ -321,7 +321,7 @@ both_backends! {
         app.fund(talent.id, 1_000).await;
         let svc = app.new_api_key(&["credits:spend", "credits:hold"]).await;
         let request = |i: usize| {
-            let (path, body) = if i % 2 == 0 {
+            let (path, body) = if i.is_multiple_of(2) {
                 ("/api/v1/credits/spends", json!({ "talent_id": talent.id, "amount": 10, "purpose": "abandoned" }))
             } else {
                 ("/api/v1/credits/holds", json!({ "talent_id": talent.id, "amount": 10, "purpose": "abandoned" }))
