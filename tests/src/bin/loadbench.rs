@@ -649,6 +649,25 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
 
     let app = Application::build(s).await?;
     let db = app.db();
+    if !args.skip_pgbench {
+        // The app's pool stays open while pgbench runs with one connection per client.
+        let row = kartel_domain::db::query_one(
+            &db,
+            "SELECT current_setting('max_connections')::bigint AS max",
+            [],
+        )
+        .await?
+        .context("no max_connections")?;
+        let max: i64 = kartel_domain::db::get(&row, "max")?;
+        let need = i64::from(pool_size) + i64::try_from(largest)? + 5;
+        if need > max {
+            bail!(
+                "PostgreSQL allows {max} connections and this run needs about {need} \
+                 (app pool {pool_size} + {largest} pgbench clients + a few): \
+                 pass a smaller --db-connections, fewer --clients, or raise max_connections"
+            );
+        }
+    }
     let handle = app.handle();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
