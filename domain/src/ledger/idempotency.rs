@@ -131,7 +131,7 @@ async fn claim(
     .await;
     match inserted {
         Ok(_) => Ok(true),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(false),
+        Err(e) if key_taken(&e) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }
