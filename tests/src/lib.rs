@@ -1,7 +1,15 @@
 //! Shared by the integration tests and the load benchmark: the test
 //! database plumbing (a fresh PostgreSQL database or SQLite file per app).
+//!
+//! Also the one seeded random generator ([`rng::SplitMix64`]) both use, and
+//! the bench's statistics and their printing ([`stats`]).
 
 use sea_orm::{ConnectionTrait, Database};
+
+pub mod rng;
+pub mod stats;
+
+pub use rng::SplitMix64;
 
 /// Creates a new, empty PostgreSQL database next to the one `admin_url` names
 /// and returns its URL.

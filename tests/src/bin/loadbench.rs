@@ -25,6 +25,10 @@ use clap::Parser;
 use futures::{StreamExt, TryStreamExt};
 use kartel_api::configuration::{Secret, Settings};
 use kartel_api::startup::Application;
+use kartel_tests::SplitMix64;
+use kartel_tests::stats::{
+    CLK_TCK, CpuUse, ERROR_SAMPLES, Row, Stats, print_markdown_table, print_stats,
+};
 use kartel_tests::{create_pg_database, drop_pg_database};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -33,8 +37,6 @@ use uuid::Uuid;
 const PASSWORD: &str = "correct horse battery staple";
 /// The largest amount one grant may carry.
 const MAX_GRANT: i64 = 1_000_000_000;
-/// How many unexpected answers are kept to print.
-const ERROR_SAMPLES: usize = 5;
 
 #[derive(Parser, Debug)]
 #[command(about = "Load benchmark of the credits API against PostgreSQL, next to pgbench")]
@@ -82,49 +84,6 @@ struct Args {
     keep_databases: bool,
 }
 
-/// What one measured run saw.
-#[derive(Default)]
-struct Stats {
-    ok: u64,
-    refused: u64,
-    errors: u64,
-    /// Microseconds per answered (or failed) request.
-    latencies: Vec<u32>,
-    elapsed: Duration,
-    samples: Vec<String>,
-    /// Where the CPU went during the run (Linux only).
-    cpu: Option<CpuUse>,
-}
-
-impl Stats {
-    fn requests(&self) -> u64 {
-        self.ok + self.refused + self.errors
-    }
-    fn rate(&self, n: u64) -> f64 {
-        n as f64 / self.elapsed.as_secs_f64()
-    }
-    fn merge(&mut self, other: Stats) {
-        self.ok += other.ok;
-        self.refused += other.refused;
-        self.errors += other.errors;
-        self.latencies.extend(other.latencies);
-        for s in other.samples {
-            if self.samples.len() < ERROR_SAMPLES {
-                self.samples.push(s);
-            }
-        }
-    }
-    /// The latency at quantile `q` in milliseconds (latencies must be sorted).
-    fn quantile_ms(&self, q: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return 0.0;
-        }
-        let rank =
-            ((q * self.latencies.len() as f64).ceil() as usize).clamp(1, self.latencies.len());
-        f64::from(self.latencies[rank - 1]) / 1000.0
-    }
-}
-
 #[derive(Clone)]
 enum Scenario {
     Spread {
@@ -156,23 +115,6 @@ impl Scenario {
     }
 }
 
-/// A small, fast generator for picking talents (quality does not matter).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn new() -> Self {
-        Self(Uuid::new_v4().as_u64_pair().0)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z % n as u64) as usize
-    }
-}
-
 struct Bench {
     base: String,
     http: reqwest::Client,
@@ -184,7 +126,7 @@ impl Bench {
         format!("{}{}", self.base, path)
     }
 
-    fn request(&self, scenario: &Scenario, rng: &mut SplitMix) -> reqwest::RequestBuilder {
+    fn request(&self, scenario: &Scenario, rng: &mut SplitMix64) -> reqwest::RequestBuilder {
         match scenario {
             Scenario::Spread { talents } => {
                 let talent = talents[rng.below(talents.len())];
@@ -212,7 +154,7 @@ impl Bench {
     /// are always counted; the rest only when `record` (not in the warm-up).
     async fn client(self: Arc<Self>, scenario: Scenario, until: Instant, record: bool) -> Stats {
         let mut stats = Stats::default();
-        let mut rng = SplitMix::new();
+        let mut rng = SplitMix64::new(Uuid::new_v4().as_u64_pair().0);
         let expected = match scenario {
             Scenario::Reads { .. } => StatusCode::OK,
             _ => StatusCode::CREATED,
@@ -446,62 +388,6 @@ fn run_pgbench(url: &str, clients: usize, duration: u64) -> anyhow::Result<f64> 
     };
     println!("    pgbench: {latency}{cpu}");
     Ok(tps)
-}
-
-struct Row {
-    scenario: &'static str,
-    clients: usize,
-    stats: Stats,
-    pgbench_tps: Option<f64>,
-}
-
-fn print_stats(name: &str, clients: usize, s: &Stats) {
-    println!(
-        "  {name:<18} c={clients:<3} {:>7} req  ok {:>7}  refused {:>6}  errors {:>4}  {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms",
-        s.requests(),
-        s.ok,
-        s.refused,
-        s.errors,
-        s.rate(s.requests()),
-        s.quantile_ms(0.50),
-        s.quantile_ms(0.99),
-        s.quantile_ms(1.0),
-    );
-    if let Some(cpu) = &s.cpu
-        && s.requests() > 0
-    {
-        let per_req = |ticks: u64| ticks as f64 * 1e6 / CLK_TCK / s.requests() as f64;
-        println!(
-            "      CPU per request: whole machine {:.0} µs = app (actix workers) {:.0} + load clients (rest of this process) {:.0} + PostgreSQL {:.0} + other; machine busy {:.0}% of {} CPUs",
-            per_req(cpu.busy),
-            per_req(cpu.app),
-            per_req(cpu.client),
-            per_req(cpu.postgres),
-            cpu.busy_share * 100.0,
-            cpu.cpus,
-        );
-    }
-    for sample in &s.samples {
-        println!("      unexpected answer: {sample}");
-    }
-}
-
-/// Clock ticks per second of `/proc` CPU times (`getconf CLK_TCK`, 100 on Linux).
-const CLK_TCK: f64 = 100.0;
-
-/// CPU time used over a run, in clock ticks.
-struct CpuUse {
-    /// actix-web worker threads: the application's request handling.
-    app: u64,
-    /// The rest of this process: the load clients on `main`'s tokio runtime
-    /// (and whatever else runs there).
-    client: u64,
-    /// Every process named `postgres`.
-    postgres: u64,
-    /// The whole machine, all processes.
-    busy: u64,
-    busy_share: f64,
-    cpus: usize,
 }
 
 /// Cumulative CPU times read from `/proc`; `None` where that is unavailable.
@@ -834,30 +720,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
     }
 
     // The table for the README.
-    println!(
-        "\n| scenario | clients | requests | ok | refused (409) | errors | req/s | p50 ms | p99 ms | max ms | pgbench TPS | ratio |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &rows {
-        let s = &r.stats;
-        let (tps, ratio) = match r.pgbench_tps {
-            Some(tps) => (format!("{tps:.0}"), format!("{:.2}x", s.rate(s.ok) / tps)),
-            None => ("–".into(), "–".into()),
-        };
-        println!(
-            "| {} | {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {tps} | {ratio} |",
-            r.scenario,
-            r.clients,
-            s.requests(),
-            s.ok,
-            s.refused,
-            s.errors,
-            s.rate(s.requests()),
-            s.quantile_ms(0.50),
-            s.quantile_ms(0.99),
-            s.quantile_ms(1.0),
-        );
-    }
+    print_markdown_table(&rows);
     println!("\n(ratio = successful requests per second / pgbench TPS at the same client count)");
     // The target: spread spends at 0.8x pgbench or better, with p99 within 50 ms.
     for r in rows.iter().filter(|r| r.scenario == "spread spends") {

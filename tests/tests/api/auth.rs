@@ -28,7 +28,7 @@ both_backends! {
         assert_eq!(t["token_type"], "Bearer");
         assert!(t["expires_in"].as_i64().unwrap() <= 900);
         let token = t["access_token"].as_str().unwrap();
-        let me: Value = app.get("/api/v1/me", Some(token)).await.json().await.unwrap();
+        let me: Value = app.me(Some(token)).await.json().await.unwrap();
         assert_eq!(me["id"], created["id"]);
         for k in ["id", "email", "handle", "display_name", "roles", "status"] {
             assert!(me.get(k).is_some(), "/me lacks {k}");
@@ -103,23 +103,23 @@ both_backends! {
 
     async fn refresh_rotates_and_reuse_revokes_the_login(app: &TestApp) {
         let u = app.new_talent().await;
-        let res = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": u.refresh})).await;
+        let res = app.refresh(&u.refresh).await;
         assert_eq!(res.status(), StatusCode::OK);
         let t: Value = res.json().await.unwrap();
         let second = t["refresh_token"].as_str().unwrap().to_owned();
         assert_ne!(second, u.refresh);
         let access = t["access_token"].as_str().unwrap().to_owned();
-        assert_eq!(app.get("/api/v1/me", Some(&access)).await.status(), StatusCode::OK);
+        assert_eq!(app.me(Some(&access)).await.status(), StatusCode::OK);
 
         // The first token again: a thief or a replay. The whole login ends.
-        let res = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": u.refresh})).await;
+        let res = app.refresh(&u.refresh).await;
         assert_problem(res, 401, "refresh_token_reused").await;
-        let res = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": second})).await;
+        let res = app.refresh(&second).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        assert_problem(app.get("/api/v1/me", Some(&access)).await, 401, "session_revoked").await;
-        assert_problem(app.get("/api/v1/me", Some(&u.token)).await, 401, "session_revoked").await;
+        assert_problem(app.me(Some(&access)).await, 401, "session_revoked").await;
+        assert_problem(app.me(Some(&u.token)).await, 401, "session_revoked").await;
         assert_problem(
-            app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": "rt_made_up"})).await,
+            app.refresh("rt_made_up").await,
             401,
             "invalid_refresh_token",
         )
@@ -128,9 +128,9 @@ both_backends! {
 
     async fn logout_ends_the_session(app: &TestApp) {
         let u = app.new_talent().await;
-        assert_eq!(app.post("/api/v1/auth/logout", Some(&u.token), &json!({})).await.status(), StatusCode::NO_CONTENT);
-        assert_problem(app.get("/api/v1/me", Some(&u.token)).await, 401, "session_revoked").await;
-        let res = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": u.refresh})).await;
+        assert_eq!(app.logout(&u).await.status(), StatusCode::NO_CONTENT);
+        assert_problem(app.me(Some(&u.token)).await, 401, "session_revoked").await;
+        let res = app.refresh(&u.refresh).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
 
@@ -138,55 +138,51 @@ both_backends! {
         let u = app.new_talent().await;
         let other: Value = app.login(&u.email, PASSWORD).await.json().await.unwrap();
         let other = other["access_token"].as_str().unwrap().to_owned();
-        let res = app
-            .post("/api/v1/me/password", Some(&u.token), &json!({"current_password": "not it at all", "new_password": "a brand new secret"}))
-            .await;
+        let res = app.change_password(&u, "not it at all", "a brand new secret").await;
         assert_problem(res, 422, "validation_failed").await;
-        let res = app
-            .post("/api/v1/me/password", Some(&u.token), &json!({"current_password": PASSWORD, "new_password": "a brand new secret"}))
-            .await;
+        let res = app.change_password(&u, PASSWORD, "a brand new secret").await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
-        assert_eq!(app.get("/api/v1/me", Some(&u.token)).await.status(), StatusCode::OK);
-        assert_problem(app.get("/api/v1/me", Some(&other)).await, 401, "session_revoked").await;
+        assert_eq!(app.me(Some(&u.token)).await.status(), StatusCode::OK);
+        assert_problem(app.me(Some(&other)).await, 401, "session_revoked").await;
         assert_problem(app.login(&u.email, PASSWORD).await, 401, "invalid_credentials").await;
         assert_eq!(app.login(&u.email, "a brand new secret").await.status(), StatusCode::OK);
     }
 
     async fn profile_update_changes_only_profile_fields(app: &TestApp) {
         let u = app.new_talent().await;
-        let res = app.patch("/api/v1/me", Some(&u.token), &json!({"display_name": "New Name", "bio": "I render."})).await;
+        let res = app.update_me(&u, &json!({"display_name": "New Name", "bio": "I render."})).await;
         assert_eq!(res.status(), StatusCode::OK);
         let me: Value = res.json().await.unwrap();
         assert_eq!(me["display_name"], "New Name");
         assert_eq!(me["bio"], "I render.");
         for sneaky in [json!({"roles": ["admin"]}), json!({"status": "active"}), json!({"tier": 5}), json!({"credits": 1000})] {
-            assert_problem(app.patch("/api/v1/me", Some(&u.token), &sneaky).await, 422, "validation_failed").await;
+            assert_problem(app.update_me(&u, &sneaky).await, 422, "validation_failed").await;
         }
-        let me: Value = app.get("/api/v1/me", Some(&u.token)).await.json().await.unwrap();
+        let me: Value = app.me(Some(&u.token)).await.json().await.unwrap();
         assert_eq!(me["roles"], json!(["talent"]));
         assert_eq!(me["headline_tier"], 0);
-        let res = app.patch("/api/v1/me", Some(&u.token), &json!({"bio": null})).await;
+        let res = app.update_me(&u, &json!({"bio": null})).await;
         let me: Value = res.json().await.unwrap();
         assert_eq!(me["bio"], Value::Null);
-        assert_problem(app.patch("/api/v1/me", Some(&u.token), &json!({"display_name": ""})).await, 422, "validation_failed").await;
+        assert_problem(app.update_me(&u, &json!({"display_name": ""})).await, 422, "validation_failed").await;
     }
 
     async fn bad_tokens_are_refused(app: &TestApp) {
         let u = app.new_talent().await;
-        assert_problem(app.get("/api/v1/me", None).await, 401, "unauthorized").await;
-        assert_problem(app.get("/api/v1/me", Some("not.a.jwt")).await, 401, "invalid_token").await;
+        assert_problem(app.me(None).await, 401, "unauthorized").await;
+        assert_problem(app.me(Some("not.a.jwt")).await, 401, "invalid_token").await;
         // Tampered payload: another subject, same signature.
         let parts: Vec<&str> = u.token.split('.').collect();
         let forged = b64(&json!({"sub": uuid::Uuid::new_v4(), "sid": uuid::Uuid::new_v4(), "iss": "kartel", "aud": "kartel-api", "iat": 0, "exp": 4_000_000_000i64}));
         let tampered = format!("{}.{}.{}", parts[0], forged, parts[2]);
-        assert_problem(app.get("/api/v1/me", Some(&tampered)).await, 401, "invalid_token").await;
+        assert_problem(app.me(Some(&tampered)).await, 401, "invalid_token").await;
         // alg: none.
         let none = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), parts[1]);
-        assert_problem(app.get("/api/v1/me", Some(&none)).await, 401, "invalid_token").await;
+        assert_problem(app.me(Some(&none)).await, 401, "invalid_token").await;
         // HS256 signed with the public key as the secret (key confusion).
         let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         let hs = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &jsonwebtoken::EncodingKey::from_secret(b"secret")).unwrap();
-        assert_problem(app.get("/api/v1/me", Some(&hs)).await, 401, "invalid_token").await;
+        assert_problem(app.me(Some(&hs)).await, 401, "invalid_token").await;
         // A different Ed25519 key, same kid.
         let other_pem = kartel_api::keys::generate_pem().unwrap();
         let key = jsonwebtoken::EncodingKey::from_ed_pem(other_pem.as_bytes()).unwrap();
@@ -194,33 +190,33 @@ both_backends! {
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
         h.kid = header["kid"].as_str().map(str::to_owned);
         let wrong_key = jsonwebtoken::encode(&h, &claims, &key).unwrap();
-        assert_problem(app.get("/api/v1/me", Some(&wrong_key)).await, 401, "invalid_token").await;
+        assert_problem(app.me(Some(&wrong_key)).await, 401, "invalid_token").await;
         // Expired, though signed with the right key.
         let pem = std::fs::read_to_string(app.settings.signing_key_file.as_ref().unwrap()).unwrap();
         let right = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).unwrap();
         let mut expired = claims.clone();
         expired["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
         let tok = jsonwebtoken::encode(&h, &expired, &right).unwrap();
-        assert_problem(app.get("/api/v1/me", Some(&tok)).await, 401, "invalid_token").await;
+        assert_problem(app.me(Some(&tok)).await, 401, "invalid_token").await;
         // Wrong audience, right key.
         let mut aud = claims.clone();
         aud["aud"] = json!("someone-else");
         let tok = jsonwebtoken::encode(&h, &aud, &right).unwrap();
-        assert_problem(app.get("/api/v1/me", Some(&tok)).await, 401, "invalid_token").await;
+        assert_problem(app.me(Some(&tok)).await, 401, "invalid_token").await;
         // The untouched claims re-signed with the right key still work: the checks above are real.
         let tok = jsonwebtoken::encode(&h, &claims, &right).unwrap();
-        assert_eq!(app.get("/api/v1/me", Some(&tok)).await.status(), StatusCode::OK);
+        assert_eq!(app.me(Some(&tok)).await.status(), StatusCode::OK);
     }
 
     async fn suspension_blocks_login_and_live_tokens(app: &TestApp) {
         let admin = app.new_admin().await;
         let u = app.new_talent().await;
-        let res = app.patch(&format!("/api/v1/admin/users/{}", u.id), Some(&admin.token), &json!({"status": "suspended"})).await;
+        let res = app.update_user(&admin, u.id, &json!({"status": "suspended"})).await;
         assert_eq!(res.status(), StatusCode::OK);
-        assert_problem(app.get("/api/v1/me", Some(&u.token)).await, 401, "session_revoked").await;
+        assert_problem(app.me(Some(&u.token)).await, 401, "session_revoked").await;
         assert_problem(app.login(&u.email, PASSWORD).await, 403, "account_suspended").await;
-        assert_eq!(app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": u.refresh})).await.status(), StatusCode::UNAUTHORIZED);
-        let res = app.patch(&format!("/api/v1/admin/users/{}", u.id), Some(&admin.token), &json!({"status": "active"})).await;
+        assert_eq!(app.refresh(&u.refresh).await.status(), StatusCode::UNAUTHORIZED);
+        let res = app.update_user(&admin, u.id, &json!({"status": "active"})).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(app.login(&u.email, PASSWORD).await.status(), StatusCode::OK);
     }
@@ -229,30 +225,26 @@ both_backends! {
         let admin = app.new_admin().await;
         let u = app.new_talent().await;
         let other = app.new_talent().await;
-        let path = format!("/api/v1/admin/users/{}", other.id);
-        assert_problem(app.patch(&path, Some(&u.token), &json!({"roles": ["admin"]})).await, 403, "forbidden").await;
-        let own = format!("/api/v1/admin/users/{}", u.id);
-        assert_problem(app.patch(&own, Some(&u.token), &json!({"roles": ["admin"]})).await, 403, "forbidden").await;
+        assert_problem(app.update_user(&u, other.id, &json!({"roles": ["admin"]})).await, 403, "forbidden").await;
+        assert_problem(app.update_user(&u, u.id, &json!({"roles": ["admin"]})).await, 403, "forbidden").await;
         let manager = app.new_manager().await;
-        assert_problem(app.patch(&path, Some(&manager.token), &json!({"roles": ["admin"]})).await, 403, "forbidden").await;
-        assert_problem(app.patch(&path, Some(&admin.token), &json!({"roles": ["wizard"]})).await, 422, "validation_failed").await;
-        assert_problem(app.patch(&path, Some(&admin.token), &json!({})).await, 422, "validation_failed").await;
-        let missing = format!("/api/v1/admin/users/{}", uuid::Uuid::new_v4());
-        assert_problem(app.patch(&missing, Some(&admin.token), &json!({"roles": []})).await, 404, "not_found").await;
-        let res = app.patch(&path, Some(&admin.token), &json!({"roles": ["community_manager"]})).await;
+        assert_problem(app.update_user(&manager, other.id, &json!({"roles": ["admin"]})).await, 403, "forbidden").await;
+        assert_problem(app.update_user(&admin, other.id, &json!({"roles": ["wizard"]})).await, 422, "validation_failed").await;
+        assert_problem(app.update_user(&admin, other.id, &json!({})).await, 422, "validation_failed").await;
+        assert_problem(app.update_user(&admin, uuid::Uuid::new_v4(), &json!({"roles": []})).await, 404, "not_found").await;
+        let res = app.update_user(&admin, other.id, &json!({"roles": ["community_manager"]})).await;
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["roles"], json!(["talent", "community_manager"]));
         // The new role takes effect on the existing token.
         assert_eq!(app.get("/api/v1/talents", Some(&other.token)).await.status(), StatusCode::OK);
-        let own_admin = format!("/api/v1/admin/users/{}", admin.id);
-        assert_problem(app.patch(&own_admin, Some(&admin.token), &json!({"roles": ["talent"]})).await, 409, "invalid_operation").await;
+        assert_problem(app.update_user(&admin, admin.id, &json!({"roles": ["talent"]})).await, 409, "invalid_operation").await;
 
-        let log: Value = app.get("/api/v1/admin/audit-log?action=user.update", Some(&admin.token)).await.json().await.unwrap();
+        let log: Value = app.audit_log(&admin, "action=user.update").await.json().await.unwrap();
         let entry = log["items"].as_array().unwrap().iter().find(|e| e["target_id"] == json!(other.id.to_string())).expect("audited");
         assert_eq!(entry["actor_id"], json!(admin.id.to_string()));
         assert_eq!(entry["before"]["roles"], json!(["talent"]));
         assert_eq!(entry["after"]["roles"], json!(["talent", "community_manager"]));
-        assert_problem(app.get("/api/v1/admin/audit-log", Some(&u.token)).await, 403, "forbidden").await;
+        assert_problem(app.audit_log(&u, "").await, 403, "forbidden").await;
     }
 
     async fn staff_search_talents_with_cursor_pagination(app: &TestApp) {
@@ -306,15 +298,15 @@ both_backends! {
     async fn api_keys_are_shown_once_listed_and_revocable(app: &TestApp) {
         let admin = app.new_admin().await;
         let talent = app.new_talent().await;
-        assert_problem(app.post("/api/v1/admin/api-keys", Some(&talent.token), &json!({"name": "x", "scopes": ["credits:hold"]})).await, 403, "forbidden").await;
-        assert_problem(app.post("/api/v1/admin/api-keys", Some(&admin.token), &json!({"name": "x", "scopes": ["root"]})).await, 422, "validation_failed").await;
-        assert_problem(app.post("/api/v1/admin/api-keys", Some(&admin.token), &json!({"name": "x", "scopes": []})).await, 422, "validation_failed").await;
-        let res = app.post("/api/v1/admin/api-keys", Some(&admin.token), &json!({"name": "gen", "scopes": ["credits:hold"]})).await;
+        assert_problem(app.create_api_key(&talent, "x", &["credits:hold"]).await, 403, "forbidden").await;
+        assert_problem(app.create_api_key(&admin, "x", &["root"]).await, 422, "validation_failed").await;
+        assert_problem(app.create_api_key(&admin, "x", &[]).await, 422, "validation_failed").await;
+        let res = app.create_api_key(&admin, "gen", &["credits:hold"]).await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let key: Value = res.json().await.unwrap();
         let secret = key["secret"].as_str().unwrap().to_owned();
         let id = key["id"].as_str().unwrap().to_owned();
-        let list: Value = app.get("/api/v1/admin/api-keys", Some(&admin.token)).await.json().await.unwrap();
+        let list: Value = app.list_api_keys(&admin).await.json().await.unwrap();
         let listed = list["items"].as_array().unwrap().iter().find(|k| k["id"] == json!(id)).unwrap();
         assert!(listed.get("secret").is_none());
         assert_eq!(listed["scopes"], json!(["credits:hold"]));
@@ -326,10 +318,10 @@ both_backends! {
         };
         // The key works (the talent has no credits: a clean refusal, not an auth error).
         assert_problem(hold(secret.clone()).await, 409, "insufficient_credits").await;
-        assert_eq!(app.delete(&format!("/api/v1/admin/api-keys/{id}"), Some(&admin.token)).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.revoke_api_key(&admin, &id).await.status(), StatusCode::NO_CONTENT);
         assert_problem(hold(secret).await, 401, "invalid_api_key").await;
         assert_problem(hold("kk_made_up".into()).await, 401, "invalid_api_key").await;
-        let audit: Value = app.get("/api/v1/admin/audit-log?action=api_key.revoke", Some(&admin.token)).await.json().await.unwrap();
+        let audit: Value = app.audit_log(&admin, "action=api_key.revoke").await.json().await.unwrap();
         assert_eq!(audit["items"].as_array().unwrap().len(), 1);
     }
 
@@ -377,7 +369,7 @@ both_backends! {
         let docs = app.get("/docs/", None).await;
         assert_eq!(docs.status(), StatusCode::OK);
         assert!(docs.text().await.unwrap().contains("swagger"));
-        app.get("/api/v1/me", None).await;
+        app.me(None).await;
         let metrics = app.get("/metrics", None).await.text().await.unwrap();
         assert!(metrics.contains("kartel_http_requests_total"), "{metrics}");
         assert!(metrics.contains("kartel_http_requests_duration_seconds_bucket"));
@@ -408,32 +400,17 @@ async fn rate_limit_case(backend: Backend) {
     assert_problem(res, 429, "rate_limited").await;
     // Another account from the same IP is not limited by this one.
     let other = app.new_talent().await;
-    assert_eq!(
-        app.get("/api/v1/me", Some(&other.token)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.me(Some(&other.token)).await.status(), StatusCode::OK);
     app.stop().await;
 
     let Some(app) = TestApp::spawn_with(backend, |s| s.auth_rate_limit_per_ip = 2).await else {
         return;
     };
     for i in 0..2 {
-        let r = app
-            .post(
-                "/api/v1/auth/refresh",
-                None,
-                &json!({"refresh_token": format!("rt_{i}")}),
-            )
-            .await;
+        let r = app.refresh(&format!("rt_{i}")).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    let r = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({"refresh_token": "rt_x"}),
-        )
-        .await;
+    let r = app.refresh("rt_x").await;
     assert_problem(r, 429, "rate_limited").await;
     app.stop().await;
 }
@@ -464,13 +441,7 @@ async fn revocation_case(backend: Backend) {
 
     let admin = app.new_admin().await;
     let talent = app.new_talent().await;
-    let res = app
-        .post(
-            "/api/v1/admin/api-keys",
-            Some(&admin.token),
-            &json!({"name": "gen", "scopes": ["credits:hold"]}),
-        )
-        .await;
+    let res = app.create_api_key(&admin, "gen", &["credits:hold"]).await;
     let key: Value = res.json().await.unwrap();
     let (secret, id) = (
         key["secret"].as_str().unwrap().to_owned(),
@@ -504,9 +475,7 @@ async fn revocation_case(backend: Backend) {
     )
     .await;
 
-    let res = app
-        .delete(&format!("/api/v1/admin/api-keys/{id}"), Some(&admin.token))
-        .await;
+    let res = app.revoke_api_key(&admin, &id).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     // At once on the instance that revoked it; within the cache time on the other.
     assert_problem(hold_at(app.address.clone()).await, 401, "invalid_api_key").await;

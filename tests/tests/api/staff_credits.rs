@@ -6,37 +6,36 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, assert_problem};
+use crate::helpers::{Backend, TestApp, assert_problem, new_key};
 
 both_backends! {
     async fn an_admin_sets_the_allowance_of_a_tier(app: &TestApp) {
         let admin = app.new_admin().await;
         let manager = app.new_manager().await;
         let talent = app.new_talent().await;
-        let policies: Value = app.get("/api/v1/credits/allowance-policies", None).await.json().await.unwrap();
+        let policies: Value = app.allowance_policies().await.json().await.unwrap();
         assert_eq!(policies.as_array().unwrap().len(), 6);
         assert_eq!(policies[0], json!({"tier": 0, "amount": 50}));
 
-        let body = json!({"amount": 75});
-        assert_problem(app.client.put(app.url("/api/v1/credits/allowance-policies/0")).bearer_auth(&manager.token).json(&body).send().await.unwrap(), 403, "forbidden").await;
-        assert_problem(app.client.put(app.url("/api/v1/credits/allowance-policies/9")).bearer_auth(&admin.token).json(&body).send().await.unwrap(), 422, "validation_failed").await;
-        assert_problem(app.client.put(app.url("/api/v1/credits/allowance-policies/0")).bearer_auth(&admin.token).json(&json!({"amount": -1})).send().await.unwrap(), 422, "validation_failed").await;
-        let res = app.client.put(app.url("/api/v1/credits/allowance-policies/0")).bearer_auth(&admin.token).json(&body).send().await.unwrap();
+        assert_problem(app.set_allowance_policy(&manager, 0, 75).await, 403, "forbidden").await;
+        assert_problem(app.set_allowance_policy(&admin, 9, 75).await, 422, "validation_failed").await;
+        assert_problem(app.set_allowance_policy(&admin, 0, -1).await, 422, "validation_failed").await;
+        let res = app.set_allowance_policy(&admin, 0, 75).await;
         assert_eq!(res.status(), StatusCode::OK);
 
-        let res = app.post_idem("/api/v1/credits/allowance", Some(&talent.token), &Uuid::new_v4().to_string(), &json!({})).await;
+        let res = app.claim_allowance(&talent, &new_key()).await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let t: Value = res.json().await.unwrap();
         assert_eq!(t["amount"], 75);
 
         // Zero turns it off.
-        let res = app.client.put(app.url("/api/v1/credits/allowance-policies/0")).bearer_auth(&admin.token).json(&json!({"amount": 0})).send().await.unwrap();
+        let res = app.set_allowance_policy(&admin, 0, 0).await;
         assert_eq!(res.status(), StatusCode::OK);
         let other = app.new_talent().await;
-        let res = app.post_idem("/api/v1/credits/allowance", Some(&other.token), &Uuid::new_v4().to_string(), &json!({})).await;
+        let res = app.claim_allowance(&other, &new_key()).await;
         assert_problem(res, 409, "no_allowance").await;
 
-        let log: Value = app.get("/api/v1/admin/audit-log?action=credits.allowance_policy", Some(&admin.token)).await.json().await.unwrap();
+        let log: Value = app.audit_log(&admin, "action=credits.allowance_policy").await.json().await.unwrap();
         let items = log["items"].as_array().unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items[1]["before"], json!({"tier": 0, "amount": 50}));
@@ -57,17 +56,17 @@ both_backends! {
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
 
-        let log: Value = app.get(&format!("/api/v1/admin/audit-log?actor_id={}", manager.id), Some(&admin.token)).await.json().await.unwrap();
+        let log: Value = app.audit_log(&admin, &format!("actor_id={}", manager.id)).await.json().await.unwrap();
         let entry = &log["items"][0];
         assert_eq!(entry["action"], "credits.grant");
         assert_eq!(entry["target_id"], json!(talent.id.to_string()));
         assert_eq!(entry["after"]["amount"], 40);
-        let log: Value = app.get("/api/v1/admin/audit-log?action=credits.reverse", Some(&admin.token)).await.json().await.unwrap();
+        let log: Value = app.audit_log(&admin, "action=credits.reverse").await.json().await.unwrap();
         assert_eq!(log["items"][0]["target_id"], json!(id));
         assert_eq!(log["items"][0]["actor_id"], json!(admin.id.to_string()));
         // A replayed grant is not audited twice.
         app.post_idem("/api/v1/credits/grants", Some(&manager.token), "g-1", &json!({"talent_id": talent.id, "amount": 40, "reason": "welcome"})).await;
-        let log: Value = app.get("/api/v1/admin/audit-log?action=credits.grant", Some(&admin.token)).await.json().await.unwrap();
+        let log: Value = app.audit_log(&admin, "action=credits.grant").await.json().await.unwrap();
         assert_eq!(log["items"].as_array().unwrap().len(), 1);
     }
 
@@ -85,30 +84,27 @@ both_backends! {
             let h: Value = res.json().await.unwrap();
             ids.push(h["id"].as_str().unwrap().to_owned());
         }
-        let res = app
-            .post_idem(&format!("/api/v1/credits/holds/{}/release", ids[0]), Some(&talent.token), "rel-1", &json!({}))
-            .await;
+        let res = app.release_hold(&talent, &ids[0], "rel-1").await;
         assert_eq!(res.status(), StatusCode::OK);
 
-        let page: Value = app.get("/api/v1/me/credits/holds?limit=2", Some(&talent.token)).await.json().await.unwrap();
+        let page: Value = app.my_holds(&talent, "limit=2").await.json().await.unwrap();
         let items = page["items"].as_array().unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0]["id"], json!(ids[2]), "newest first");
         let next = page["next_cursor"].as_str().unwrap();
-        let rest: Value = app.get(&format!("/api/v1/me/credits/holds?limit=2&cursor={next}"), Some(&talent.token)).await.json().await.unwrap();
+        let rest: Value = app.my_holds(&talent, &format!("limit=2&cursor={next}")).await.json().await.unwrap();
         assert_eq!(rest["items"].as_array().unwrap().len(), 1);
         assert!(rest["next_cursor"].is_null());
 
-        let pending: Value = app.get("/api/v1/me/credits/holds?status=pending", Some(&talent.token)).await.json().await.unwrap();
+        let pending: Value = app.my_holds(&talent, "status=pending").await.json().await.unwrap();
         let amounts: Vec<i64> = pending["items"].as_array().unwrap().iter().map(|h| h["amount"].as_i64().unwrap()).collect();
         assert_eq!(amounts, vec![30, 20]);
         assert_eq!(app.balance(&talent).await, (50, 50));
 
-        let path = format!("/api/v1/talents/{}/credits/holds", talent.id);
-        assert_problem(app.get(&path, Some(&other.token)).await, 404, "not_found").await;
-        let staff: Value = app.get(&path, Some(&manager.token)).await.json().await.unwrap();
+        assert_problem(app.talent_holds(&other, talent.id, "").await, 404, "not_found").await;
+        let staff: Value = app.talent_holds(&manager, talent.id, "").await.json().await.unwrap();
         assert_eq!(staff["items"].as_array().unwrap().len(), 3);
-        assert_problem(app.get("/api/v1/me/credits/holds?status=frozen", Some(&talent.token)).await, 422, "validation_failed").await;
+        assert_problem(app.my_holds(&talent, "status=frozen").await, 422, "validation_failed").await;
         assert_problem(app.get("/api/v1/me/credits/holds", None).await, 401, "unauthorized").await;
     }
 
