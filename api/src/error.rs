@@ -1,9 +1,13 @@
 //! One error type at the edge: everything becomes RFC 9457 problem+json with
-//! a stable `code`. A 5xx logs its cause and tells the client nothing internal.
+//! a stable `code`. A 5xx carries its cause for the log and tells the client
+//! nothing internal.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use std::borrow::Cow;
+
+use kartel_domain::error::ErrorKind;
 use kartel_domain::{DomainError, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -27,19 +31,20 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: String,
+    pub code: Cow<'static, str>,
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after: Option<u64>,
-    /// The cause of a 5xx, logged and never sent.
-    pub source: Option<String>,
+    /// The cause of a 5xx: logged with its source chain and request id by
+    /// `startup`'s response middleware, never sent.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
-            code: code.into(),
+            code: Cow::Borrowed(code),
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
@@ -48,9 +53,6 @@ impl ApiError {
     }
     pub fn unauthorized(detail: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
-    }
-    pub fn forbidden(detail: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
@@ -70,13 +72,14 @@ impl ApiError {
         e.retry_after = Some(retry_after.max(1));
         e
     }
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    /// A bug on this side of the API (not the domain's): 500, cause logged.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "an internal error occurred",
         );
-        e.source = Some(cause.to_string());
+        e.source = Some(cause.into());
         e
     }
     pub fn problem(&self) -> Problem {
@@ -85,9 +88,19 @@ impl ApiError {
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.clone(),
+            code: self.code.to_string(),
             errors: self.errors.clone(),
         }
+    }
+    /// The cause and its sources, outermost first, for the log.
+    pub fn cause_chain(&self) -> Option<String> {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self.source.as_deref()?);
+        let mut parts = Vec::new();
+        while let Some(e) = cause {
+            parts.push(e.to_string());
+            cause = e.source();
+        }
+        Some(parts.join(": "))
     }
 }
 
@@ -97,58 +110,65 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-/// The HTTP status of each domain code.
-pub fn status_of(code: &str) -> StatusCode {
-    match code {
-        "validation_failed" | "capture_exceeds_hold" | "idempotency_key_reused" => {
+/// The HTTP status of each kind of domain error. Exhaustive: a new kind
+/// without a status does not compile.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    use ErrorKind as K;
+    match kind {
+        K::Validation | K::CaptureExceedsHold | K::IdempotencyKeyReused => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        "not_found" => StatusCode::NOT_FOUND,
-        "invalid_credentials"
-        | "session_revoked"
-        | "invalid_refresh_token"
-        | "refresh_token_reused" => StatusCode::UNAUTHORIZED,
-        "account_suspended" | "forbidden" => StatusCode::FORBIDDEN,
-        "email_taken"
-        | "handle_taken"
-        | "invalid_operation"
-        | "insufficient_credits"
-        | "balance_limit_exceeded"
-        | "hold_not_pending"
-        | "hold_expired"
-        | "already_reversed"
-        | "allowance_already_claimed"
-        | "no_allowance"
-        | "idempotency_in_progress" => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        K::NotFound => StatusCode::NOT_FOUND,
+        K::InvalidCredentials
+        | K::SessionRevoked
+        | K::InvalidRefreshToken
+        | K::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+        K::AccountSuspended | K::Forbidden => StatusCode::FORBIDDEN,
+        K::EmailTaken
+        | K::HandleTaken
+        | K::OwnAdminRole
+        | K::SelfSuspension
+        | K::ReversalNotReversible
+        | K::InsufficientCredits
+        | K::BalanceLimit
+        | K::HoldNotPending
+        | K::HoldExpired
+        | K::AlreadyReversed
+        | K::AllowanceAlreadyClaimed
+        | K::NoAllowance
+        | K::IdempotencyInProgress => StatusCode::CONFLICT,
+        K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        match e {
-            // Every connection is busy: the instance is overloaded, not broken.
-            DomainError::Db(sea_orm::DbErr::ConnectionAcquire(_)) => {
-                tracing::warn!("database pool exhausted");
+        let kind = e.kind();
+        let status = status_of(kind);
+        let mut out = match (kind, e) {
+            (_, DomainError::Validation(errors)) => return Self::validation(errors),
+            (ErrorKind::Unavailable, e) => {
                 let mut out = Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
-                    "the service is overloaded; retry shortly",
+                    status,
+                    kind.code(),
+                    "the database is unavailable or overloaded; retry shortly",
                 );
                 out.retry_after = Some(1);
+                out.source = Some(Box::new(e));
                 out
             }
-            DomainError::Db(_) | DomainError::Internal(_) => Self::internal(format!("{e:#}")),
-            DomainError::Validation(errors) => Self::validation(errors),
-            e => {
-                let code = e.code().to_owned();
-                let mut out = Self::new(status_of(&code), &code, e.to_string());
-                if out.status == StatusCode::UNAUTHORIZED {
-                    out.retry_after = None;
-                }
+            (ErrorKind::Internal, e) => {
+                let mut out = Self::new(status, kind.code(), "an internal error occurred");
+                out.source = Some(Box::new(e));
                 out
             }
+            (_, e) => Self::new(status, kind.code(), e.to_string()),
+        };
+        if out.status == StatusCode::UNAUTHORIZED {
+            out.retry_after = None;
         }
+        out
     }
 }
 
@@ -158,9 +178,6 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Some(cause) = &self.source {
-            tracing::error!(code = %self.code, cause = %cause, "request failed");
-        }
         let mut res = HttpResponse::build(self.status);
         res.insert_header((
             header::CONTENT_TYPE,
@@ -220,5 +237,40 @@ pub mod responses {
         Conflict => "409", "Conflicts with the current state (taken, insufficient credits, already settled…)";
         Unprocessable => "422", "Invalid fields (see `errors`), or an Idempotency-Key reused with another body";
         TooManyRequests => "429", "Rate limited; retry after `Retry-After` seconds";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_client_errors_and_faults_server_errors() {
+        for kind in ErrorKind::ALL {
+            let status = status_of(*kind);
+            if kind.is_refusal() {
+                assert!(status.is_client_error(), "{kind:?} is a refusal but {status}");
+            } else {
+                assert!(
+                    status.is_server_error()
+                        || matches!(
+                            kind,
+                            ErrorKind::IdempotencyInProgress | ErrorKind::IdempotencyKeyReused
+                        ),
+                    "{kind:?} is not a refusal but {status}"
+                );
+            }
+            assert_eq!(ErrorKind::from_code(kind.code()), Some(*kind));
+        }
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_chain_and_says_nothing_of_it() {
+        let db = sea_orm::DbErr::Custom("disk on fire".into());
+        let e = ApiError::from(DomainError::Db(db));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let chain = e.cause_chain().unwrap_or_default();
+        assert!(chain.contains("disk on fire"), "{chain}");
+        assert!(!e.problem().detail.contains("disk"));
     }
 }

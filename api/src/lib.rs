@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod configuration;
 pub mod error;
+pub mod jobs;
 pub mod extractors;
 pub mod key_cache;
 pub mod keys;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, Service, ServiceResponse};
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
@@ -29,6 +29,7 @@ use crate::metrics::PoolCollector;
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::RateLimiter;
 use crate::routes;
+use crate::{extractors, jobs};
 use crate::state::AppState;
 
 pub struct Application {
@@ -120,32 +121,12 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves, and sweeps expired holds in the background, until stopped.
+    /// Serves, with the background jobs running, until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_holds(self.state.clone()));
+        let jobs = jobs::spawn(self.state.clone());
         let result = self.server.await;
-        sweeper.abort();
+        jobs.abort();
         result
-    }
-}
-
-async fn sweep_holds(state: Arc<AppState>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(
-        state.settings.hold_sweep_interval_seconds,
-    ));
-    loop {
-        tick.tick().await;
-        match kartel_domain::ledger::sweep_expired_holds(&state.db, 500).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(released = n, "released expired credit holds"),
-            Err(e) => tracing::warn!(error = %e, "sweeping expired holds failed"),
-        }
-        let retention = chrono::Duration::hours(state.settings.idempotency_retention_hours);
-        match kartel_domain::ledger::forget_idempotency_keys(&state.db, retention).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(forgotten = n, "forgot expired idempotency keys"),
-            Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed"),
-        }
     }
 }
 
@@ -185,7 +166,7 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
-                    .error_handler(|e, _| json_payload_error(e).into()),
+                    .error_handler(|e, _| extractors::json_payload_error(e).into()),
             )
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
@@ -205,6 +186,7 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
                 let fut = srv.call(req);
                 async move {
                     let mut res = fut.await?;
+                    log_server_error(&res, request_id);
                     if let Some(id) = request_id
                         && let Ok(v) = HeaderValue::from_str(&id.to_string())
                     {
@@ -223,6 +205,32 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
         server = server.workers(w);
     }
     Ok(server.run())
+}
+
+/// Logs a 5xx once, with its cause chain and the request id (the client sees
+/// neither). 4xx answers are the client's business and are not logged here.
+fn log_server_error<B>(res: &ServiceResponse<B>, request_id: Option<RequestId>) {
+    if !res.status().is_server_error() {
+        return;
+    }
+    let request_id = request_id.map(|id| id.to_string()).unwrap_or_default();
+    let api_error = res.response().error().and_then(|e| e.as_error::<ApiError>());
+    let (code, cause) = match api_error {
+        Some(e) => (e.code.to_string(), e.cause_chain().unwrap_or_default()),
+        None => (
+            "internal_error".to_owned(),
+            res.response()
+                .error()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        ),
+    };
+    let (method, path) = (res.request().method(), res.request().path());
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(%request_id, %code, %method, %path, %cause, "request failed: service unavailable");
+    } else {
+        tracing::error!(%request_id, %code, %method, %path, %cause, "request failed");
+    }
 }
 
 /// Turns any error response that is not problem+json yet (actix's own 404,
@@ -253,56 +261,6 @@ fn problem_for_plain_errors<B>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, out).map_into_right_body(),
     ))
-}
-
-fn json_payload_error(e: JsonPayloadError) -> ApiError {
-    match &e {
-        JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as application/json",
-        ),
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is too large",
-            )
-        }
-        JsonPayloadError::Deserialize(se) => json_error_ref(se),
-        _ => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "the request body could not be read",
-        ),
-    }
-}
-
-/// A body that is not JSON is a 400; JSON of the wrong shape is a 422 naming the field.
-pub fn json_error(e: serde_json::Error) -> ApiError {
-    json_error_ref(&e)
-}
-
-fn json_error_ref(e: &serde_json::Error) -> ApiError {
-    use serde_json::error::Category;
-    let msg = e.to_string();
-    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-    match e.classify() {
-        Category::Data => {
-            let field = msg
-                .split('`')
-                .nth(1)
-                .filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"))
-                .unwrap_or("body")
-                .to_owned();
-            ApiError::validation(vec![FieldError::new(field, msg)])
-        }
-        _ => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("the body is not valid JSON: {msg}"),
-        ),
-    }
 }
 
 fn path_error(_: PathError) -> ApiError {

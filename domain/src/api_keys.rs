@@ -2,13 +2,16 @@
 //! belong to no person.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, FromQueryResult,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::caller::{Actor, ServiceCaller};
+use crate::caller::ServiceCaller;
+use crate::policy::{Allowed, ManageApiKeys};
 use crate::db::{self, SqlBuilder};
 use crate::entities::api_keys;
 use crate::error::{DomainError, FieldError, Result};
@@ -44,34 +47,25 @@ fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn scopes_of(v: &serde_json::Value) -> Vec<Scope> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().and_then(Scope::parse))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn view(m: &api_keys::Model) -> ApiKey {
-    ApiKey {
+fn view(m: &api_keys::Model) -> Result<ApiKey> {
+    Ok(ApiKey {
         id: m.id,
         name: m.name.clone(),
         prefix: m.prefix.clone(),
-        scopes: scopes_of(&m.scopes),
+        scopes: Scope::decode_all(&m.scopes)?,
         created_by: m.created_by,
         created_at: m.created_at,
         revoked_at: m.revoked_at,
-    }
+    })
 }
 
 pub async fn create(
     db: &DatabaseConnection,
-    admin: Actor,
+    allowed: &Allowed<ManageApiKeys>,
     name: &str,
     scopes: &[String],
 ) -> Result<CreatedApiKey> {
+    let admin = allowed.caller().actor();
     let mut v = Validator::default();
     let name = v.check(Text::parse("name", name, 1, 80));
     let mut parsed = Vec::new();
@@ -91,8 +85,7 @@ pub async fn create(
             )),
         }
     }
-    v.finish()?;
-    let name = name.ok_or_else(|| DomainError::field("name", "is required"))?;
+    let name = v.finish_with(|| name)?;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let secret = format!("{KEY_PREFIX}{}", page::encode_bytes(&bytes));
@@ -110,7 +103,7 @@ pub async fn create(
     };
     let txn = db::begin_write(db).await?;
     let m = model.insert(&txn).await?;
-    let key = view(&m);
+    let key = view(&m)?;
     audit::record(
         &txn,
         admin,
@@ -127,6 +120,7 @@ pub async fn create(
 
 pub async fn list(
     db: &DatabaseConnection,
+    _allowed: &Allowed<ManageApiKeys>,
     cursor: Option<&str>,
     limit: Limit,
 ) -> Result<Page<ApiKey>> {
@@ -141,23 +135,31 @@ pub async fn list(
         .from_raw_sql(db::stmt(db, &b.sql, b.values))
         .all(db)
         .await?;
-    Ok(Page::from_rows(
-        rows.iter().map(view).collect(),
-        limit.get(),
-        |k: &ApiKey| k.id.to_string(),
-    ))
+    let keys = rows.iter().map(view).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(keys, limit.get(), |k: &ApiKey| {
+        k.id.to_string()
+    }))
 }
 
-pub async fn get(db: &DatabaseConnection, id: Uuid) -> Result<ApiKey> {
+pub async fn get(
+    db: &DatabaseConnection,
+    _allowed: &Allowed<ManageApiKeys>,
+    id: Uuid,
+) -> Result<ApiKey> {
     let m = api_keys::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or(DomainError::NotFound("API key"))?;
-    Ok(view(&m))
+    view(&m)
 }
 
 /// Revokes a key; revoking a revoked key changes nothing.
-pub async fn revoke(db: &DatabaseConnection, admin: Actor, id: Uuid) -> Result<()> {
+pub async fn revoke(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ManageApiKeys>,
+    id: Uuid,
+) -> Result<()> {
+    let admin = allowed.caller().actor();
     let t = now();
     let txn = db::begin_write(db).await?;
     let n = db::execute(
@@ -188,23 +190,28 @@ pub async fn revoke(db: &DatabaseConnection, admin: Actor, id: Uuid) -> Result<(
     Ok(())
 }
 
+#[derive(FromQueryResult)]
+struct LiveKey {
+    id: Uuid,
+    scopes: serde_json::Value,
+}
+
 /// The service behind a presented secret, if the key exists and is not revoked.
 pub async fn authenticate(db: &DatabaseConnection, secret: &str) -> Result<Option<ServiceCaller>> {
     if !secret.starts_with(KEY_PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
     // Hand-written: this runs on every service request.
-    let row = db::query_one(
+    let row: Option<LiveKey> = db::fetch_one(
         db,
         "SELECT id, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
         [hash(secret).into()],
     )
     .await?;
-    row.map(|r| {
-        let scopes: serde_json::Value = db::get(&r, "scopes")?;
+    row.map(|k| {
         Ok(ServiceCaller {
-            key_id: db::get(&r, "id")?,
-            scopes: scopes_of(&scopes),
+            key_id: k.id,
+            scopes: Scope::decode_all(&k.scopes)?,
         })
     })
     .transpose()

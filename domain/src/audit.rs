@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::caller::Actor;
+use crate::policy::{Allowed, ReadAuditLog};
 use crate::db::{self, SqlBuilder};
 use crate::entities::audit_log;
 use crate::error::Result;
@@ -69,6 +70,7 @@ pub struct AuditFilter {
 /// Newest first.
 pub async fn list(
     db: &DatabaseConnection,
+    _allowed: &Allowed<ReadAuditLog>,
     f: &AuditFilter,
     cursor: Option<&str>,
     limit: Limit,

@@ -1,9 +1,10 @@
 //! Who is asking: a signed-in person or an internal service's API key.
-//! Data access that is scoped by owner takes a `Caller`.
+//! Data access that is scoped by owner takes a `Caller`; what a caller may
+//! do is decided in `policy`.
 
 use uuid::Uuid;
 
-use crate::types::{Role, Roles, Scope};
+use crate::types::{Roles, Scope};
 
 #[derive(Debug, Clone)]
 pub struct UserCaller {
@@ -32,18 +33,6 @@ impl Caller {
         }
     }
 
-    /// Community managers, generative leads and admins.
-    pub fn is_staff(&self) -> bool {
-        match self {
-            Self::User(u) => u.roles.is_staff(),
-            Self::Service(_) => false,
-        }
-    }
-
-    pub fn has_role(&self, role: Role) -> bool {
-        matches!(self, Self::User(u) if u.roles.contains(role))
-    }
-
     pub fn has_scope(&self, scope: Scope) -> bool {
         matches!(self, Self::Service(s) if s.scopes.contains(&scope))
     }
@@ -58,10 +47,7 @@ impl Caller {
 
     pub fn actor(&self) -> Actor {
         match self {
-            Self::User(u) => Actor {
-                kind: "user",
-                id: Some(u.id),
-            },
+            Self::User(u) => Actor::user(u.id),
             Self::Service(s) => Actor {
                 kind: "api_key",
                 id: Some(s.key_id),
@@ -86,4 +72,10 @@ impl Actor {
         kind: "cli",
         id: None,
     };
+    pub fn user(id: Uuid) -> Self {
+        Actor {
+            kind: "user",
+            id: Some(id),
+        }
+    }
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, QueryResult, Statement,
-    Value,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, FromQueryResult,
+    RuntimeErr, Statement, Value,
 };
 
 /// Opens a pool. SQLite gets WAL, a busy timeout and foreign keys, so that
@@ -40,20 +40,13 @@ pub fn stmt<C: ConnectionTrait>(
     Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
-pub async fn query_one<C: ConnectionTrait>(
+/// Whether the query returns a row (its columns are not read).
+pub async fn exists<C: ConnectionTrait>(
     db: &C,
     sql: &str,
     values: impl IntoIterator<Item = Value>,
-) -> Result<Option<QueryResult>, DbErr> {
-    db.query_one_raw(stmt(db, sql, values)).await
-}
-
-pub async fn query_all<C: ConnectionTrait>(
-    db: &C,
-    sql: &str,
-    values: impl IntoIterator<Item = Value>,
-) -> Result<Vec<QueryResult>, DbErr> {
-    db.query_all_raw(stmt(db, sql, values)).await
+) -> Result<bool, DbErr> {
+    Ok(db.query_one_raw(stmt(db, sql, values)).await?.is_some())
 }
 
 pub async fn execute<C: ConnectionTrait>(
@@ -64,9 +57,61 @@ pub async fn execute<C: ConnectionTrait>(
     Ok(db.execute_raw(stmt(db, sql, values)).await?.rows_affected())
 }
 
-/// Reads column `col` of a raw row.
-pub fn get<T: sea_orm::TryGetable>(row: &QueryResult, col: &str) -> Result<T, DbErr> {
-    row.try_get("", col)
+/// Runs a hand-written query and decodes each row into `T`.
+pub async fn fetch_all<T: FromQueryResult, C: ConnectionTrait>(
+    db: &C,
+    sql: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Vec<T>, DbErr> {
+    T::find_by_statement(stmt(db, sql, values)).all(db).await
+}
+
+/// Runs a hand-written query and decodes its first row into `T`.
+pub async fn fetch_one<T: FromQueryResult, C: ConnectionTrait>(
+    db: &C,
+    sql: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Option<T>, DbErr> {
+    T::find_by_statement(stmt(db, sql, values)).one(db).await
+}
+
+/// The unique constraint (or unique index) that `err` violated, by name.
+/// PostgreSQL names it; SQLite does not, so on SQLite this is always `None`
+/// and callers there use `ON CONFLICT` instead.
+pub fn violated_unique_constraint(err: &DbErr) -> Option<&str> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    let db_err = e.as_database_error()?;
+    if db_err.kind() != sea_orm::sqlx::error::ErrorKind::UniqueViolation {
+        return None;
+    }
+    db_err.constraint()
+}
+
+/// The database could not serve the request now (no free connection, the
+/// connection dropped, the server shutting down or restarting), as opposed
+/// to a bug: the request may be retried.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let transient = |r: &RuntimeErr| match r {
+        RuntimeErr::SqlxError(e) => match &**e {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+            // Class 08: connection exception; 57P0x: the server is shutting
+            // down or restarting.
+            Sqlx::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            _ => false,
+        },
+        _ => false,
+    };
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => transient(r),
+        _ => false,
+    }
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at

@@ -1,7 +1,12 @@
-//! Domain errors: each has a stable snake_case code; the API maps codes to
-//! HTTP statuses. Refusals are the errors an idempotency key remembers.
+//! Domain errors. Every error has a kind ([`ErrorKind`]): a closed set with a
+//! stable snake_case code, which the API maps to an HTTP status by an
+//! exhaustive `match`, so a new kind without a status does not compile.
+//! Refusals (every kind but the faults) are what an idempotency key remembers.
 
 use serde::{Deserialize, Serialize};
+
+use crate::ledger::HoldStatus;
+use crate::policy::Denied;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -16,6 +21,85 @@ impl FieldError {
             field: field.into(),
             message: message.into(),
         }
+    }
+}
+
+macro_rules! error_kinds {
+    ($($(#[$doc:meta])* $kind:ident => $code:literal,)*) => {
+        /// What went wrong, as clients see it: one stable code per kind.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl ErrorKind {
+            pub const ALL: &[ErrorKind] = &[$(ErrorKind::$kind,)*];
+
+            /// The stable machine-readable code clients rely on.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $code,)*
+                }
+            }
+
+            /// The kind of a stored code; `None` for a code this version does
+            /// not know (a stored answer is then not replayed but refused).
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code {
+                    $($code => Some(ErrorKind::$kind),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_kinds! {
+    Validation => "validation_failed",
+    NotFound => "not_found",
+    EmailTaken => "email_taken",
+    HandleTaken => "handle_taken",
+    InvalidCredentials => "invalid_credentials",
+    AccountSuspended => "account_suspended",
+    SessionRevoked => "session_revoked",
+    InvalidRefreshToken => "invalid_refresh_token",
+    RefreshTokenReused => "refresh_token_reused",
+    /// The caller may not do this (role, scope or ownership).
+    Forbidden => "forbidden",
+    /// An admin tried to drop their own admin role.
+    OwnAdminRole => "cannot_remove_own_admin_role",
+    /// An admin tried to suspend themselves.
+    SelfSuspension => "cannot_suspend_self",
+    /// A reversal was to be reversed.
+    ReversalNotReversible => "reversal_not_reversible",
+    InsufficientCredits => "insufficient_credits",
+    BalanceLimit => "balance_limit_exceeded",
+    HoldNotPending => "hold_not_pending",
+    HoldExpired => "hold_expired",
+    CaptureExceedsHold => "capture_exceeds_hold",
+    AlreadyReversed => "already_reversed",
+    AllowanceAlreadyClaimed => "allowance_already_claimed",
+    NoAllowance => "no_allowance",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    IdempotencyInProgress => "idempotency_in_progress",
+    /// The database cannot be reached or has no free connection: retry soon.
+    Unavailable => "service_unavailable",
+    /// A bug or a broken invariant.
+    Internal => "internal_error",
+}
+
+impl ErrorKind {
+    /// A business refusal (as opposed to a fault or a question about the key
+    /// itself): the same request would be refused again, so an idempotency
+    /// key stores it and replays it. Faults are never stored: a retry runs again.
+    pub fn is_refusal(self) -> bool {
+        !matches!(
+            self,
+            Self::Unavailable
+                | Self::Internal
+                | Self::IdempotencyInProgress
+                | Self::IdempotencyKeyReused
+        )
     }
 }
 
@@ -40,15 +124,19 @@ pub enum DomainError {
     #[error("this refresh token was already used; every session of this login is revoked")]
     RefreshTokenReused,
     #[error("{0}")]
-    Forbidden(&'static str),
-    #[error("{0}")]
-    InvalidOperation(&'static str),
+    Forbidden(Denied),
+    #[error("an admin cannot remove their own admin role")]
+    OwnAdminRole,
+    #[error("an admin cannot suspend their own account")]
+    SelfSuspension,
+    #[error("a reversal cannot itself be reversed")]
+    ReversalNotReversible,
     #[error("insufficient credits: the available balance does not cover this amount")]
     InsufficientCredits,
     #[error("the balance would exceed the maximum allowed")]
     BalanceLimit,
-    #[error("the hold is {0}, not pending")]
-    HoldNotPending(String),
+    #[error("the hold is {}, not pending", .0.as_str())]
+    HoldNotPending(HoldStatus),
     #[error("the hold has expired and was released")]
     HoldExpired,
     #[error("the capture amount exceeds the held amount")]
@@ -65,58 +153,63 @@ pub enum DomainError {
     IdempotencyInProgress,
     /// A refusal remembered by an idempotency key, replayed as it was first given.
     #[error("{detail}")]
-    Replayed { code: String, detail: String },
-    #[error(transparent)]
+    Replayed { kind: ErrorKind, detail: String },
+    #[error("database error")]
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
 impl DomainError {
-    /// The stable machine-readable code clients rely on.
-    pub fn code(&self) -> &str {
+    pub fn kind(&self) -> ErrorKind {
+        use ErrorKind as K;
         match self {
-            Self::Validation(_) => "validation_failed",
-            Self::NotFound(_) => "not_found",
-            Self::EmailTaken => "email_taken",
-            Self::HandleTaken => "handle_taken",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::AccountSuspended => "account_suspended",
-            Self::SessionRevoked => "session_revoked",
-            Self::InvalidRefreshToken => "invalid_refresh_token",
-            Self::RefreshTokenReused => "refresh_token_reused",
-            Self::Forbidden(_) => "forbidden",
-            Self::InvalidOperation(_) => "invalid_operation",
-            Self::InsufficientCredits => "insufficient_credits",
-            Self::BalanceLimit => "balance_limit_exceeded",
-            Self::HoldNotPending(_) => "hold_not_pending",
-            Self::HoldExpired => "hold_expired",
-            Self::CaptureExceedsHold => "capture_exceeds_hold",
-            Self::AlreadyReversed => "already_reversed",
-            Self::AllowanceAlreadyClaimed => "allowance_already_claimed",
-            Self::NoAllowance => "no_allowance",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::IdempotencyInProgress => "idempotency_in_progress",
-            Self::Replayed { code, .. } => code,
-            Self::Db(_) | Self::Internal(_) => "internal_error",
+            Self::Validation(_) => K::Validation,
+            Self::NotFound(_) => K::NotFound,
+            Self::EmailTaken => K::EmailTaken,
+            Self::HandleTaken => K::HandleTaken,
+            Self::InvalidCredentials => K::InvalidCredentials,
+            Self::AccountSuspended => K::AccountSuspended,
+            Self::SessionRevoked => K::SessionRevoked,
+            Self::InvalidRefreshToken => K::InvalidRefreshToken,
+            Self::RefreshTokenReused => K::RefreshTokenReused,
+            Self::Forbidden(_) => K::Forbidden,
+            Self::OwnAdminRole => K::OwnAdminRole,
+            Self::SelfSuspension => K::SelfSuspension,
+            Self::ReversalNotReversible => K::ReversalNotReversible,
+            Self::InsufficientCredits => K::InsufficientCredits,
+            Self::BalanceLimit => K::BalanceLimit,
+            Self::HoldNotPending(_) => K::HoldNotPending,
+            Self::HoldExpired => K::HoldExpired,
+            Self::CaptureExceedsHold => K::CaptureExceedsHold,
+            Self::AlreadyReversed => K::AlreadyReversed,
+            Self::AllowanceAlreadyClaimed => K::AllowanceAlreadyClaimed,
+            Self::NoAllowance => K::NoAllowance,
+            Self::IdempotencyKeyReused => K::IdempotencyKeyReused,
+            Self::IdempotencyInProgress => K::IdempotencyInProgress,
+            Self::Replayed { kind, .. } => *kind,
+            Self::Db(e) if crate::db::is_unavailable(e) => K::Unavailable,
+            Self::Db(_) | Self::Internal(_) => K::Internal,
         }
     }
 
-    /// A business refusal (as opposed to a fault): the same request would be
-    /// refused again, so an idempotency key stores it and replays it.
+    /// The stable machine-readable code clients rely on.
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+
+    /// See [`ErrorKind::is_refusal`].
     pub fn is_refusal(&self) -> bool {
-        !matches!(
-            self,
-            Self::Db(_)
-                | Self::Internal(_)
-                | Self::IdempotencyInProgress
-                | Self::IdempotencyKeyReused
-                | Self::Replayed { .. }
-        )
+        !matches!(self, Self::Replayed { .. }) && self.kind().is_refusal()
     }
 
     pub fn field(field: &str, message: &str) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// A broken invariant: a bug, reported as an internal error with `what`.
+    pub fn bug(what: &'static str) -> Self {
+        Self::Internal(anyhow::anyhow!(what))
     }
 }
 

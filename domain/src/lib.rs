@@ -1,5 +1,6 @@
 //! Business rules and data access of the Kartel platform: accounts, sessions,
-//! API keys, the audit log and the credits ledger. Knows nothing of HTTP.
+//! API keys, the audit log, who may do what (`policy`), idempotency and the
+//! credits ledger. Knows nothing of HTTP.
 
 pub mod accounts;
 pub mod api_keys;
@@ -8,9 +9,12 @@ pub mod caller;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod idempotency;
 pub mod ledger;
 pub mod page;
 pub mod password;
+pub mod policy;
+pub mod tiers;
 pub mod types;
 
 pub use caller::{Caller, ServiceCaller, UserCaller};

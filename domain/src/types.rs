@@ -1,6 +1,7 @@
 //! Newtypes that parse: once a value has one of these types it is valid, so
 //! the rest of the domain never sees an unchecked email, handle or amount.
 
+use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -105,7 +106,8 @@ impl DisplayName {
 }
 
 /// Free text with a length bound (bios, reasons, purposes); trimmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Text(String);
 
 impl Text {
@@ -230,31 +232,27 @@ impl Roles {
     pub fn contains(&self, role: Role) -> bool {
         self.0.contains(&role)
     }
-    pub fn is_staff(&self) -> bool {
-        self.0.iter().any(|r| *r != Role::Talent)
-    }
     pub fn as_slice(&self) -> &[Role] {
         &self.0
     }
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Array(self.0.iter().map(|r| r.as_str().into()).collect())
     }
-    /// Reads the stored form; unknown names (from a newer version) are skipped.
-    pub fn from_json(v: &serde_json::Value) -> Self {
-        let roles = v
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().and_then(Role::parse))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self::new(roles)
+    /// Reads the stored form. A name this version does not know is a decode
+    /// error: nobody signs in on a row the code cannot read.
+    pub fn decode(v: &serde_json::Value) -> Result<Self, crate::DomainError> {
+        decode_names(v, "role", Role::parse).map(Self::new)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A person's account status.
+// Stored as text; a value this version does not know is a decode error,
+// never `Active`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
+)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
 pub enum UserStatus {
     Active,
     Suspended,
@@ -265,13 +263,6 @@ impl UserStatus {
         match self {
             Self::Active => "active",
             Self::Suspended => "suspended",
-        }
-    }
-    pub fn from_db(s: &str) -> Self {
-        if s == "suspended" {
-            Self::Suspended
-        } else {
-            Self::Active
         }
     }
 }
@@ -298,10 +289,97 @@ impl Scope {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
+    /// Reads a stored list of scopes; an unknown one is a decode error.
+    pub fn decode_all(v: &serde_json::Value) -> Result<Vec<Self>, crate::DomainError> {
+        decode_names(v, "scope", Self::parse)
+    }
+}
+
+/// A stored JSON array of names, each of which must parse.
+fn decode_names<T>(
+    v: &serde_json::Value,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, crate::DomainError> {
+    let bad = || crate::DomainError::Internal(anyhow::anyhow!("unreadable stored {what} list: {v}"));
+    v.as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|x| x.as_str().and_then(&parse).ok_or_else(bad))
+        .collect()
+}
+
+/// A tier: 0 (not enrolled, or enrolled without Tier 1 yet) to 5. Written once
+/// here; a stored value outside the range is a decode error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "i16", try_from = "i16")]
+pub struct Tier(i16);
+
+impl From<Tier> for i16 {
+    fn from(t: Tier) -> i16 {
+        t.0
+    }
+}
+
+impl TryFrom<i16> for Tier {
+    type Error = String;
+    fn try_from(raw: i16) -> Result<Self, String> {
+        Self::new(raw).ok_or_else(|| format!("tier {raw} is outside 0-5"))
+    }
+}
+
+impl Tier {
+    pub const MIN: i16 = 0;
+    pub const MAX: i16 = 5;
+    pub const ZERO: Tier = Tier(0);
+    pub fn new(raw: i16) -> Option<Self> {
+        (Self::MIN..=Self::MAX).contains(&raw).then_some(Self(raw))
+    }
+    pub fn parse(field: &str, raw: i64) -> Parsed<Self> {
+        i16::try_from(raw)
+            .ok()
+            .and_then(Self::new)
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    format!("must be between {} and {}", Self::MIN, Self::MAX),
+                )
+            })
+    }
+    pub fn get(self) -> i16 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<Tier> for sea_orm::Value {
+    fn from(t: Tier) -> Self {
+        t.0.into()
+    }
+}
+
+impl sea_orm::TryGetable for Tier {
+    fn try_get_by<I: sea_orm::ColIdx>(
+        res: &sea_orm::QueryResult,
+        idx: I,
+    ) -> Result<Self, sea_orm::TryGetError> {
+        let raw = i16::try_get_by(res, idx)?;
+        Self::new(raw).ok_or_else(|| {
+            sea_orm::TryGetError::DbErr(sea_orm::DbErr::Type(format!(
+                "stored tier {raw} is outside 0-5"
+            )))
+        })
+    }
 }
 
 /// A positive amount of credits, small enough that no sum can overflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
 pub struct Amount(i64);
 
 impl Amount {
@@ -373,11 +451,35 @@ impl Validator {
             Err(crate::DomainError::Validation(self.0))
         }
     }
+    /// Ends validation: every field error at once, or what `build` makes of
+    /// the checked fields (all present, since none was refused).
+    pub fn finish_with<T>(
+        self,
+        build: impl FnOnce() -> Option<T>,
+    ) -> Result<T, crate::DomainError> {
+        self.finish()?;
+        build().ok_or_else(|| crate::DomainError::bug("a checked field is missing"))
+    }
 }
 
 /// The five role tracks a talent is certified in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    EnumIter,
+    DeriveActiveEnum,
+)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
 pub enum Track {
     WorkflowEngineer,
     AiGeneralist,

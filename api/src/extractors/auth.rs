@@ -2,7 +2,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use kartel_domain::types::Role;
+use kartel_domain::policy::{self, Action, Allowed};
 use kartel_domain::{Caller, UserCaller, accounts, api_keys};
 
 use crate::error::ApiError;
@@ -81,7 +81,8 @@ impl FromRequest for MaybeUser {
     }
 }
 
-/// A person or an internal service (its key in `X-Api-Key`).
+/// A person or an internal service (its key in `X-Api-Key`). Extractors only
+/// authenticate; what the caller may do is `Authorized`'s question.
 pub struct AnyCaller(pub Caller);
 
 impl FromRequest for AnyCaller {
@@ -119,38 +120,27 @@ impl FromRequest for AnyCaller {
     }
 }
 
-macro_rules! role_extractor {
-    ($(#[$doc:meta])* $name:ident, $what:literal, $($role:expr),+) => {
-        $(#[$doc])*
-        pub struct $name(pub UserCaller);
+/// A caller that may do `A`: authenticated as [`AnyCaller`], then checked by
+/// the domain's `policy` — the only place that decides who may do what. Put
+/// it before the body, so a caller who may not use a route gets 403 before
+/// the body is read.
+pub struct Authorized<A>(pub Allowed<A>);
 
-        impl FromRequest for $name {
-            type Error = ApiError;
-            type Future = Fut<Self>;
-            fn from_request(req: &HttpRequest, p: &mut Payload) -> Self::Future {
-                let user = CurrentUser::from_request(req, p);
-                Box::pin(async move {
-                    let CurrentUser(u) = user.await?;
-                    if [$($role),+].iter().any(|r| u.roles.contains(*r)) {
-                        Ok($name(u))
-                    } else {
-                        Err(ApiError::forbidden(concat!("this needs the role of ", $what)))
-                    }
-                })
-            }
-        }
-    };
+impl<A: Action + 'static> FromRequest for Authorized<A> {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+    fn from_request(req: &HttpRequest, p: &mut Payload) -> Self::Future {
+        let caller = AnyCaller::from_request(req, p);
+        Box::pin(async move {
+            let AnyCaller(caller) = caller.await?;
+            Ok(Authorized(policy::authorize::<A>(caller)?))
+        })
+    }
 }
 
-role_extractor!(
-    /// An admin.
-    Admin, "an admin", Role::Admin
-);
-role_extractor!(
-    /// A community manager or an admin.
-    Manager, "a community manager or an admin", Role::CommunityManager, Role::Admin
-);
-role_extractor!(
-    /// Staff: a community manager, a generative lead or an admin.
-    Staff, "staff (community manager, generative lead or admin)", Role::CommunityManager, Role::GenerativeLead, Role::Admin
-);
+impl<A> std::ops::Deref for Authorized<A> {
+    type Target = Allowed<A>;
+    fn deref(&self) -> &Allowed<A> {
+        &self.0
+    }
+}

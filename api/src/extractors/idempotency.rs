@@ -30,10 +30,10 @@ impl IdempotencyKey {
     pub fn for_caller(
         &self,
         caller: &kartel_domain::Caller,
-    ) -> Result<Option<kartel_domain::ledger::Idempotency>, ApiError> {
+    ) -> Result<Option<kartel_domain::idempotency::Idempotency>, ApiError> {
         self.0
             .as_deref()
-            .map(|k| kartel_domain::ledger::Idempotency::parse(caller.key_scope(), k))
+            .map(|k| kartel_domain::idempotency::Idempotency::parse(caller.key_scope(), k))
             .transpose()
             .map_err(ApiError::from)
     }

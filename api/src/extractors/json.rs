@@ -1,10 +1,19 @@
+//! JSON request bodies: objects only, and every way a body can be wrong as a
+//! problem answer (400 not JSON, 413 too large, 415 not JSON's type, 422 the
+//! wrong shape naming the field).
+
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
 
+use actix_web::error::JsonPayloadError;
+use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use kartel_domain::FieldError;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
 
 /// A JSON object body. Unlike `web::Json`, it refuses arrays that serde would
 /// otherwise map onto a struct's fields by position.
@@ -33,7 +42,62 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             let web::Json(map) = object.await?;
             serde_json::from_value(Value::Object(map))
                 .map(JsonBody)
-                .map_err(|e| crate::startup::json_error(e).into())
+                .map_err(|e| json_error(&e).into())
         })
+    }
+}
+
+/// Parses a JSON body that may be empty.
+pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| json_error(&e))
+}
+
+/// actix's JSON errors as problems (the app's `JsonConfig` error handler).
+pub fn json_payload_error(e: JsonPayloadError) -> ApiError {
+    match &e {
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            )
+        }
+        JsonPayloadError::Deserialize(se) => json_error(se),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "the request body could not be read",
+        ),
+    }
+}
+
+/// A body that is not JSON is a 400; JSON of the wrong shape is a 422 naming the field.
+pub fn json_error(e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    match e.classify() {
+        Category::Data => {
+            let field = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"))
+                .unwrap_or("body")
+                .to_owned();
+            ApiError::validation(vec![FieldError::new(field, msg)])
+        }
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {msg}"),
+        ),
     }
 }

@@ -5,6 +5,6 @@ mod auth;
 mod idempotency;
 mod json;
 
-pub use auth::{Admin, AnyCaller, CurrentUser, Manager, MaybeUser, Staff};
+pub use auth::{AnyCaller, Authorized, CurrentUser, MaybeUser};
 pub use idempotency::IdempotencyKey;
-pub use json::JsonBody;
+pub use json::{JsonBody, json_error, json_payload_error, optional_json};

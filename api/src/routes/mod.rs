@@ -114,14 +114,6 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Parses a JSON body that may be empty.
-pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(crate::startup::json_error)
-}
-
 /// The client's IP, from `X-Forwarded-For` only when configured to trust it.
 pub fn client_ip(req: &HttpRequest, st: &AppState) -> String {
     let info = req.connection_info();

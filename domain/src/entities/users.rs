@@ -11,7 +11,7 @@ pub struct Model {
     pub bio: Option<String>,
     pub password_hash: String,
     pub roles: Json,
-    pub status: String,
+    pub status: crate::types::UserStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,12 +1,15 @@
 //! The reconciliation check: proves from the raw rows that the books balance.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{AccessMode, DatabaseConnection, DbBackend, IsolationLevel, TransactionTrait};
+use sea_orm::{
+    AccessMode, DatabaseConnection, DbBackend, FromQueryResult, IsolationLevel, TransactionTrait,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db;
+use crate::policy::{Allowed, CheckLedger};
 use crate::error::Result;
 use crate::now;
 
@@ -102,8 +105,24 @@ fn detail(check: &str) -> &'static str {
     }
 }
 
+#[derive(FromQueryResult)]
+struct Count {
+    n: Option<i64>,
+}
+
+/// A row a check found wrong.
+#[derive(FromQueryResult)]
+struct Found {
+    subject: Option<Uuid>,
+    expected: Option<i64>,
+    actual: Option<i64>,
+}
+
 /// Runs every check on one consistent snapshot of the books.
-pub async fn check(db: &DatabaseConnection) -> Result<LedgerCheck> {
+pub async fn check(
+    db: &DatabaseConnection,
+    _allowed: &Allowed<CheckLedger>,
+) -> Result<LedgerCheck> {
     let txn = if db.get_database_backend() == DbBackend::Postgres {
         db.begin_with_config(
             Some(IsolationLevel::RepeatableRead),
@@ -114,11 +133,8 @@ pub async fn check(db: &DatabaseConnection) -> Result<LedgerCheck> {
         db.begin().await?
     };
     let count = async |sql: &str| -> Result<i64> {
-        let row = db::query_one(&txn, sql, []).await?;
-        Ok(match row {
-            Some(r) => db::get::<Option<i64>>(&r, "n")?.unwrap_or(0),
-            None => 0,
-        })
+        let row: Option<Count> = db::fetch_one(&txn, sql, []).await?;
+        Ok(row.and_then(|r| r.n).unwrap_or(0))
     };
     let transactions = count("SELECT COUNT(*) AS n FROM ledger_transactions").await?;
     let entries = count("SELECT COUNT(*) AS n FROM ledger_entries").await?;
@@ -140,12 +156,13 @@ pub async fn check(db: &DatabaseConnection) -> Result<LedgerCheck> {
         });
     }
     for (name, sql) in CHECKS {
-        for r in db::query_all(&txn, sql, []).await? {
+        let found: Vec<Found> = db::fetch_all(&txn, sql, []).await?;
+        for r in found {
             issues.push(LedgerIssue {
                 check: (*name).into(),
-                subject_id: db::get(&r, "subject")?,
-                expected: db::get(&r, "expected")?,
-                actual: db::get(&r, "actual")?,
+                subject_id: r.subject,
+                expected: r.expected,
+                actual: r.actual,
                 detail: detail(name).into(),
             });
         }

@@ -537,14 +537,18 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
     let db = app.db();
     if !args.skip_pgbench {
         // The app's pool stays open while pgbench runs with one connection per client.
-        let row = kartel_domain::db::query_one(
+        #[derive(sea_orm::FromQueryResult)]
+        struct MaxConnections {
+            max: i64,
+        }
+        let max = kartel_domain::db::fetch_one::<MaxConnections, _>(
             &db,
             "SELECT current_setting('max_connections')::bigint AS max",
             [],
         )
         .await?
-        .context("no max_connections")?;
-        let max: i64 = kartel_domain::db::get(&row, "max")?;
+        .context("no max_connections")?
+        .max;
         let need = i64::from(pool_size) + i64::try_from(largest)? + 5;
         if need > max {
             bail!(

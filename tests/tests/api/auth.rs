@@ -237,7 +237,7 @@ both_backends! {
         assert_eq!(body["roles"], json!(["talent", "community_manager"]));
         // The new role takes effect on the existing token.
         assert_eq!(app.get("/api/v1/talents", Some(&other.token)).await.status(), StatusCode::OK);
-        assert_problem(app.update_user(&admin, admin.id, &json!({"roles": ["talent"]})).await, 409, "invalid_operation").await;
+        assert_problem(app.update_user(&admin, admin.id, &json!({"roles": ["talent"]})).await, 409, "cannot_remove_own_admin_role").await;
 
         let log: Value = app.audit_log(&admin, "action=user.update").await.json().await.unwrap();
         let entry = log["items"].as_array().unwrap().iter().find(|e| e["target_id"] == json!(other.id.to_string())).expect("audited");

@@ -118,9 +118,9 @@ both_backends! {
         assert_eq!(replay.status(), StatusCode::CREATED);
         assert_eq!(app.balance(&talent).await, (90, 0), "a replay within the window moves nothing");
 
-        let kept = kartel_domain::ledger::forget_idempotency_keys(&app.db, chrono::Duration::hours(1)).await.unwrap();
+        let kept = kartel_domain::idempotency::forget_keys(&app.db, chrono::Duration::hours(1)).await.unwrap();
         assert_eq!(kept, 0, "young keys are kept");
-        let forgotten = kartel_domain::ledger::forget_idempotency_keys(&app.db, chrono::Duration::zero()).await.unwrap();
+        let forgotten = kartel_domain::idempotency::forget_keys(&app.db, chrono::Duration::zero()).await.unwrap();
         assert!(forgotten >= 1);
         let again = app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await;
         assert_eq!(again.status(), StatusCode::CREATED);

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Admin;
+use crate::extractors::Authorized;
+use kartel_domain::policy::ReadAuditLog;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -34,7 +35,7 @@ pub struct AuditQuery {
 #[get("/admin/audit-log")]
 pub async fn list_audit_log(
     st: State,
-    _admin: Admin,
+    allowed: Authorized<ReadAuditLog>,
     page: web::Query<PageQuery>,
     q: web::Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -44,6 +45,6 @@ pub async fn list_audit_log(
         actor_id: q.actor_id,
         target_id: q.target_id,
     };
-    let page = audit::list(&st.db, &f, page.cursor.as_deref(), page.limit()?).await?;
+    let page = audit::list(&st.db, &allowed, &f, page.cursor.as_deref(), page.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

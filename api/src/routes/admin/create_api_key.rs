@@ -1,9 +1,9 @@
 //! POST /admin/api-keys.
 
-use super::admin_actor;
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Admin;
+use crate::extractors::Authorized;
+use kartel_domain::policy::ManageApiKeys;
 use crate::extractors::JsonBody;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
@@ -43,10 +43,10 @@ pub struct CreateApiKeyRequest {
 #[post("/admin/api-keys")]
 pub async fn create_api_key(
     st: State,
-    admin: Admin,
+    allowed: Authorized<ManageApiKeys>,
     body: JsonBody<CreateApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
     let scopes: Vec<String> = body.scopes.iter().map(|s| s.as_str().to_owned()).collect();
-    let key = api_keys::create(&st.db, admin_actor(&admin), &body.name, &scopes).await?;
+    let key = api_keys::create(&st.db, &allowed, &body.name, &scopes).await?;
     Ok(HttpResponse::Created().json(key))
 }

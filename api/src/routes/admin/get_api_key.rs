@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Admin;
+use crate::extractors::Authorized;
+use kartel_domain::policy::ManageApiKeys;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::api_keys::{self, ApiKey};
@@ -21,6 +22,10 @@ use uuid::Uuid;
     )
 )]
 #[get("/admin/api-keys/{id}")]
-pub async fn get_api_key(st: State, _admin: Admin, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(api_keys::get(&st.db, *id).await?))
+pub async fn get_api_key(
+    st: State,
+    allowed: Authorized<ManageApiKeys>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(api_keys::get(&st.db, &allowed, *id).await?))
 }

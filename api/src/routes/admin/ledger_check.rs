@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Admin;
+use crate::extractors::Authorized;
+use kartel_domain::policy::CheckLedger;
 use crate::state::State;
 use actix_web::{HttpResponse, get};
 use kartel_domain::ledger::{self, LedgerCheck};
@@ -18,6 +19,9 @@ use kartel_domain::ledger::{self, LedgerCheck};
     )
 )]
 #[get("/admin/ledger/check")]
-pub async fn check_ledger(st: State, _admin: Admin) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(ledger::check(&st.db).await?))
+pub async fn check_ledger(
+    st: State,
+    allowed: Authorized<CheckLedger>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(ledger::check(&st.db, &allowed).await?))
 }

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Admin;
+use crate::extractors::Authorized;
+use kartel_domain::policy::ManageApiKeys;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -23,9 +24,9 @@ use kartel_domain::api_keys::{self, ApiKey};
 #[get("/admin/api-keys")]
 pub async fn list_api_keys(
     st: State,
-    _admin: Admin,
+    allowed: Authorized<ManageApiKeys>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page = api_keys::list(&st.db, page.cursor.as_deref(), page.limit()?).await?;
+    let page = api_keys::list(&st.db, &allowed, page.cursor.as_deref(), page.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

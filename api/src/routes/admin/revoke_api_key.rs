@@ -1,9 +1,9 @@
 //! DELETE /admin/api-keys/{id}.
 
-use super::admin_actor;
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Admin;
+use crate::extractors::Authorized;
+use kartel_domain::policy::ManageApiKeys;
 use crate::state::State;
 use actix_web::{HttpResponse, delete, web};
 use kartel_domain::api_keys::{self};
@@ -24,10 +24,10 @@ use uuid::Uuid;
 #[delete("/admin/api-keys/{id}")]
 pub async fn revoke_api_key(
     st: State,
-    admin: Admin,
+    allowed: Authorized<ManageApiKeys>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    api_keys::revoke(&st.db, admin_actor(&admin), *id).await?;
+    api_keys::revoke(&st.db, &allowed, *id).await?;
     st.key_cache.forget(*id);
     Ok(HttpResponse::NoContent().finish())
 }

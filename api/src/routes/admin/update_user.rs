@@ -2,12 +2,13 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Admin;
+use crate::extractors::Authorized;
+use kartel_domain::policy::ManageUsers;
 use crate::extractors::JsonBody;
 use crate::state::State;
 use actix_web::{HttpResponse, patch, web};
-use kartel_domain::accounts::{self, Account};
-use kartel_domain::types::{Role, Roles, UserStatus};
+use kartel_domain::accounts::{self, Account, UserChange};
+use kartel_domain::types::{Role, UserStatus};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -39,18 +40,12 @@ pub struct UpdateUserRequest {
 #[patch("/admin/users/{id}")]
 pub async fn update_user(
     st: State,
-    admin: Admin,
+    allowed: Authorized<ManageUsers>,
     id: web::Path<Uuid>,
     body: JsonBody<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let account = accounts::admin_update_user(
-        &st.db,
-        &admin.0,
-        *id,
-        body.roles.map(Roles::new),
-        body.status,
-    )
-    .await?;
+    let change = UserChange::parse(body.roles, body.status)?;
+    let account = accounts::admin_update_user(&st.db, &allowed, *id, change).await?;
     Ok(HttpResponse::Ok().json(account))
 }

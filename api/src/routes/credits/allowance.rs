@@ -2,11 +2,12 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{CurrentUser, IdempotencyKey};
+use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::ledger::{self, CreditTransaction};
+use kartel_domain::policy::ClaimAllowance;
 
 /// Claim this month's allowance for your headline tier (once per month, UTC).
 #[utoipa::path(
@@ -24,11 +25,10 @@ use kartel_domain::ledger::{self, CreditTransaction};
 #[post("/credits/allowance")]
 pub async fn claim_allowance(
     st: State,
-    user: CurrentUser,
+    allowed: Authorized<ClaimAllowance>,
     key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let caller = kartel_domain::Caller::User(user.0);
-    let idem = key.for_caller(&caller)?;
-    let t = ledger::claim_allowance(&st.db, &caller, idem.as_ref()).await?;
+    let idem = key.for_caller(allowed.caller())?;
+    let t = ledger::claim_allowance(&st.db, &allowed, idem.as_ref()).await?;
     Ok(HttpResponse::Created().json(t))
 }

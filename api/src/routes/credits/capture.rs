@@ -2,12 +2,14 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{AnyCaller, IdempotencyKey};
+use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::schemas::Credits;
-use crate::routes::{IdempotencyHeader, optional_json};
+use crate::extractors::optional_json;
+use crate::routes::IdempotencyHeader;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
-use kartel_domain::ledger::{self, Hold};
+use kartel_domain::ledger::{self, CaptureRequest, Hold};
+use kartel_domain::policy::HoldCredits;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -39,13 +41,14 @@ pub struct CaptureBody {
 #[post("/credits/holds/{id}/capture")]
 pub async fn capture_hold(
     st: State,
-    caller: AnyCaller,
+    allowed: Authorized<HoldCredits>,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let body: CaptureBody = optional_json(&body)?;
-    let idem = key.for_caller(&caller.0)?;
-    let h = ledger::capture(&st.db, &caller.0, idem.as_ref(), *id, body.amount).await?;
+    let req = CaptureRequest::parse(*id, body.amount)?;
+    let idem = key.for_caller(allowed.caller())?;
+    let h = ledger::capture(&st.db, &allowed, idem.as_ref(), req).await?;
     Ok(HttpResponse::Ok().json(h))
 }

@@ -3,12 +3,14 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::JsonBody;
-use crate::extractors::{AnyCaller, IdempotencyKey};
+use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
 use crate::routes::schemas::{Credits, Memo};
 use crate::state::State;
 use actix_web::{HttpResponse, post};
+use kartel_domain::DomainError;
 use kartel_domain::ledger::{self, Hold, HoldRequest};
+use kartel_domain::policy::HoldCredits;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -46,18 +48,19 @@ pub struct HoldBody {
 #[post("/credits/holds")]
 pub async fn create_hold(
     st: State,
-    caller: AnyCaller,
+    allowed: Authorized<HoldCredits>,
     key: IdempotencyKey,
     body: JsonBody<HoldBody>,
 ) -> ApiResult<HttpResponse> {
-    let idem = key.for_caller(&caller.0)?;
-    let b = body.into_inner();
-    let req = HoldRequest {
-        talent_id: b.talent_id,
-        amount: b.amount,
-        purpose: b.purpose,
-        expires_in_seconds: b.expires_in_seconds,
-    };
-    let h = ledger::hold(&st.db, &caller.0, idem.as_ref(), req).await?;
+    let req = HoldRequest::try_from(body.into_inner())?;
+    let idem = key.for_caller(allowed.caller())?;
+    let h = ledger::hold(&st.db, &allowed, idem.as_ref(), req).await?;
     Ok(HttpResponse::Created().json(h))
+}
+
+impl TryFrom<HoldBody> for HoldRequest {
+    type Error = DomainError;
+    fn try_from(b: HoldBody) -> Result<Self, DomainError> {
+        HoldRequest::parse(b.talent_id, b.amount, &b.purpose, b.expires_in_seconds)
+    }
 }

@@ -3,12 +3,14 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::JsonBody;
-use crate::extractors::{CurrentUser, IdempotencyKey};
+use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
 use crate::routes::schemas::{Credits, Memo};
 use crate::state::State;
 use actix_web::{HttpResponse, post};
+use kartel_domain::DomainError;
 use kartel_domain::ledger::{self, CreditTransaction, GrantRequest};
+use kartel_domain::policy::GrantCredits;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -43,18 +45,19 @@ pub struct GrantBody {
 #[post("/credits/grants")]
 pub async fn create_grant(
     st: State,
-    user: CurrentUser,
+    allowed: Authorized<GrantCredits>,
     key: IdempotencyKey,
     body: JsonBody<GrantBody>,
 ) -> ApiResult<HttpResponse> {
-    let caller = kartel_domain::Caller::User(user.0);
-    let idem = key.for_caller(&caller)?;
-    let b = body.into_inner();
-    let req = GrantRequest {
-        talent_id: b.talent_id,
-        amount: b.amount,
-        reason: b.reason,
-    };
-    let t = ledger::grant(&st.db, &caller, idem.as_ref(), req).await?;
+    let req = GrantRequest::try_from(body.into_inner())?;
+    let idem = key.for_caller(allowed.caller())?;
+    let t = ledger::grant(&st.db, &allowed, idem.as_ref(), req).await?;
     Ok(HttpResponse::Created().json(t))
+}
+
+impl TryFrom<GrantBody> for GrantRequest {
+    type Error = DomainError;
+    fn try_from(b: GrantBody) -> Result<Self, DomainError> {
+        GrantRequest::parse(b.talent_id, b.amount, &b.reason)
+    }
 }

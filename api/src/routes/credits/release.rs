@@ -2,11 +2,13 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{AnyCaller, IdempotencyKey};
-use crate::routes::{IdempotencyHeader, optional_json};
+use crate::extractors::{Authorized, IdempotencyKey};
+use crate::extractors::optional_json;
+use crate::routes::IdempotencyHeader;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::ledger::{self, Hold};
+use kartel_domain::policy::HoldCredits;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -34,13 +36,13 @@ pub struct ReleaseBody {}
 #[post("/credits/holds/{id}/release")]
 pub async fn release_hold(
     st: State,
-    caller: AnyCaller,
+    allowed: Authorized<HoldCredits>,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let _: ReleaseBody = optional_json(&body)?;
-    let idem = key.for_caller(&caller.0)?;
-    let h = ledger::release(&st.db, &caller.0, idem.as_ref(), *id).await?;
+    let idem = key.for_caller(allowed.caller())?;
+    let h = ledger::release(&st.db, &allowed, idem.as_ref(), *id).await?;
     Ok(HttpResponse::Ok().json(h))
 }

@@ -3,12 +3,13 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::JsonBody;
-use crate::extractors::{CurrentUser, IdempotencyKey};
+use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
 use crate::routes::schemas::Memo;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::ledger::{self, CreditTransaction, ReverseRequest};
+use kartel_domain::policy::ReverseTransaction;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -39,22 +40,13 @@ pub struct ReverseBody {
 #[post("/credits/transactions/{id}/reverse")]
 pub async fn reverse_transaction(
     st: State,
-    user: CurrentUser,
+    allowed: Authorized<ReverseTransaction>,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: JsonBody<ReverseBody>,
 ) -> ApiResult<HttpResponse> {
-    let caller = kartel_domain::Caller::User(user.0);
-    let idem = key.for_caller(&caller)?;
-    let t = ledger::reverse(
-        &st.db,
-        &caller,
-        idem.as_ref(),
-        *id,
-        ReverseRequest {
-            reason: body.into_inner().reason,
-        },
-    )
-    .await?;
+    let req = ReverseRequest::parse(*id, &body.reason)?;
+    let idem = key.for_caller(allowed.caller())?;
+    let t = ledger::reverse(&st.db, &allowed, idem.as_ref(), req).await?;
     Ok(HttpResponse::Created().json(t))
 }

@@ -2,11 +2,12 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::CurrentUser;
+use crate::extractors::Authorized;
 use crate::extractors::JsonBody;
 use crate::state::State;
 use actix_web::{HttpResponse, put, web};
 use kartel_domain::ledger::{self, AllowancePolicy};
+use kartel_domain::policy::SetAllowancePolicy;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -35,11 +36,10 @@ pub struct AllowancePolicyBody {
 #[put("/credits/allowance-policies/{tier}")]
 pub async fn set_allowance_policy(
     st: State,
-    user: CurrentUser,
+    allowed: Authorized<SetAllowancePolicy>,
     tier: web::Path<i16>,
     body: JsonBody<AllowancePolicyBody>,
 ) -> ApiResult<HttpResponse> {
-    let caller = kartel_domain::Caller::User(user.0);
-    let policy = ledger::set_allowance(&st.db, &caller, *tier, body.amount).await?;
+    let policy = ledger::set_allowance(&st.db, &allowed, i64::from(*tier), body.amount).await?;
     Ok(HttpResponse::Ok().json(policy))
 }

@@ -3,12 +3,14 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::JsonBody;
-use crate::extractors::{AnyCaller, IdempotencyKey};
+use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
 use crate::routes::schemas::{Credits, Memo};
 use crate::state::State;
 use actix_web::{HttpResponse, post};
+use kartel_domain::DomainError;
 use kartel_domain::ledger::{self, CreditTransaction, SpendRequest};
+use kartel_domain::policy::SpendCredits;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -43,17 +45,19 @@ pub struct SpendBody {
 #[post("/credits/spends")]
 pub async fn create_spend(
     st: State,
-    caller: AnyCaller,
+    allowed: Authorized<SpendCredits>,
     key: IdempotencyKey,
     body: JsonBody<SpendBody>,
 ) -> ApiResult<HttpResponse> {
-    let idem = key.for_caller(&caller.0)?;
-    let b = body.into_inner();
-    let req = SpendRequest {
-        talent_id: b.talent_id,
-        amount: b.amount,
-        purpose: b.purpose,
-    };
-    let t = ledger::spend(&st.db, &caller.0, idem.as_ref(), req).await?;
+    let req = SpendRequest::try_from(body.into_inner())?;
+    let idem = key.for_caller(allowed.caller())?;
+    let t = ledger::spend(&st.db, &allowed, idem.as_ref(), req).await?;
     Ok(HttpResponse::Created().json(t))
+}
+
+impl TryFrom<SpendBody> for SpendRequest {
+    type Error = DomainError;
+    fn try_from(b: SpendBody) -> Result<Self, DomainError> {
+        SpendRequest::parse(b.talent_id, b.amount, &b.purpose)
+    }
 }

@@ -21,6 +21,6 @@ pub async fn get_talent(
     user: MaybeUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let staff = user.0.as_ref().is_some_and(|u| u.roles.is_staff());
-    Ok(HttpResponse::Ok().json(accounts::talent_profile(&st.db, *id, staff).await?))
+    let caller = user.0.map(kartel_domain::Caller::User);
+    Ok(HttpResponse::Ok().json(accounts::talent_profile(&st.db, caller.as_ref(), *id).await?))
 }

@@ -1,8 +1,10 @@
 //! GET /talents: staff search.
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::error::responses::*;
-use crate::extractors::Staff;
+use crate::extractors::Authorized;
+use kartel_domain::policy::SearchTalents;
+use kartel_domain::types::Tier;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -41,7 +43,7 @@ pub struct TalentQuery {
 #[get("/talents")]
 pub async fn list_talents(
     st: State,
-    _staff: Staff,
+    allowed: Authorized<SearchTalents>,
     page: web::Query<PageQuery>,
     q: web::Query<TalentQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -51,9 +53,13 @@ pub async fn list_talents(
         status: q.status,
         role: q.role,
         track: q.track,
-        tier: q.tier,
+        tier: q
+            .tier
+            .map(|t| Tier::parse("tier", t.into()))
+            .transpose()
+            .map_err(|e| ApiError::validation(vec![e]))?,
     };
     let page =
-        accounts::list_talents(&st.db, &filter, page.cursor.as_deref(), page.limit()?).await?;
+        accounts::list_talents(&st.db, &allowed, &filter, page.cursor.as_deref(), page.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

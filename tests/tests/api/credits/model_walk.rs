@@ -315,7 +315,7 @@ impl Walk<'_> {
             )
             .await;
         if self.txs[i].is_reversal {
-            self.expect_problem(&a, 409, "invalid_operation", "reversal of a reversal");
+            self.expect_problem(&a, 409, "reversal_not_reversible", "reversal of a reversal");
         } else if self.txs[i].reversed {
             self.expect_problem(&a, 409, "already_reversed", "second reversal");
         } else if amount > 0 && self.accounts[t].available() < amount {

@@ -28,7 +28,7 @@ both_backends! {
         assert_eq!(r1["balance_after"], json!(0));
         assert_eq!(app.balance(&talent).await, (0, 0));
         assert_problem(app.reverse_transaction(&admin, &id_of(&g1), &new_key()).await, 409, "already_reversed").await;
-        assert_problem(app.reverse_transaction(&admin, &id_of(&r1), &new_key()).await, 409, "invalid_operation").await;
+        assert_problem(app.reverse_transaction(&admin, &id_of(&r1), &new_key()).await, 409, "reversal_not_reversible").await;
         assert_problem(app.reverse_transaction(&admin, &Uuid::new_v4().to_string(), &new_key()).await, 404, "not_found").await;
 
         // The credits of a grant were spent: reversing it would overdraw.

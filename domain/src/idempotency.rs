@@ -7,20 +7,28 @@
 //! effect back and answers with the stored outcome. So a key has one effect
 //! and one answer, and the common path pays one statement for it. Business
 //! refusals are stored too: a retry of a refused request is refused the same
-//! way and never turns into a success later (as TigerBeetle does).
+//! way and never turns into a success later (as TigerBeetle does). Faults
+//! (internal errors, an unreachable database) are never stored: the retry
+//! runs again.
 //!
 //! On PostgreSQL a spend takes a shorter road to the same rule: the effect and
-//! the key row are one autocommitted statement (see `spend_in_one_statement`
-//! in the ledger); a taken key fails that statement whole, and the stored
-//! outcome is replayed with [`replay`].
+//! the key row are one autocommitted statement (see `ledger::spends`); a
+//! taken key fails that statement whole, and the stored outcome is replayed
+//! with [`replay`].
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, SqlErr};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DeriveActiveEnum, EnumIter,
+    FromQueryResult,
+};
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
 use crate::db;
-use crate::error::{DomainError, Result};
+use crate::error::{DomainError, ErrorKind, Result};
 use crate::now;
+
+/// The primary key of `idempotency_keys`, as PostgreSQL names it.
+const KEY_CONSTRAINT: &str = "idempotency_keys_pkey";
 
 /// A client's `Idempotency-Key`, namespaced by who sent it.
 #[derive(Debug, Clone)]
@@ -46,36 +54,56 @@ impl Idempotency {
             ))
         }
     }
+
+    /// The key of a request that must carry one.
+    pub fn required(idem: Option<&Idempotency>) -> Result<&Idempotency> {
+        idem.ok_or_else(|| {
+            DomainError::field(
+                "Idempotency-Key",
+                "this request needs an Idempotency-Key header",
+            )
+        })
+    }
+}
+
+/// How the first request with a key ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Error,
 }
 
 /// The request's fingerprint: its operation and canonical JSON.
-pub(super) fn fingerprint(operation: &str, request: &serde_json::Value) -> String {
+pub fn fingerprint<R: Serialize>(operation: &str, request: &R) -> Result<String> {
+    let json = serde_json::to_string(request).map_err(|e| anyhow::anyhow!(e))?;
     let mut h = Sha256::new();
     h.update(operation.as_bytes());
     h.update(b"\n");
-    h.update(request.to_string().as_bytes());
-    hex::encode(h.finalize())
+    h.update(json.as_bytes());
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Runs `effect` at most once per key: the first call's outcome (success or
 /// refusal) is stored with it and returned to every retry with the same request.
-pub async fn run<T, F>(
+pub async fn run<T, R, F>(
     db: &DatabaseConnection,
     idem: &Idempotency,
     operation: &str,
-    request: serde_json::Value,
+    request: &R,
     effect: F,
 ) -> Result<T>
 where
     T: Serialize + DeserializeOwned,
+    R: Serialize,
     F: AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
 {
-    let hash = fingerprint(operation, &request);
+    let hash = fingerprint(operation, request)?;
     let txn = db::begin_write(db).await?;
     match effect(&txn).await {
         Ok(value) => {
             let response = serde_json::to_value(&value).map_err(|e| anyhow::anyhow!(e))?;
-            if !claim(&txn, idem, operation, &hash, "ok", response).await? {
+            if !claim(&txn, idem, operation, &hash, Outcome::Ok, response).await? {
                 // The key was used first by another call: undo this one.
                 txn.rollback().await?;
                 return replay(db, idem, &hash).await;
@@ -90,34 +118,43 @@ where
             txn.rollback().await?;
             let response = serde_json::json!({ "code": e.code(), "detail": e.to_string() });
             let txn = db::begin_write(db).await?;
-            if !claim(&txn, idem, operation, &hash, "error", response).await? {
+            if !claim(&txn, idem, operation, &hash, Outcome::Error, response).await? {
                 txn.rollback().await?;
                 return replay(db, idem, &hash).await;
             }
             txn.commit().await?;
             Err(e)
         }
+        // A fault: nothing is stored, the transaction rolls back on drop, and
+        // a retry with the key runs again.
         Err(e) => Err(e),
     }
 }
 
 /// Inserts the key row with the outcome, in the effect's transaction; false
-/// when the key is taken (on PostgreSQL the insert first waits for a
-/// concurrent holder of the key to commit or roll back). A plain insert whose
-/// duplicate error ends the transaction: cheaper than `ON CONFLICT`, and the
-/// caller rolls back in that case anyway.
+/// when the key is taken. On PostgreSQL a plain insert (cheaper than `ON
+/// CONFLICT`; the insert first waits for a concurrent holder of the key to
+/// commit or roll back) whose duplicate error, recognised by the constraint's
+/// name, ends the transaction — the caller rolls back then anyway. SQLite
+/// names no constraint, so there `ON CONFLICT DO NOTHING` tells.
 async fn claim(
     txn: &DatabaseTransaction,
     idem: &Idempotency,
     operation: &str,
     hash: &str,
-    outcome: &str,
+    outcome: Outcome,
     response: serde_json::Value,
 ) -> Result<bool> {
+    let on_conflict = match txn.get_database_backend() {
+        DbBackend::Postgres => "",
+        _ => " ON CONFLICT DO NOTHING",
+    };
     let inserted = db::execute(
         txn,
-        "INSERT INTO idempotency_keys (scope, key, operation, request_hash, outcome, response, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &format!(
+            "INSERT INTO idempotency_keys (scope, key, operation, request_hash, outcome, response, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7){on_conflict}"
+        ),
         [
             idem.scope.clone().into(),
             idem.key.clone().into(),
@@ -130,52 +167,66 @@ async fn claim(
     )
     .await;
     match inserted {
-        Ok(_) => Ok(true),
+        Ok(n) => Ok(n == 1),
         Err(e) if key_taken(&e) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Whether `err` is the insert of a key row that another call stored first.
-pub(super) fn key_taken(err: &sea_orm::DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(m)) if m.contains("idempotency_keys"))
+pub(crate) fn key_taken(err: &sea_orm::DbErr) -> bool {
+    db::violated_unique_constraint(err) == Some(KEY_CONSTRAINT)
+}
+
+#[derive(FromQueryResult)]
+struct StoredKey {
+    request_hash: String,
+    outcome: Outcome,
+    response: Option<serde_json::Value>,
 }
 
 /// The stored outcome of a key, for a request with fingerprint `hash`.
-pub(super) async fn replay<T: DeserializeOwned>(
+pub(crate) async fn replay<T: DeserializeOwned>(
     db: &DatabaseConnection,
     idem: &Idempotency,
     hash: &str,
 ) -> Result<T> {
-    let row = db::query_one(
+    let stored: StoredKey = db::fetch_one(
         db,
         "SELECT request_hash, outcome, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
         [idem.scope.clone().into(), idem.key.clone().into()],
     )
     .await?
     .ok_or(DomainError::IdempotencyInProgress)?;
-    replay_row(&row, hash)
-}
-
-fn replay_row<T: DeserializeOwned>(row: &sea_orm::QueryResult, hash: &str) -> Result<T> {
-    let stored_hash: String = db::get(row, "request_hash")?;
-    if stored_hash != hash {
+    if stored.request_hash != hash {
         return Err(DomainError::IdempotencyKeyReused);
     }
-    let outcome: String = db::get(row, "outcome")?;
-    let response: Option<serde_json::Value> = db::get(row, "response")?;
-    let response = response.unwrap_or_default();
-    match outcome.as_str() {
-        "ok" => {
-            serde_json::from_value(response).map_err(|e| DomainError::Internal(anyhow::anyhow!(e)))
+    let response = stored.response.unwrap_or_default();
+    match stored.outcome {
+        Outcome::Ok => serde_json::from_value(response)
+            .map_err(|e| DomainError::from(anyhow::anyhow!("a stored answer does not decode: {e}"))),
+        Outcome::Error => {
+            let code = response["code"].as_str().unwrap_or_default();
+            // Only refusals are stored; anything else is unreadable, not replayed.
+            let kind = ErrorKind::from_code(code)
+                .filter(|k| k.is_refusal())
+                .ok_or_else(|| anyhow::anyhow!("a stored refusal has an unknown code {code:?}"))?;
+            Err(DomainError::Replayed {
+                kind,
+                detail: response["detail"].as_str().unwrap_or_default().to_owned(),
+            })
         }
-        "error" => Err(DomainError::Replayed {
-            code: response["code"]
-                .as_str()
-                .unwrap_or("internal_error")
-                .to_owned(),
-            detail: response["detail"].as_str().unwrap_or_default().to_owned(),
-        }),
-        _ => Err(DomainError::IdempotencyInProgress),
     }
+}
+
+/// Forgets keys older than `retention` (the background job): a retry after
+/// that is a new request. Returns how many were removed.
+pub async fn forget_keys(db: &DatabaseConnection, retention: chrono::Duration) -> Result<u64> {
+    let before = now() - retention;
+    Ok(db::execute(
+        db,
+        "DELETE FROM idempotency_keys WHERE created_at < $1",
+        [before.into()],
+    )
+    .await?)
 }

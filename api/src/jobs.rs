@@ -1,0 +1,36 @@
+//! Background jobs of every instance: releasing expired credit holds and
+//! forgetting old idempotency keys. Each step is safe to run on several
+//! instances at once (guarded updates, plain deletes). The challenge clock
+//! joins them here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::state::AppState;
+
+/// Starts the jobs; abort the handle to stop them.
+pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
+    tokio::spawn(sweep(state))
+}
+
+async fn sweep(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(
+        state.settings.hold_sweep_interval_seconds,
+    ));
+    loop {
+        tick.tick().await;
+        match kartel_domain::ledger::sweep_expired_holds(&state.db, 500).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "released expired credit holds"),
+            Err(e) => tracing::warn!(error = %e, "sweeping expired holds failed"),
+        }
+        let retention = chrono::Duration::hours(state.settings.idempotency_retention_hours);
+        match kartel_domain::idempotency::forget_keys(&state.db, retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(forgotten = n, "forgot expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed"),
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! An admin's changes to someone's roles or status (suspension ends their
+//! sessions), audited with before and after.
+
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::sessions::revoke_sessions_of;
+use super::{Account, account_of, find_user};
+use crate::db::{self, SqlBuilder};
+use crate::error::{DomainError, Result};
+use crate::policy::{Allowed, ManageUsers};
+use crate::types::{Role, Roles, UserStatus};
+use crate::{audit, now, tiers};
+
+/// A checked change: new roles, a new status, or both.
+#[derive(Debug)]
+pub struct UserChange {
+    pub roles: Option<Roles>,
+    pub status: Option<UserStatus>,
+}
+
+impl UserChange {
+    pub fn parse(roles: Option<Vec<Role>>, status: Option<UserStatus>) -> Result<Self> {
+        if roles.is_none() && status.is_none() {
+            return Err(DomainError::field("roles", "send roles and/or status"));
+        }
+        Ok(Self {
+            roles: roles.map(Roles::new),
+            status,
+        })
+    }
+}
+
+pub async fn admin_update_user(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ManageUsers>,
+    target: Uuid,
+    change: UserChange,
+) -> Result<Account> {
+    let caller = allowed.caller();
+    let UserChange { roles, status } = change;
+    if caller.user_id() == Some(target) {
+        if roles.as_ref().is_some_and(|r| !r.contains(Role::Admin)) {
+            return Err(DomainError::OwnAdminRole);
+        }
+        if status == Some(UserStatus::Suspended) {
+            return Err(DomainError::SelfSuspension);
+        }
+    }
+    let t = now();
+    let txn = db::begin_write(db).await?;
+    let before = find_user(&txn, target).await?;
+    let mut b = SqlBuilder::new("UPDATE users SET updated_at = ");
+    let p = b.bind(t);
+    b.push(&p);
+    if let Some(roles) = &roles {
+        // Everyone keeps the talent role: it is what registering gives.
+        let mut all = roles.as_slice().to_vec();
+        all.push(Role::Talent);
+        let p = b.bind(Roles::new(all).to_json());
+        b.push(&format!(", roles = {p}"));
+    }
+    if let Some(status) = status {
+        let p = b.bind(status);
+        b.push(&format!(", status = {p}"));
+    }
+    let p = b.bind(target);
+    b.push(&format!(" WHERE id = {p}"));
+    db::execute(&txn, &b.sql, b.values).await?;
+    if status == Some(UserStatus::Suspended) {
+        revoke_sessions_of(&txn, target, None, "suspended", t).await?;
+    }
+    let after = find_user(&txn, target).await?;
+    let tier = tiers::headline_tier(&txn, target).await?;
+    let (before, after) = (account_of(&before, tier)?, account_of(&after, tier)?);
+    audit::record(
+        &txn,
+        caller.actor(),
+        "user.update",
+        "user",
+        Some(target.to_string()),
+        Some(audit::json(&before)),
+        Some(audit::json(&after)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}

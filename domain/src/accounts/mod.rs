@@ -1,0 +1,117 @@
+//! People: registration, sign-in sessions with rotating refresh tokens,
+//! profiles, staff search, and the admin's changes of roles and status.
+
+mod admin;
+mod register;
+mod search;
+mod sessions;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use admin::{UserChange, admin_update_user};
+pub use register::{NewAccount, create_account, create_admin};
+pub use search::{TalentFilter, TalentProfile, list_talents, talent_profile};
+pub use sessions::{SignIn, authenticate, change_password, login, logout, refresh};
+
+use crate::caller::UserCaller;
+use crate::db::{self, SqlBuilder};
+use crate::entities::users;
+use crate::error::{DomainError, Result};
+use crate::tiers;
+use crate::types::{DisplayName, Role, Roles, Text, Tier, UserStatus, Validator};
+use crate::now;
+
+/// What a person sees of their own account, and what admins see of anyone's.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Account {
+    pub id: Uuid,
+    pub email: String,
+    pub handle: String,
+    pub display_name: String,
+    pub bio: Option<String>,
+    pub roles: Vec<Role>,
+    pub status: UserStatus,
+    /// Highest tier over the enrolled tracks; 0 before any enrolment.
+    #[schema(value_type = i16, minimum = 0, maximum = 5)]
+    pub headline_tier: Tier,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn account_of(u: &users::Model, headline_tier: Tier) -> Result<Account> {
+    Ok(Account {
+        id: u.id,
+        email: u.email.clone(),
+        handle: u.handle.clone(),
+        display_name: u.display_name.clone(),
+        bio: u.bio.clone(),
+        roles: Roles::decode(&u.roles)?.as_slice().to_vec(),
+        status: u.status,
+        headline_tier,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+    })
+}
+
+async fn find_user<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<users::Model> {
+    users::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound("user"))
+}
+
+/// A person's account with their headline tier.
+async fn account<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Account> {
+    let user = find_user(db, id).await?;
+    account_of(&user, tiers::headline_tier(db, id).await?)
+}
+
+pub async fn get_account(db: &DatabaseConnection, id: Uuid) -> Result<Account> {
+    account(db, id).await
+}
+
+/// Profile fields a person may change about themselves. `bio: Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub display_name: Option<DisplayName>,
+    pub bio: Option<Option<Text>>,
+}
+
+impl ProfileChange {
+    pub fn parse(display_name: Option<&str>, bio: Option<Option<&str>>) -> Result<Self> {
+        let mut v = Validator::default();
+        let display_name = display_name.and_then(|n| v.check(DisplayName::parse("display_name", n)));
+        let bio = bio.map(|b| b.and_then(|b| v.check(Text::parse("bio", b, 0, 1000))));
+        v.finish()?;
+        Ok(Self { display_name, bio })
+    }
+}
+
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    me: &UserCaller,
+    change: ProfileChange,
+) -> Result<Account> {
+    let mut b = SqlBuilder::new("UPDATE users SET updated_at = ");
+    let t = b.bind(now());
+    b.push(&t);
+    if let Some(name) = &change.display_name {
+        let p = b.bind(name.as_str());
+        b.push(&format!(", display_name = {p}"));
+    }
+    if let Some(bio) = change.bio {
+        let p = b.bind(
+            bio.filter(|b| !b.as_str().is_empty())
+                .map(Text::into_string),
+        );
+        b.push(&format!(", bio = {p}"));
+    }
+    let p = b.bind(me.id);
+    b.push(&format!(" WHERE id = {p}"));
+    db::execute(db, &b.sql, b.values).await?;
+    get_account(db, me.id).await
+}

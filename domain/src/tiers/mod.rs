@@ -1,0 +1,65 @@
+//! Tiers per talent and track. For now the headline tier (the highest over a
+//! talent's tracks), which the allowance and profiles read; enrolment,
+//! requirements, promotion and certificates grow here.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::{self, SqlBuilder};
+use crate::error::Result;
+use crate::types::{Tier, Track};
+
+/// A talent's tier in one track.
+#[derive(Debug, Clone, Serialize, ToSchema, FromQueryResult)]
+pub struct TrackTier {
+    pub track: Track,
+    #[schema(value_type = i16, minimum = 0, maximum = 5)]
+    pub tier: Tier,
+}
+
+/// A talent's tier in each enrolled track, by track.
+pub async fn track_tiers<C: ConnectionTrait>(db: &C, talent: Uuid) -> Result<Vec<TrackTier>> {
+    Ok(db::fetch_all(
+        db,
+        "SELECT track, tier FROM talent_tracks WHERE talent_id = $1 ORDER BY track",
+        [talent.into()],
+    )
+    .await?)
+}
+
+/// The highest tier over a talent's tracks; 0 when not enrolled in any.
+pub async fn headline_tier<C: ConnectionTrait>(db: &C, talent: Uuid) -> Result<Tier> {
+    Ok(headline_tiers(db, &[talent])
+        .await?
+        .get(&talent)
+        .copied()
+        .unwrap_or(Tier::ZERO))
+}
+
+#[derive(FromQueryResult)]
+struct Headline {
+    talent_id: Uuid,
+    tier: Tier,
+}
+
+/// The headline tiers of several talents; those not enrolled are absent.
+pub async fn headline_tiers<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Tier>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut b = SqlBuilder::new(
+        "SELECT talent_id, MAX(tier) AS tier FROM talent_tracks WHERE talent_id IN (",
+    );
+    let ps: Vec<String> = ids.iter().map(|id| b.bind(*id)).collect();
+    b.push(&ps.join(", "));
+    b.push(") GROUP BY talent_id");
+    let rows: Vec<Headline> = db::fetch_all(db, &b.sql, b.values).await?;
+    Ok(rows.into_iter().map(|h| (h.talent_id, h.tier)).collect())
+}
