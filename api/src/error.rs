@@ -97,7 +97,11 @@ impl ApiError {
         let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self.source.as_deref()?);
         let mut parts = Vec::new();
         while let Some(e) = cause {
-            parts.push(e.to_string());
+            let text = e.to_string();
+            // Many errors repeat their source in their own message.
+            if !parts.last().is_some_and(|p: &String| p.contains(&text)) {
+                parts.push(text);
+            }
             cause = e.source();
         }
         Some(parts.join(": "))
@@ -249,7 +253,10 @@ mod tests {
         for kind in ErrorKind::ALL {
             let status = status_of(*kind);
             if kind.is_refusal() {
-                assert!(status.is_client_error(), "{kind:?} is a refusal but {status}");
+                assert!(
+                    status.is_client_error(),
+                    "{kind:?} is a refusal but {status}"
+                );
             } else {
                 assert!(
                     status.is_server_error()

@@ -4,8 +4,8 @@
 pub mod cli;
 pub mod configuration;
 pub mod error;
-pub mod jobs;
 pub mod extractors;
+pub mod jobs;
 pub mod key_cache;
 pub mod keys;
 pub mod metrics;

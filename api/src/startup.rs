@@ -29,8 +29,8 @@ use crate::metrics::PoolCollector;
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::RateLimiter;
 use crate::routes;
-use crate::{extractors, jobs};
 use crate::state::AppState;
+use crate::{extractors, jobs};
 
 pub struct Application {
     port: u16,
@@ -214,7 +214,10 @@ fn log_server_error<B>(res: &ServiceResponse<B>, request_id: Option<RequestId>) 
         return;
     }
     let request_id = request_id.map(|id| id.to_string()).unwrap_or_default();
-    let api_error = res.response().error().and_then(|e| e.as_error::<ApiError>());
+    let api_error = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>());
     let (code, cause) = match api_error {
         Some(e) => (e.code.to_string(), e.cause_chain().unwrap_or_default()),
         None => (

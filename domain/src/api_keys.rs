@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::caller::ServiceCaller;
-use crate::policy::{Allowed, ManageApiKeys};
 use crate::db::{self, SqlBuilder};
 use crate::entities::api_keys;
 use crate::error::{DomainError, FieldError, Result};
 use crate::page::{self, Page};
+use crate::policy::{Allowed, ManageApiKeys};
 use crate::types::{Limit, Scope, Text, Validator};
 use crate::{audit, new_id, now};
 

@@ -9,11 +9,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::caller::Actor;
-use crate::policy::{Allowed, ReadAuditLog};
 use crate::db::{self, SqlBuilder};
 use crate::entities::audit_log;
 use crate::error::Result;
 use crate::page::{self, Page};
+use crate::policy::{Allowed, ReadAuditLog};
 use crate::types::Limit;
 use crate::{new_id, now};
 

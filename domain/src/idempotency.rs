@@ -17,8 +17,8 @@
 //! with [`replay`].
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DeriveActiveEnum, EnumIter,
-    FromQueryResult,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DeriveActiveEnum,
+    EnumIter, FromQueryResult,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
@@ -203,8 +203,9 @@ pub(crate) async fn replay<T: DeserializeOwned>(
     }
     let response = stored.response.unwrap_or_default();
     match stored.outcome {
-        Outcome::Ok => serde_json::from_value(response)
-            .map_err(|e| DomainError::from(anyhow::anyhow!("a stored answer does not decode: {e}"))),
+        Outcome::Ok => serde_json::from_value(response).map_err(|e| {
+            DomainError::from(anyhow::anyhow!("a stored answer does not decode: {e}"))
+        }),
         Outcome::Error => {
             let code = response["code"].as_str().unwrap_or_default();
             // Only refusals are stored; anything else is unreadable, not replayed.

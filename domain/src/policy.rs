@@ -18,6 +18,9 @@ use crate::types::{Role, Scope};
 pub trait Action {
     /// Who may, as the refusal says it ("this needs …").
     const WHO: &'static str;
+    /// Whether a service API key may ask at all; when not, only a person's
+    /// credentials are read (a key alone is "not signed in").
+    const SERVICE_KEYS: bool = false;
     fn permits(caller: &Caller) -> bool;
 }
 
@@ -79,12 +82,13 @@ fn person_or_scope(caller: &Caller, scope: Scope) -> bool {
 }
 
 macro_rules! actions {
-    ($($(#[$doc:meta])* $name:ident, $who:literal, |$c:ident| $rule:expr;)*) => {
+    ($($(#[$doc:meta])* $name:ident, $who:literal, $services:literal, |$c:ident| $rule:expr;)*) => {
         $(
             $(#[$doc])*
             pub struct $name;
             impl Action for $name {
                 const WHO: &'static str = $who;
+                const SERVICE_KEYS: bool = $services;
                 fn permits($c: &Caller) -> bool {
                     $rule
                 }
@@ -99,29 +103,29 @@ const STAFF: &[Role] = &[Role::CommunityManager, Role::GenerativeLead, Role::Adm
 
 actions! {
     /// Change someone's roles or status.
-    ManageUsers, "the role of an admin", |c| role(c, ADMIN);
+    ManageUsers, "the role of an admin", false, |c| role(c, ADMIN);
     /// Create, list, read and revoke service API keys.
-    ManageApiKeys, "the role of an admin", |c| role(c, ADMIN);
+    ManageApiKeys, "the role of an admin", false, |c| role(c, ADMIN);
     /// Read the audit log.
-    ReadAuditLog, "the role of an admin", |c| role(c, ADMIN);
+    ReadAuditLog, "the role of an admin", false, |c| role(c, ADMIN);
     /// Run the ledger reconciliation.
-    CheckLedger, "the role of an admin", |c| role(c, ADMIN);
+    CheckLedger, "the role of an admin", false, |c| role(c, ADMIN);
     /// Change the monthly allowance of a tier.
-    SetAllowancePolicy, "the role of an admin", |c| role(c, ADMIN);
+    SetAllowancePolicy, "the role of an admin", false, |c| role(c, ADMIN);
     /// Reverse a ledger transaction.
-    ReverseTransaction, "the role of an admin", |c| role(c, ADMIN);
+    ReverseTransaction, "the role of an admin", false, |c| role(c, ADMIN);
     /// Grant credits to a talent (never to oneself: see `grant`).
-    GrantCredits, "the role of a community manager or an admin", |c| role(c, MANAGER);
+    GrantCredits, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
     /// Search talents and see their private profile fields.
-    SearchTalents, "the role of staff (community manager, generative lead or admin)", |c| role(c, STAFF);
+    SearchTalents, "the role of staff (community manager, generative lead or admin)", false, |c| role(c, STAFF);
     /// Claim one's monthly allowance.
-    ClaimAllowance, "a signed-in talent", |c| matches!(c, Caller::User(_));
+    ClaimAllowance, "a signed-in talent", false, |c| matches!(c, Caller::User(_));
     /// Spend credits: a person (their own) or a service key with `credits:spend`.
-    SpendCredits, "a signed-in person, or an API key with the scope credits:spend",
+    SpendCredits, "a signed-in person, or an API key with the scope credits:spend", true,
         |c| person_or_scope(c, Scope::CreditsSpend);
     /// Hold, capture and release credits: a person (their own) or a service
     /// key with `credits:hold`.
-    HoldCredits, "a signed-in person, or an API key with the scope credits:hold",
+    HoldCredits, "a signed-in person, or an API key with the scope credits:hold", true,
         |c| person_or_scope(c, Scope::CreditsHold);
 }
 

@@ -301,7 +301,8 @@ fn decode_names<T>(
     what: &str,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Vec<T>, crate::DomainError> {
-    let bad = || crate::DomainError::Internal(anyhow::anyhow!("unreadable stored {what} list: {v}"));
+    let bad =
+        || crate::DomainError::Internal(anyhow::anyhow!("unreadable stored {what} list: {v}"));
     v.as_array()
         .ok_or_else(bad)?
         .iter()
@@ -336,15 +337,12 @@ impl Tier {
         (Self::MIN..=Self::MAX).contains(&raw).then_some(Self(raw))
     }
     pub fn parse(field: &str, raw: i64) -> Parsed<Self> {
-        i16::try_from(raw)
-            .ok()
-            .and_then(Self::new)
-            .ok_or_else(|| {
-                FieldError::new(
-                    field,
-                    format!("must be between {} and {}", Self::MIN, Self::MAX),
-                )
-            })
+        i16::try_from(raw).ok().and_then(Self::new).ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("must be between {} and {}", Self::MIN, Self::MAX),
+            )
+        })
     }
     pub fn get(self) -> i16 {
         self.0

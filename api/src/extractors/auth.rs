@@ -130,11 +130,14 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
     type Error = ApiError;
     type Future = Fut<Self>;
     fn from_request(req: &HttpRequest, p: &mut Payload) -> Self::Future {
-        let caller = AnyCaller::from_request(req, p);
-        Box::pin(async move {
-            let AnyCaller(caller) = caller.await?;
-            Ok(Authorized(policy::authorize::<A>(caller)?))
-        })
+        let caller: Fut<Caller> = if A::SERVICE_KEYS {
+            let any = AnyCaller::from_request(req, p);
+            Box::pin(async move { Ok(any.await?.0) })
+        } else {
+            let person = CurrentUser::from_request(req, p);
+            Box::pin(async move { Ok(Caller::User(person.await?.0)) })
+        };
+        Box::pin(async move { Ok(Authorized(policy::authorize::<A>(caller.await?)?)) })
     }
 }
 

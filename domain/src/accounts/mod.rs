@@ -21,9 +21,9 @@ use crate::caller::UserCaller;
 use crate::db::{self, SqlBuilder};
 use crate::entities::users;
 use crate::error::{DomainError, Result};
+use crate::now;
 use crate::tiers;
 use crate::types::{DisplayName, Role, Roles, Text, Tier, UserStatus, Validator};
-use crate::now;
 
 /// What a person sees of their own account, and what admins see of anyone's.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -84,7 +84,8 @@ pub struct ProfileChange {
 impl ProfileChange {
     pub fn parse(display_name: Option<&str>, bio: Option<Option<&str>>) -> Result<Self> {
         let mut v = Validator::default();
-        let display_name = display_name.and_then(|n| v.check(DisplayName::parse("display_name", n)));
+        let display_name =
+            display_name.and_then(|n| v.check(DisplayName::parse("display_name", n)));
         let bio = bio.map(|b| b.and_then(|b| v.check(Text::parse("bio", b, 0, 1000))));
         v.finish()?;
         Ok(Self { display_name, bio })

@@ -188,18 +188,18 @@ pub async fn refresh(
     })
 }
 
+/// A session and its person. A person row the code cannot read is an error,
+/// never "no such person".
 async fn session_with_user<C: ConnectionTrait>(
     db: &C,
     session_id: Uuid,
 ) -> Result<(sessions::Model, users::Model)> {
-    match sessions::Entity::find_by_id(session_id)
-        .find_also_related(users::Entity)
+    let session = sessions::Entity::find_by_id(session_id)
         .one(db)
         .await?
-    {
-        Some((s, Some(u))) => Ok((s, u)),
-        _ => Err(DomainError::SessionRevoked),
-    }
+        .ok_or(DomainError::SessionRevoked)?;
+    let user = super::find_user(db, session.user_id).await?;
+    Ok((session, user))
 }
 
 #[derive(FromQueryResult)]

@@ -1,7 +1,9 @@
 //! Credits coming in: grants by staff, the monthly allowance by tier, and
 //! challenge rewards — each a posting against its own system account.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+};
 use serde::Serialize;
 use uuid::Uuid;
 

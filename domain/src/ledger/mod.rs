@@ -29,8 +29,7 @@ use uuid::Uuid;
 
 pub use grants::{GrantRequest, claim_allowance, grant, reward_submission};
 pub use holds::{
-    CaptureRequest, HoldRequest, capture, get_hold, hold, list_holds, release,
-    sweep_expired_holds,
+    CaptureRequest, HoldRequest, capture, get_hold, hold, list_holds, release, sweep_expired_holds,
 };
 pub use policies::{AllowancePolicy, allowance_policies, set_allowance};
 pub use posting::open_talent_account;

@@ -207,7 +207,9 @@ pub(super) async fn insert_entries<C: ConnectionTrait>(
     at: DateTime<Utc>,
 ) -> Result<()> {
     if entries.iter().map(|e| e.amount).sum::<i64>() != 0 {
-        return Err(DomainError::bug("a transaction's entries do not sum to zero"));
+        return Err(DomainError::bug(
+            "a transaction's entries do not sum to zero",
+        ));
     }
     let mut b = SqlBuilder::new(
         "INSERT INTO ledger_entries (transaction_id, account_id, amount, account_version, balance_after, created_at) VALUES ",
@@ -316,11 +318,7 @@ async fn post_in_one_statement<C: ConnectionTrait>(
     let once_only = t.reference.is_some() || t.reverses_id.is_some() || t.hold_id.is_some();
     let sql = if once_only { &POST_ONCE_SQL } else { POST_SQL };
     let mut values = t.values(id, at);
-    values.extend([
-        signed.into(),
-        MAX_BALANCE.into(),
-        system_account.into(),
-    ]);
+    values.extend([signed.into(), MAX_BALANCE.into(), system_account.into()]);
     let row: PostRow = db::fetch_one(db, sql, values)
         .await?
         .ok_or_else(|| DomainError::bug("the posting statement returned no row"))?;

@@ -10,10 +10,10 @@ use crate::caller::Caller;
 use crate::db::{self, SqlBuilder};
 use crate::entities::ledger_transactions;
 use crate::error::{DomainError, Result};
+use crate::now;
 use crate::page::{self, Page};
 use crate::policy;
 use crate::types::Limit;
-use crate::now;
 
 /// A talent's own account is readable by them and by staff; to anyone else
 /// it does not exist.

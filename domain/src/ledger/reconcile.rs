@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db;
-use crate::policy::{Allowed, CheckLedger};
 use crate::error::Result;
 use crate::now;
+use crate::policy::{Allowed, CheckLedger};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerCheck {

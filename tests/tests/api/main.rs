@@ -11,5 +11,6 @@ mod helpers;
 mod auth;
 mod cli;
 mod credits;
+mod faults;
 mod openapi;
 mod staff_credits;

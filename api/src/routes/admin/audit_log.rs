@@ -3,11 +3,11 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
-use kartel_domain::policy::ReadAuditLog;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::audit::{self, AuditEntry, AuditFilter};
+use kartel_domain::policy::ReadAuditLog;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;

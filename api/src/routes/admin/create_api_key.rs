@@ -3,11 +3,11 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
-use kartel_domain::policy::ManageApiKeys;
 use crate::extractors::JsonBody;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::api_keys::{self, CreatedApiKey};
+use kartel_domain::policy::ManageApiKeys;
 use kartel_domain::types::Scope;
 use serde::Deserialize;
 use utoipa::ToSchema;

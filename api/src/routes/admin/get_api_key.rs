@@ -3,10 +3,10 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
-use kartel_domain::policy::ManageApiKeys;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::api_keys::{self, ApiKey};
+use kartel_domain::policy::ManageApiKeys;
 use uuid::Uuid;
 
 /// One service API key (admin).

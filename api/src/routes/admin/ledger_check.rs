@@ -3,10 +3,10 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
-use kartel_domain::policy::CheckLedger;
 use crate::state::State;
 use actix_web::{HttpResponse, get};
 use kartel_domain::ledger::{self, LedgerCheck};
+use kartel_domain::policy::CheckLedger;
 
 /// Reconciliation: prove that the books balance (admin).
 #[utoipa::path(
@@ -19,9 +19,6 @@ use kartel_domain::ledger::{self, LedgerCheck};
     )
 )]
 #[get("/admin/ledger/check")]
-pub async fn check_ledger(
-    st: State,
-    allowed: Authorized<CheckLedger>,
-) -> ApiResult<HttpResponse> {
+pub async fn check_ledger(st: State, allowed: Authorized<CheckLedger>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(ledger::check(&st.db, &allowed).await?))
 }

@@ -3,11 +3,11 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
-use kartel_domain::policy::ManageApiKeys;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::api_keys::{self, ApiKey};
+use kartel_domain::policy::ManageApiKeys;
 
 /// List service API keys (admin).
 #[utoipa::path(

@@ -3,11 +3,11 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
-use kartel_domain::policy::ManageUsers;
 use crate::extractors::JsonBody;
 use crate::state::State;
 use actix_web::{HttpResponse, patch, web};
 use kartel_domain::accounts::{self, Account, UserChange};
+use kartel_domain::policy::ManageUsers;
 use kartel_domain::types::{Role, UserStatus};
 use serde::Deserialize;
 use utoipa::ToSchema;

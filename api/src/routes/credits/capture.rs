@@ -2,10 +2,10 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, IdempotencyKey};
-use crate::routes::schemas::Credits;
 use crate::extractors::optional_json;
+use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
+use crate::routes::schemas::Credits;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::ledger::{self, CaptureRequest, Hold};

@@ -2,8 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, IdempotencyKey};
 use crate::extractors::optional_json;
+use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};

@@ -1,14 +1,14 @@
 //! GET /talents: staff search.
 
-use crate::error::{ApiError, ApiResult};
 use crate::error::responses::*;
+use crate::error::{ApiError, ApiResult};
 use crate::extractors::Authorized;
-use kartel_domain::policy::SearchTalents;
-use kartel_domain::types::Tier;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::accounts::{self, Account, TalentFilter};
+use kartel_domain::policy::SearchTalents;
+use kartel_domain::types::Tier;
 use kartel_domain::types::{Role, Track, UserStatus};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -59,7 +59,13 @@ pub async fn list_talents(
             .transpose()
             .map_err(|e| ApiError::validation(vec![e]))?,
     };
-    let page =
-        accounts::list_talents(&st.db, &allowed, &filter, page.cursor.as_deref(), page.limit()?).await?;
+    let page = accounts::list_talents(
+        &st.db,
+        &allowed,
+        &filter,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

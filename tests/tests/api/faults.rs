@@ -1,0 +1,77 @@
+//! Values read from the database fail closed, and faults are never
+//! remembered: a row the code cannot read signs nobody in and reads as no
+//! state at all; a request that failed inside runs again when retried.
+
+use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, assert_problem, new_key};
+
+async fn exec(app: &TestApp, sql: &str) {
+    app.db.execute_unprepared(sql).await.unwrap();
+}
+
+/// Runs `sql` with `$1` bound to `id` (ids are stored natively per backend).
+async fn exec_on(app: &TestApp, sql: &str, id: impl Into<sea_orm::Value>) {
+    let stmt =
+        sea_orm::Statement::from_sql_and_values(app.db.get_database_backend(), sql, [id.into()]);
+    app.db.execute_raw(stmt).await.unwrap();
+}
+
+both_backends! {
+    async fn an_unknown_account_status_signs_nobody_in(app: &TestApp) {
+        let talent = app.new_talent().await;
+        assert_eq!(app.me(Some(&talent.token)).await.status(), StatusCode::OK);
+        exec_on(app, "UPDATE users SET status = 'frozen' WHERE id = $1", talent.id).await;
+
+        // Neither the live token, nor a new sign-in, nor a refresh gets through.
+        assert_problem(app.me(Some(&talent.token)).await, 500, "internal_error").await;
+        assert_problem(app.login(&talent.email, crate::helpers::PASSWORD).await, 500, "internal_error").await;
+        assert_problem(app.refresh(&talent.refresh).await, 500, "internal_error").await;
+
+        // Known again: in.
+        exec_on(app, "UPDATE users SET status = 'active' WHERE id = $1", talent.id).await;
+        assert_eq!(app.me(Some(&talent.token)).await.status(), StatusCode::OK);
+    }
+
+    async fn an_unknown_role_signs_nobody_in(app: &TestApp) {
+        let talent = app.new_talent().await;
+        exec_on(app, r#"UPDATE users SET roles = '["talent","root"]' WHERE id = $1"#, talent.id).await;
+        assert_problem(app.me(Some(&talent.token)).await, 500, "internal_error").await;
+    }
+
+    async fn an_unknown_hold_status_is_never_read_as_pending(app: &TestApp) {
+        let talent = app.new_talent().await;
+        app.fund(talent.id, 100).await;
+        let id = app.new_hold(&talent, 40, None).await;
+        exec_on(app, "UPDATE credit_holds SET status = 'paused' WHERE id = $1", id.parse::<uuid::Uuid>().unwrap()).await;
+        assert_problem(app.get_hold(&talent, &id).await, 500, "internal_error").await;
+        // Nor can it be captured as if it were pending.
+        let res = app.capture_hold(&talent, &id, &new_key(), None).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    async fn a_request_that_failed_inside_runs_again_when_retried_with_its_key(app: &TestApp) {
+        let talent = app.new_talent().await;
+        app.fund(talent.id, 100).await;
+        let key = new_key();
+        // Break the books' table for a moment: the spend fails inside.
+        exec(app, "ALTER TABLE ledger_entries RENAME TO ledger_entries_away").await;
+        assert_problem(app.spend(&talent, &key, 30).await, 500, "internal_error").await;
+        exec(app, "ALTER TABLE ledger_entries_away RENAME TO ledger_entries").await;
+
+        // The failure was not stored under the key: the retry runs, once.
+        let res = app.spend(&talent, &key, 30).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let again = app.spend(&talent, &key, 30).await;
+        assert_eq!(again.status(), StatusCode::CREATED);
+        let (first, second): (serde_json::Value, serde_json::Value) =
+            (res.json().await.unwrap(), again.json().await.unwrap());
+        assert_eq!(first, second);
+        assert_eq!(app.balance(&talent).await, (70, 0));
+        assert_eq!(first["amount"], json!(-30));
+        app.assert_books_balance().await;
+    }
+}
