@@ -1,6 +1,17 @@
-# Release build of the `kartel` binary, then a slim runtime image.
-FROM rust:1.95-slim-bookworm AS build
+# Release build of the `kartel` binary, then a slim runtime image. The
+# dependencies are built in their own layer (cargo-chef): a change of our
+# source rebuilds only our crates.
+FROM rust:1.95-slim-bookworm AS chef
+RUN cargo install cargo-chef --version 0.1.78 --locked
 WORKDIR /src
+
+FROM chef AS plan
+COPY . .
+RUN cargo chef prepare --recipe-path recipe.json
+
+FROM chef AS build
+COPY --from=plan /src/recipe.json recipe.json
+RUN cargo chef cook --release --locked --recipe-path recipe.json -p kartel-api --bin kartel
 COPY . .
 RUN cargo build --release --locked -p kartel-api --bin kartel
 

@@ -48,7 +48,7 @@ pub struct Settings {
     pub refresh_token_ttl_seconds: i64,
     /// Requests per minute per client IP on register, login and refresh.
     pub auth_rate_limit_per_ip: u32,
-    /// Requests per minute per account (email, or the session of a refresh token).
+    /// Requests per minute per email on register and login.
     pub auth_rate_limit_per_account: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy you trust).
     pub trust_forwarded_for: bool,
@@ -67,6 +67,10 @@ pub struct Settings {
     pub api_key_cache_seconds: u64,
     /// How long an Idempotency-Key is remembered; a retry after that is a new request.
     pub idempotency_retention_hours: i64,
+    /// `KARTEL_CORS_ORIGINS`: browser origins allowed to call the API,
+    /// comma-separated (`https://portal.example.com,http://localhost:5173`);
+    /// empty: none.
+    pub cors_origins: String,
 }
 
 impl Default for Settings {
@@ -94,6 +98,7 @@ impl Default for Settings {
             workers: None,
             api_key_cache_seconds: 2,
             idempotency_retention_hours: 7 * 24,
+            cors_origins: String::new(),
         }
     }
 }
@@ -122,7 +127,26 @@ impl Settings {
         Ok(s)
     }
 
+    /// The allowed CORS origins, as configured.
+    pub fn cors_origins(&self) -> Vec<&str> {
+        self.cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+
     pub fn validate(&self) -> Result<(), String> {
+        for origin in self.cors_origins() {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            if rest.is_none_or(|r| r.is_empty() || r.contains('/')) {
+                return Err(format!(
+                    "invalid setting KARTEL_CORS_ORIGINS: {origin:?} is not an origin like https://portal.example.com"
+                ));
+            }
+        }
         let url = self.database_url.expose();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod key_cache;
 pub mod keys;
 pub mod metrics;
+pub mod middleware;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;

@@ -6,17 +6,17 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::{Server, Service, ServiceResponse};
+use actix_web::dev::{Server, ServiceResponse};
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use kartel_domain::FieldError;
 use kartel_migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
-use tracing_actix_web::{RequestId, TracingLogger};
+use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
@@ -30,7 +30,7 @@ use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::RateLimiter;
 use crate::routes;
 use crate::state::AppState;
-use crate::{extractors, jobs};
+use crate::{extractors, jobs, middleware};
 
 pub struct Application {
     port: u16,
@@ -158,8 +158,15 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
     let prometheus = metrics(&state)?;
     let data = web::Data::from(state.clone());
     let max_body = state.settings.max_body_bytes;
+    let origins: Vec<String> = state
+        .settings
+        .cors_origins()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let mut server = HttpServer::new(move || {
         let routes = routes.clone();
+        let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
         let (app, _) = App::new()
             .into_utoipa_app()
             .app_data(data.clone())
@@ -181,22 +188,9 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
                 async move { routes.unmatched(&req) }
             }))
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
-            .wrap_fn(|req, srv| {
-                let request_id = req.extensions().get::<RequestId>().copied();
-                let fut = srv.call(req);
-                async move {
-                    let mut res = fut.await?;
-                    log_server_error(&res, request_id);
-                    if let Some(id) = request_id
-                        && let Ok(v) = HeaderValue::from_str(&id.to_string())
-                    {
-                        res.headers_mut()
-                            .insert(HeaderName::from_static("x-request-id"), v);
-                    }
-                    Ok(res)
-                }
-            })
+            .wrap(from_fn(middleware::edge))
             .wrap(TracingLogger::default())
+            .wrap(middleware::cors(&origins))
             .wrap(prometheus.clone())
     })
     .listen(listener)?
@@ -205,35 +199,6 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
         server = server.workers(w);
     }
     Ok(server.run())
-}
-
-/// Logs a 5xx once, with its cause chain and the request id (the client sees
-/// neither). 4xx answers are the client's business and are not logged here.
-fn log_server_error<B>(res: &ServiceResponse<B>, request_id: Option<RequestId>) {
-    if !res.status().is_server_error() {
-        return;
-    }
-    let request_id = request_id.map(|id| id.to_string()).unwrap_or_default();
-    let api_error = res
-        .response()
-        .error()
-        .and_then(|e| e.as_error::<ApiError>());
-    let (code, cause) = match api_error {
-        Some(e) => (e.code.to_string(), e.cause_chain().unwrap_or_default()),
-        None => (
-            "internal_error".to_owned(),
-            res.response()
-                .error()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        ),
-    };
-    let (method, path) = (res.request().method(), res.request().path());
-    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
-        tracing::warn!(%request_id, %code, %method, %path, %cause, "request failed: service unavailable");
-    } else {
-        tracing::error!(%request_id, %code, %method, %path, %cause, "request failed");
-    }
 }
 
 /// Turns any error response that is not problem+json yet (actix's own 404,
@@ -297,6 +262,7 @@ impl RouteTable {
                 let mut methods = Vec::new();
                 for (m, op) in [
                     ("GET", &item.get),
+                    ("HEAD", &item.get),
                     ("POST", &item.post),
                     ("PUT", &item.put),
                     ("PATCH", &item.patch),

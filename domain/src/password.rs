@@ -1,14 +1,78 @@
-//! Argon2id password hashing, run off the async executor.
+//! Argon2id password hashing on a small pool of dedicated threads. Each hash
+//! takes ~19 MiB and a core for a while; on the blocking thread pool a burst
+//! of sign-ins spread those blocks over many threads' allocator arenas, which
+//! kept them (hundreds of MiB after a login storm). A fixed pool of a few
+//! threads bounds both the CPU and the memory hashing can take; a burst
+//! queues here instead.
+
+use std::sync::{Mutex, OnceLock, mpsc};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use tokio::sync::oneshot;
 
 use crate::error::DomainError;
+
+/// Hashing threads: one per core, at most 4.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The job queue of the hashing threads, started on first use.
+fn queue() -> &'static Mutex<mpsc::Sender<Job>> {
+    static QUEUE: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for i in 0..workers() {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while taking the next job.
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        Mutex::new(tx)
+    })
+}
+
+/// Runs `f` on a hashing thread and waits for it without blocking the executor.
+async fn on_pool<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DomainError> {
+    let (done, result) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = done.send(f());
+    });
+    queue()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the password hashing queue is poisoned"))?
+        .send(job)
+        .map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;
+    result
+        .await
+        .map_err(|_| DomainError::Internal(anyhow::anyhow!("a password hashing job was dropped")))
+}
 
 /// A hash of a throw-away password: verifying against it when an email is
 /// unknown makes a failed login take as long whether or not the account exists.
 fn dummy_hash() -> String {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY
         .get_or_init(|| {
             Argon2::default()
@@ -19,34 +83,20 @@ fn dummy_hash() -> String {
         .clone()
 }
 
-/// At most this many hashes run at once: each takes ~19 MiB and a core for a
-/// while, so a burst of sign-ins queues here instead of exhausting memory.
-static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
-
-async fn permit() -> Result<tokio::sync::SemaphorePermit<'static>, DomainError> {
-    HASHING
-        .acquire()
-        .await
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!(e)))
-}
-
 pub async fn hash(password: String) -> Result<String, DomainError> {
-    let _permit = permit().await?;
-    tokio::task::spawn_blocking(move || {
+    on_pool(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))
     })
-    .await
-    .map_err(|e| anyhow::anyhow!(e))?
+    .await?
     .map_err(DomainError::from)
 }
 
 /// True when `password` matches `stored`; `None` runs a dummy verification.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, DomainError> {
-    let _permit = permit().await?;
-    tokio::task::spawn_blocking(move || {
+    on_pool(move || {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(dummy_hash);
         let ok = Argon2::default()
@@ -55,5 +105,4 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Do
         ok && real
     })
     .await
-    .map_err(|e| DomainError::Internal(anyhow::anyhow!(e)))
 }

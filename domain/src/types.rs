@@ -24,7 +24,8 @@ impl Email {
         if s.is_empty() {
             return err("is required");
         }
-        if s.len() > 254 {
+        // Characters, as the documented `maxLength` counts them.
+        if s.chars().count() > 254 {
             return err("must be at most 254 characters");
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -38,7 +39,7 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@');
-        if local.is_empty() || local.len() > 64 || !domain_ok {
+        if local.is_empty() || local.chars().count() > 64 || !domain_ok {
             return err("must be an email address like name@example.com");
         }
         Ok(Self(s))

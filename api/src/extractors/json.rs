@@ -40,7 +40,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let object = web::Json::<Map<String, Value>>::from_request(req, payload);
         Box::pin(async move {
             let web::Json(map) = object.await?;
-            serde_json::from_value(Value::Object(map))
+            let body = Value::Object(map);
+            refuse_nul(&body)?;
+            serde_json::from_value(body)
                 .map(JsonBody)
                 .map_err(|e| json_error(&e).into())
         })
@@ -52,8 +54,58 @@ pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T>
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| json_error(&e))
+    let value: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
+    refuse_nul(&value)?;
+    serde_json::from_value(value).map_err(|e| json_error(&e))
 }
+
+/// No text that reaches the database may hold a NUL character (PostgreSQL
+/// refuses it): every string in a body is checked here, once, and a NUL is a
+/// 422 naming the field (`rubric.criteria[0].key`).
+pub fn refuse_nul(body: &Value) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    find_nul(body, &mut String::new(), &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+fn find_nul(v: &Value, path: &mut String, errors: &mut Vec<FieldError>) {
+    match v {
+        Value::String(s) if s.contains('\0') => {
+            let field = if path.is_empty() {
+                "body"
+            } else {
+                path.as_str()
+            };
+            errors.push(FieldError::new(field, NUL_MESSAGE));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                find_nul(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                find_nul(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub const NUL_MESSAGE: &str = "must not contain a NUL character";
 
 /// actix's JSON errors as problems (the app's `JsonConfig` error handler).
 pub fn json_payload_error(e: JsonPayloadError) -> ApiError {

@@ -7,4 +7,4 @@ mod json;
 
 pub use auth::{AnyCaller, Authorized, CurrentUser, MaybeUser};
 pub use idempotency::IdempotencyKey;
-pub use json::{JsonBody, json_error, json_payload_error, optional_json};
+pub use json::{JsonBody, NUL_MESSAGE, json_error, json_payload_error, optional_json};

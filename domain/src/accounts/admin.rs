@@ -12,7 +12,8 @@ use crate::policy::{Allowed, ManageUsers};
 use crate::types::{Role, Roles, UserStatus};
 use crate::{audit, now, tiers};
 
-/// A checked change: new roles, a new status, or both.
+/// A checked change: new roles, a new status, both, or neither (which
+/// changes nothing and answers the account as it is).
 #[derive(Debug)]
 pub struct UserChange {
     pub roles: Option<Roles>,
@@ -20,14 +21,11 @@ pub struct UserChange {
 }
 
 impl UserChange {
-    pub fn parse(roles: Option<Vec<Role>>, status: Option<UserStatus>) -> Result<Self> {
-        if roles.is_none() && status.is_none() {
-            return Err(DomainError::field("roles", "send roles and/or status"));
-        }
-        Ok(Self {
+    pub fn new(roles: Option<Vec<Role>>, status: Option<UserStatus>) -> Self {
+        Self {
             roles: roles.map(Roles::new),
             status,
-        })
+        }
     }
 }
 
@@ -39,6 +37,9 @@ pub async fn admin_update_user(
 ) -> Result<Account> {
     let caller = allowed.caller();
     let UserChange { roles, status } = change;
+    if roles.is_none() && status.is_none() {
+        return super::account(db, target).await;
+    }
     if caller.user_id() == Some(target) {
         if roles.as_ref().is_some_and(|r| !r.contains(Role::Admin)) {
             return Err(DomainError::OwnAdminRole);

@@ -76,7 +76,7 @@ pub async fn login(
     refresh_ttl: chrono::Duration,
 ) -> Result<SignIn> {
     let email = email.trim().to_lowercase();
-    let user = if email.is_empty() || email.len() > 254 || pw.len() > 4 * Password::MAX {
+    let user = if email.is_empty() || email.chars().count() > 254 || pw.len() > 4 * Password::MAX {
         None
     } else {
         users::Entity::find()

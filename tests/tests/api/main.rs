@@ -11,6 +11,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod credits;
+mod edge;
 mod faults;
 mod openapi;
 mod staff_credits;

@@ -45,7 +45,7 @@ pub async fn update_user(
     body: JsonBody<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let change = UserChange::parse(body.roles, body.status)?;
+    let change = UserChange::new(body.roles, body.status);
     let account = accounts::admin_update_user(&st.db, &allowed, *id, change).await?;
     Ok(HttpResponse::Ok().json(account))
 }
