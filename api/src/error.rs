@@ -127,7 +127,9 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::SessionRevoked
         | K::InvalidRefreshToken
         | K::RefreshTokenReused => StatusCode::UNAUTHORIZED,
-        K::AccountSuspended | K::Forbidden => StatusCode::FORBIDDEN,
+        K::AccountSuspended | K::Forbidden | K::NotEligible | K::OwnSubmission => {
+            StatusCode::FORBIDDEN
+        }
         K::EmailTaken
         | K::HandleTaken
         | K::OwnAdminRole
@@ -140,6 +142,14 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::AlreadyReversed
         | K::AllowanceAlreadyClaimed
         | K::NoAllowance
+        | K::IllegalTransition
+        | K::FieldLocked
+        | K::SubmissionWindowClosed
+        | K::SubmissionLimit
+        | K::NotJudging
+        | K::ReviewConflict
+        | K::SameReviewer
+        | K::SubmissionWithdrawn
         | K::IdempotencyInProgress => StatusCode::CONFLICT,
         K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         K::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,7 +1,7 @@
-//! Background jobs of every instance: releasing expired credit holds and
-//! forgetting old idempotency keys. Each step is safe to run on several
-//! instances at once (guarded updates, plain deletes). The challenge clock
-//! joins them here.
+//! Background jobs of every instance: releasing expired credit holds, the
+//! challenge clock (open → judging at `closes_at`) and forgetting old
+//! idempotency keys. Each step is safe to run on several instances at once
+//! (guarded updates, plain deletes).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,11 @@ async fn sweep(state: Arc<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(released = n, "released expired credit holds"),
             Err(e) => tracing::warn!(error = %e, "sweeping expired holds failed"),
+        }
+        match kartel_domain::challenges::advance_clock(&state.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(moved = n, "challenges past their close moved to judging"),
+            Err(e) => tracing::warn!(error = %e, "moving closed challenges to judging failed"),
         }
         let retention = chrono::Duration::hours(state.settings.idempotency_retention_hours);
         match kartel_domain::idempotency::forget_keys(&state.db, retention).await {

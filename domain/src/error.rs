@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::challenges::ChallengeStatus;
 use crate::ledger::HoldStatus;
 use crate::policy::Denied;
 
@@ -80,6 +81,24 @@ error_kinds! {
     AlreadyReversed => "already_reversed",
     AllowanceAlreadyClaimed => "allowance_already_claimed",
     NoAllowance => "no_allowance",
+    /// A challenge cannot move from its status to the one asked for.
+    IllegalTransition => "illegal_transition",
+    /// A field that may no longer change in the challenge's status.
+    FieldLocked => "field_locked",
+    /// Outside the challenge's submission window, or the challenge is not open.
+    SubmissionWindowClosed => "submission_window_closed",
+    /// The talent's tier is outside the challenge's range.
+    NotEligible => "not_eligible",
+    SubmissionLimit => "submission_limit_reached",
+    /// Nobody reviews their own submission.
+    OwnSubmission => "own_submission",
+    /// Reviews happen while the challenge is judging.
+    NotJudging => "challenge_not_judging",
+    /// Another review of the submission landed first.
+    ReviewConflict => "review_conflict",
+    /// An overturn is another manager's review.
+    SameReviewer => "same_reviewer",
+    SubmissionWithdrawn => "submission_withdrawn",
     IdempotencyKeyReused => "idempotency_key_reused",
     IdempotencyInProgress => "idempotency_in_progress",
     /// The database cannot be reached or has no free connection: retry soon.
@@ -147,6 +166,32 @@ pub enum DomainError {
     AllowanceAlreadyClaimed,
     #[error("there is no allowance for your tier")]
     NoAllowance,
+    #[error("a {} challenge cannot become {}", .from.as_str(), .to.as_str())]
+    IllegalTransition {
+        from: ChallengeStatus,
+        to: ChallengeStatus,
+    },
+    #[error("these fields can no longer change while the challenge is {}: {}", .status.as_str(), .fields.join(", "))]
+    FieldLocked {
+        status: ChallengeStatus,
+        fields: Vec<&'static str>,
+    },
+    #[error("the challenge is not taking submissions now (its window or status)")]
+    SubmissionWindowClosed,
+    #[error("your tier in this challenge's track is outside its range ({min}–{max})")]
+    NotEligible { min: i16, max: i16 },
+    #[error("you already have the most submissions this challenge allows ({0})")]
+    SubmissionLimit(i32),
+    #[error("nobody reviews their own submission")]
+    OwnSubmission,
+    #[error("submissions are reviewed while the challenge is judging")]
+    NotJudging,
+    #[error("another review of this submission landed first; read it and review again")]
+    ReviewConflict,
+    #[error("an overturn must come from another manager than the review it replaces")]
+    SameReviewer,
+    #[error("this submission was withdrawn")]
+    SubmissionWithdrawn,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -185,6 +230,16 @@ impl DomainError {
             Self::AlreadyReversed => K::AlreadyReversed,
             Self::AllowanceAlreadyClaimed => K::AllowanceAlreadyClaimed,
             Self::NoAllowance => K::NoAllowance,
+            Self::IllegalTransition { .. } => K::IllegalTransition,
+            Self::FieldLocked { .. } => K::FieldLocked,
+            Self::SubmissionWindowClosed => K::SubmissionWindowClosed,
+            Self::NotEligible { .. } => K::NotEligible,
+            Self::SubmissionLimit(_) => K::SubmissionLimit,
+            Self::OwnSubmission => K::OwnSubmission,
+            Self::NotJudging => K::NotJudging,
+            Self::ReviewConflict => K::ReviewConflict,
+            Self::SameReviewer => K::SameReviewer,
+            Self::SubmissionWithdrawn => K::SubmissionWithdrawn,
             Self::IdempotencyKeyReused => K::IdempotencyKeyReused,
             Self::IdempotencyInProgress => K::IdempotencyInProgress,
             Self::Replayed { kind, .. } => *kind,

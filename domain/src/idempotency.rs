@@ -131,6 +131,29 @@ where
     }
 }
 
+/// [`run`] when the client sent a key; otherwise the effect in a write
+/// transaction of its own (for requests where a key is welcome, not required).
+pub async fn run_optional<T, R, F>(
+    db: &DatabaseConnection,
+    idem: Option<&Idempotency>,
+    operation: &str,
+    request: &R,
+    effect: F,
+) -> Result<T>
+where
+    T: Serialize + DeserializeOwned,
+    R: Serialize,
+    F: AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
+{
+    if let Some(idem) = idem {
+        return run(db, idem, operation, request, effect).await;
+    }
+    let txn = db::begin_write(db).await?;
+    let value = effect(&txn).await?;
+    txn.commit().await?;
+    Ok(value)
+}
+
 /// Inserts the key row with the outcome, in the effect's transaction; false
 /// when the key is taken. On PostgreSQL a plain insert (cheaper than `ON
 /// CONFLICT`; the insert first waits for a concurrent holder of the key to

@@ -118,6 +118,12 @@ actions! {
     GrantCredits, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
     /// Search talents and see their private profile fields.
     SearchTalents, "the role of staff (community manager, generative lead or admin)", false, |c| role(c, STAFF);
+    /// Create, edit and move challenges through their lifecycle.
+    ManageChallenges, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
+    /// Review submissions against the rubric (never one's own: see `review`).
+    ReviewSubmissions, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
+    /// Submit work to a challenge (eligibility is the challenge's rule).
+    SubmitWork, "a signed-in talent", false, |c| role(c, &[Role::Talent]);
     /// Claim one's monthly allowance.
     ClaimAllowance, "a signed-in talent", false, |c| matches!(c, Caller::User(_));
     /// Spend credits: a person (their own) or a service key with `credits:spend`.

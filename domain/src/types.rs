@@ -149,6 +149,42 @@ impl Text {
     }
 }
 
+/// An asset or reference link: an absolute http(s) URL of at most 2,048
+/// characters, without spaces or control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Url(String);
+
+impl Url {
+    pub const MAX: usize = 2048;
+    pub fn parse(field: &str, raw: &str) -> Parsed<Self> {
+        let s = raw.trim();
+        let rest = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"));
+        let host_ok = rest.is_some_and(|r| {
+            let host = r.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty()
+        });
+        if !host_ok {
+            return Err(FieldError::new(field, "must be an http:// or https:// URL"));
+        }
+        if s.chars().count() > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {} characters", Self::MAX),
+            ));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(FieldError::new(field, "must not contain spaces"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A new password: 10–128 characters, not only spaces. Never trimmed.
 #[derive(Clone)]
 pub struct Password(String);

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_accounts;
 mod m0002_ledger;
 mod m0003_idempotency_retention;
+mod m0004_challenges;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_accounts::Migration),
             Box::new(m0002_ledger::Migration),
             Box::new(m0003_idempotency_retention::Migration),
+            Box::new(m0004_challenges::Migration),
         ]
     }
 }

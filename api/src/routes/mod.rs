@@ -3,10 +3,12 @@
 
 pub mod admin;
 pub mod auth;
+pub mod challenges;
 pub mod credits;
 pub mod me;
 pub mod ops;
 pub mod schemas;
+pub mod submissions;
 pub mod talents;
 
 use actix_web::HttpRequest;
@@ -50,7 +52,21 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(credits::capture::capture_hold)
         .service(credits::release::release_hold)
         .service(credits::spend::create_spend)
-        .service(credits::reverse::reverse_transaction);
+        .service(credits::reverse::reverse_transaction)
+        .service(challenges::create::create_challenge)
+        .service(challenges::list::list_challenges)
+        .service(challenges::get::get_challenge)
+        .service(challenges::update::update_challenge)
+        .service(challenges::transition::transition_challenge)
+        .service(challenges::leaderboard::get_leaderboard)
+        .service(challenges::submit::create_submission)
+        .service(challenges::list_submissions::list_challenge_submissions)
+        .service(submissions::mine::list_my_submissions)
+        .service(submissions::get::get_submission)
+        .service(submissions::update::update_submission)
+        .service(submissions::withdraw::withdraw_submission)
+        .service(submissions::review::create_review)
+        .service(submissions::list_reviews::list_reviews);
 }
 
 /// Operations endpoints at the root.

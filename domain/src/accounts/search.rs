@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{Account, account_of};
 use crate::caller::Caller;
+use crate::challenges::{self, TalentBulkRun};
 use crate::db::{self, SqlBuilder};
 use crate::entities::users;
 use crate::error::{DomainError, Result};
@@ -28,6 +29,8 @@ pub struct TalentProfile {
     #[schema(value_type = i16, minimum = 0, maximum = 5)]
     pub headline_tier: Tier,
     pub tracks: Vec<TrackTier>,
+    /// Reviewed batches and how many met the visual standard, overall and per track.
+    pub bulk_run: TalentBulkRun,
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -131,6 +134,7 @@ pub async fn talent_profile(
         bio: user.bio,
         headline_tier,
         tracks,
+        bulk_run: challenges::bulk_run_of_talent(db, id).await?,
         created_at: user.created_at,
         email: staff.then_some(user.email),
         roles,

@@ -125,18 +125,18 @@ pub async fn claim_allowance(
     .await
 }
 
-/// Pays the reward of an accepted submission, exactly once ever: a second call
-/// for the same submission returns the first payment. For the challenges code;
-/// call it inside the review's transaction.
-pub async fn reward_submission<C: ConnectionTrait>(
+/// Pays credits from the rewards account under a once-only `reference`
+/// (`reward:<submission>:<review>`, `prize:<challenge>:<place>`): a second call
+/// with the same reference returns the first payment. For the challenges
+/// code; call it inside the transaction of what earned it.
+pub async fn reward<C: ConnectionTrait>(
     tx: &C,
     talent_id: Uuid,
-    submission_id: Uuid,
+    reference: String,
     amount: Amount,
     memo: &str,
     actor: Actor,
 ) -> Result<CreditTransaction> {
-    let reference = format!("reward:{submission_id}");
     let t = NewTransaction {
         kind: TransactionKind::Reward,
         talent_id,
@@ -158,4 +158,19 @@ pub async fn reward_submission<C: ConnectionTrait>(
             transaction_for_talent(tx, &paid).await
         }
     }
+}
+
+/// Pays the reward of an accepted submission, exactly once per accepting
+/// review (`reward:<submission>:<review>`).
+pub async fn reward_submission<C: ConnectionTrait>(
+    tx: &C,
+    talent_id: Uuid,
+    submission_id: Uuid,
+    review_id: Uuid,
+    amount: Amount,
+    actor: Actor,
+) -> Result<CreditTransaction> {
+    let memo = format!("Reward for submission {submission_id}");
+    let reference = format!("reward:{submission_id}:{review_id}");
+    reward(tx, talent_id, reference, amount, &memo, actor).await
 }

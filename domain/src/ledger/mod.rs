@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use grants::{GrantRequest, claim_allowance, grant, reward_submission};
+pub use grants::{GrantRequest, claim_allowance, grant, reward, reward_submission};
 pub use holds::{
     CaptureRequest, HoldRequest, capture, get_hold, hold, list_holds, release, sweep_expired_holds,
 };
@@ -35,7 +35,7 @@ pub use policies::{AllowancePolicy, allowance_policies, set_allowance};
 pub use posting::open_talent_account;
 pub use reads::{HistoryFilter, balance, history};
 pub use reconcile::{LedgerCheck, LedgerIssue, check};
-pub use reversal::{ReverseRequest, reverse};
+pub use reversal::{ReverseRequest, reverse, reverse_reward};
 pub use spends::{SpendRequest, spend};
 
 /// System accounts (seeded by the migrations with these ids).

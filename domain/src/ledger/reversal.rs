@@ -1,12 +1,16 @@
 //! Corrections: an admin reverses a transaction with a new, opposite one —
 //! at most once, never a reversal, and not if it would overdraw the talent.
 
-use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult,
+    TransactionTrait,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::posting::{Entry, NewTransaction, insert_entries, insert_transaction, move_talent};
 use super::{CreditTransaction, TransactionKind};
+use crate::caller::Actor;
 use crate::db;
 use crate::entities::ledger_transactions;
 use crate::error::{DomainError, Result};
@@ -50,63 +54,108 @@ pub async fn reverse(
     let idem = Idempotency::required(idem)?;
     let actor = allowed.caller().actor();
     idempotency::run(db, idem, "reverse", &req, async |tx| {
-        let at = now();
-        let orig = ledger_transactions::Entity::find_by_id(req.transaction_id)
-            .one(tx)
-            .await?
-            .ok_or(DomainError::NotFound("transaction"))?;
-        if orig.kind == TransactionKind::Reversal {
-            return Err(DomainError::ReversalNotReversible);
-        }
-        let t = NewTransaction {
-            kind: TransactionKind::Reversal,
-            talent_id: orig.talent_id,
-            amount: orig.amount,
-            memo: req.reason.as_str(),
-            reference: None,
-            reverses_id: Some(orig.id),
-            hold_id: None,
-            actor,
-        };
-        let id = insert_transaction(tx, &t, at)
-            .await?
-            .ok_or(DomainError::AlreadyReversed)?;
-        let originals: Vec<OriginalEntry> = db::fetch_all(
+        let reversal = reverse_in(tx, req.transaction_id, req.reason.as_str(), actor).await?;
+        let target = Some(req.transaction_id.to_string());
+        let after = Some(audit::json(&reversal));
+        audit::record(
             tx,
-            "SELECT e.account_id, e.amount, a.talent_id FROM ledger_entries e \
-             JOIN ledger_accounts a ON a.id = e.account_id WHERE e.transaction_id = $1 ORDER BY e.account_id",
-            [orig.id.into()],
+            actor,
+            "credits.reverse",
+            "transaction",
+            target,
+            None,
+            after,
         )
         .await?;
-        let mut entries = Vec::new();
-        let (mut talent_amount, mut balance_after) = (0, 0);
-        for e in &originals {
-            if e.talent_id.is_some() {
-                let moved = move_talent(tx, orig.talent_id, -e.amount, 0, at).await?;
-                talent_amount = -e.amount;
-                balance_after = moved.posted;
-                entries.push(Entry::talent(&moved, -e.amount));
-            } else {
-                entries.push(Entry::system(e.account_id, -e.amount));
-            }
-        }
-        insert_entries(tx, id, &entries, at).await?;
-        let reversal = CreditTransaction {
-            id,
-            kind: TransactionKind::Reversal,
-            talent_id: orig.talent_id,
-            amount: talent_amount,
-            memo: req.reason.as_str().to_owned(),
-            reference: None,
-            reverses_id: Some(orig.id),
-            hold_id: None,
-            balance_after,
-            created_at: at,
-        };
-        let target = Some(orig.id.to_string());
-        let after = Some(audit::json(&reversal));
-        audit::record(tx, actor, "credits.reverse", "transaction", target, None, after).await?;
         Ok(reversal)
     })
     .await
+}
+
+/// Reverses `transaction_id` inside `tx`: once, never a reversal, refused
+/// with `InsufficientCredits` when it would overdraw. Partial writes of a
+/// refusal are the caller's to roll back (a savepoint, see `reverse_reward`).
+async fn reverse_in<C: ConnectionTrait>(
+    tx: &C,
+    transaction_id: Uuid,
+    memo: &str,
+    actor: Actor,
+) -> Result<CreditTransaction> {
+    let at = now();
+    let orig = ledger_transactions::Entity::find_by_id(transaction_id)
+        .one(tx)
+        .await?
+        .ok_or(DomainError::NotFound("transaction"))?;
+    if orig.kind == TransactionKind::Reversal {
+        return Err(DomainError::ReversalNotReversible);
+    }
+    let t = NewTransaction {
+        kind: TransactionKind::Reversal,
+        talent_id: orig.talent_id,
+        amount: orig.amount,
+        memo,
+        reference: None,
+        reverses_id: Some(orig.id),
+        hold_id: None,
+        actor,
+    };
+    let id = insert_transaction(tx, &t, at)
+        .await?
+        .ok_or(DomainError::AlreadyReversed)?;
+    let originals: Vec<OriginalEntry> = db::fetch_all(
+        tx,
+        "SELECT e.account_id, e.amount, a.talent_id FROM ledger_entries e \
+         JOIN ledger_accounts a ON a.id = e.account_id WHERE e.transaction_id = $1 ORDER BY e.account_id",
+        [orig.id.into()],
+    )
+    .await?;
+    let mut entries = Vec::new();
+    let (mut talent_amount, mut balance_after) = (0, 0);
+    for e in &originals {
+        if e.talent_id.is_some() {
+            let moved = move_talent(tx, orig.talent_id, -e.amount, 0, at).await?;
+            talent_amount = -e.amount;
+            balance_after = moved.posted;
+            entries.push(Entry::talent(&moved, -e.amount));
+        } else {
+            entries.push(Entry::system(e.account_id, -e.amount));
+        }
+    }
+    insert_entries(tx, id, &entries, at).await?;
+    Ok(CreditTransaction {
+        id,
+        kind: TransactionKind::Reversal,
+        talent_id: orig.talent_id,
+        amount: talent_amount,
+        memo: memo.to_owned(),
+        reference: None,
+        reverses_id: Some(orig.id),
+        hold_id: None,
+        balance_after,
+        created_at: at,
+    })
+}
+
+/// Takes back a reward inside the caller's transaction (an overturned
+/// acceptance). `None` when the talent has already spent it: nothing is
+/// changed (the attempt is undone to a savepoint) and the caller records the
+/// credits as owed.
+pub async fn reverse_reward(
+    tx: &DatabaseTransaction,
+    transaction_id: Uuid,
+    memo: &str,
+    actor: Actor,
+) -> Result<Option<CreditTransaction>> {
+    let savepoint = tx.begin().await?;
+    match reverse_in(&savepoint, transaction_id, memo, actor).await {
+        Ok(reversal) => {
+            savepoint.commit().await?;
+            Ok(Some(reversal))
+        }
+        Err(DomainError::InsufficientCredits) => {
+            savepoint.rollback().await?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -63,3 +63,27 @@ pub async fn headline_tiers<C: ConnectionTrait>(
     let rows: Vec<Headline> = db::fetch_all(db, &b.sql, b.values).await?;
     Ok(rows.into_iter().map(|h| (h.talent_id, h.tier)).collect())
 }
+
+#[derive(FromQueryResult)]
+struct OneTier {
+    tier: Tier,
+}
+
+/// A talent's tier in `track`, or its headline tier without a track; 0 when
+/// not enrolled.
+pub async fn tier_for<C: ConnectionTrait>(
+    db: &C,
+    talent: Uuid,
+    track: Option<Track>,
+) -> Result<Tier> {
+    let Some(track) = track else {
+        return headline_tier(db, talent).await;
+    };
+    Ok(db::fetch_one::<OneTier, _>(
+        db,
+        "SELECT tier FROM talent_tracks WHERE talent_id = $1 AND track = $2",
+        [talent.into(), track.into()],
+    )
+    .await?
+    .map_or(Tier::ZERO, |t| t.tier))
+}

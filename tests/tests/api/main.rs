@@ -9,6 +9,7 @@
 mod helpers;
 
 mod auth;
+mod challenges;
 mod cli;
 mod credits;
 mod edge;

@@ -24,9 +24,11 @@ use uuid::Uuid;
 
 mod admin;
 mod auth;
+mod challenges;
 mod credits;
 mod http;
 
+pub use challenges::{challenge_spec, review_spec, submission_spec};
 use http::with_query;
 pub use http::{Answer, assert_problem, new_key};
 

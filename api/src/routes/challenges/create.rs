@@ -1,0 +1,33 @@
+//! POST /challenges: a new challenge, as a draft.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::{Authorized, JsonBody};
+use crate::state::State;
+use actix_web::{HttpResponse, post};
+use kartel_domain::challenges::{self, Challenge, ChallengeSpec};
+use kartel_domain::policy::ManageChallenges;
+
+/// Create a challenge (community manager, admin). It starts as a draft,
+/// visible to staff only, with rubric version 1.
+#[utoipa::path(
+    tag = "challenges",
+    operation_id = "create_challenge",
+    security(("bearer" = [])),
+    request_body = ChallengeSpec,
+    responses(
+        (status = 201, description = "The new draft", body = Challenge),
+        Unauthorized,
+        Forbidden,
+        Unprocessable,
+    )
+)]
+#[post("/challenges")]
+pub async fn create_challenge(
+    st: State,
+    allowed: Authorized<ManageChallenges>,
+    body: JsonBody<ChallengeSpec>,
+) -> ApiResult<HttpResponse> {
+    let c = challenges::create(&st.db, &allowed, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(c))
+}

@@ -1,0 +1,65 @@
+//! GET /challenges: the list, filtered.
+
+use crate::error::responses::*;
+use crate::error::{ApiError, ApiResult};
+use crate::extractors::MaybeUser;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::Caller;
+use kartel_domain::challenges::{self, Challenge, ChallengeFilter, ChallengeStatus};
+use kartel_domain::types::{Tier, Track};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChallengeQuery {
+    /// Only challenges in this status (drafts: staff only).
+    pub status: Option<ChallengeStatus>,
+    /// Only challenges of this track.
+    pub track: Option<Track>,
+    /// Only challenges a talent of this tier may enter.
+    #[param(minimum = 0, maximum = 5)]
+    pub tier: Option<i16>,
+}
+
+/// Challenges, newest first (anyone; drafts only for staff).
+#[utoipa::path(
+    tag = "challenges",
+    operation_id = "list_challenges",
+    security((), ("bearer" = [])),
+    params(PageQuery, ChallengeQuery),
+    responses(
+        (status = 200, description = "A page of challenges", body = PageOf<Challenge>),
+        Unauthorized,
+        Unprocessable,
+    )
+)]
+#[get("/challenges")]
+pub async fn list_challenges(
+    st: State,
+    user: MaybeUser,
+    page: web::Query<PageQuery>,
+    q: web::Query<ChallengeQuery>,
+) -> ApiResult<HttpResponse> {
+    let caller = user.0.map(Caller::User);
+    let filter = ChallengeFilter {
+        status: q.status,
+        track: q.track,
+        tier: q
+            .tier
+            .map(|t| Tier::parse("tier", t.into()))
+            .transpose()
+            .map_err(|e| ApiError::validation(vec![e]))?,
+    };
+    let page = challenges::list(
+        &st.db,
+        caller.as_ref(),
+        &filter,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

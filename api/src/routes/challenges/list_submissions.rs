@@ -1,0 +1,51 @@
+//! GET /challenges/{id}/submissions.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::MaybeUser;
+use crate::routes::submissions::SubmissionQuery;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::Caller;
+use kartel_domain::challenges::{self, Submission, SubmissionFilter};
+use uuid::Uuid;
+
+/// A challenge's submissions, newest first: staff see all, a talent its own,
+/// and everyone all (but withdrawn ones) once the challenge is closed.
+#[utoipa::path(
+    tag = "submissions",
+    operation_id = "list_challenge_submissions",
+    security((), ("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The challenge"), PageQuery, SubmissionQuery),
+    responses(
+        (status = 200, description = "A page of submissions", body = PageOf<Submission>),
+        Unauthorized,
+        NotFound,
+        Unprocessable,
+    )
+)]
+#[get("/challenges/{id}/submissions")]
+pub async fn list_challenge_submissions(
+    st: State,
+    user: MaybeUser,
+    id: web::Path<Uuid>,
+    page: web::Query<PageQuery>,
+    q: web::Query<SubmissionQuery>,
+) -> ApiResult<HttpResponse> {
+    let caller = user.0.map(Caller::User);
+    let f = SubmissionFilter {
+        challenge: Some(*id),
+        talent: None,
+        status: q.status,
+    };
+    let page = challenges::list_submissions(
+        &st.db,
+        caller.as_ref(),
+        &f,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

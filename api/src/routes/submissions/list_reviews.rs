@@ -1,0 +1,39 @@
+//! GET /submissions/{id}/reviews.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::Caller;
+use kartel_domain::challenges::{self, Review};
+use uuid::Uuid;
+
+/// A submission's reviews, oldest first, overturns included: to its talent
+/// and to staff.
+#[utoipa::path(
+    tag = "submissions",
+    operation_id = "list_reviews",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The submission"), PageQuery),
+    responses(
+        (status = 200, description = "A page of reviews", body = PageOf<Review>),
+        Unauthorized,
+        NotFound,
+        Unprocessable,
+    )
+)]
+#[get("/submissions/{id}/reviews")]
+pub async fn list_reviews(
+    st: State,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let caller = Caller::User(user.0);
+    let page =
+        challenges::list_reviews(&st.db, &caller, *id, page.cursor.as_deref(), page.limit()?)
+            .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

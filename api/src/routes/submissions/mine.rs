@@ -1,0 +1,48 @@
+//! GET /me/submissions.
+
+use super::SubmissionQuery;
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::routes::{PageOf, PageQuery};
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::Caller;
+use kartel_domain::challenges::{self, Submission, SubmissionFilter};
+
+/// Your submissions across challenges, newest first.
+#[utoipa::path(
+    tag = "submissions",
+    operation_id = "list_my_submissions",
+    security(("bearer" = [])),
+    params(PageQuery, SubmissionQuery),
+    responses(
+        (status = 200, description = "A page of your submissions", body = PageOf<Submission>),
+        Unauthorized,
+        Unprocessable,
+    )
+)]
+#[get("/me/submissions")]
+pub async fn list_my_submissions(
+    st: State,
+    user: CurrentUser,
+    page: web::Query<PageQuery>,
+    q: web::Query<SubmissionQuery>,
+) -> ApiResult<HttpResponse> {
+    let me = user.0.id;
+    let caller = Caller::User(user.0);
+    let f = SubmissionFilter {
+        challenge: None,
+        talent: Some(me),
+        status: q.status,
+    };
+    let page = challenges::list_submissions(
+        &st.db,
+        Some(&caller),
+        &f,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

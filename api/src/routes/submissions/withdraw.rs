@@ -1,0 +1,34 @@
+//! DELETE /submissions/{id}: withdraw.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::CurrentUser;
+use crate::state::State;
+use actix_web::{HttpResponse, delete, web};
+use kartel_domain::Caller;
+use kartel_domain::challenges::{self, Submission};
+use uuid::Uuid;
+
+/// Withdraw your submission while the challenge's window is open; it no
+/// longer counts towards the limit per talent.
+#[utoipa::path(
+    tag = "submissions",
+    operation_id = "withdraw_submission",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The submission")),
+    responses(
+        (status = 200, description = "The withdrawn submission", body = Submission),
+        Unauthorized,
+        NotFound,
+        Conflict,
+    )
+)]
+#[delete("/submissions/{id}")]
+pub async fn withdraw_submission(
+    st: State,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let caller = Caller::User(user.0);
+    Ok(HttpResponse::Ok().json(challenges::withdraw(&st.db, &caller, *id).await?))
+}

@@ -1,0 +1,593 @@
+//! Creating and editing challenges, and moving them through their
+//! lifecycle: by managers (one guarded update per move, so only legal moves
+//! land and two managers never both move one) and by the clock (open →
+//! judging at `closes_at`, safe on any number of instances). Closing pays
+//! the prizes, once.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::rubric::Rubric;
+use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, find, nullable, standings};
+use crate::caller::{Actor, Caller};
+use crate::db::{self, SqlBuilder};
+use crate::error::{DomainError, FieldError, Result};
+use crate::page::{self, Page};
+use crate::policy::{self, Allowed, ManageChallenges};
+use crate::types::{Amount, Limit, Text, Tier, Track, Url, Validator};
+use crate::{audit, events, ledger, new_id, now};
+
+pub const MAX_PRIZES: usize = 10;
+pub const MAX_REFERENCE_ASSETS: usize = 20;
+pub const MAX_SUBMISSIONS_PER_TALENT: i64 = 100;
+
+/// A challenge as a community manager writes it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeSpec {
+    /// 1–200 characters.
+    #[schema(example = "Neon product shots")]
+    pub title: String,
+    /// 1–20,000 characters.
+    #[schema(example = "Three product shots of the sneaker in a neon-lit street, 4:5.")]
+    pub brief: String,
+    /// The track it practises; null for any.
+    #[serde(default)]
+    pub track: Option<Track>,
+    /// Eligible tiers (0–5), inclusive; in `track`, or the headline tier.
+    #[schema(minimum = 0, maximum = 5)]
+    pub min_tier: i64,
+    #[schema(minimum = 0, maximum = 5)]
+    pub max_tier: i64,
+    pub opens_at: DateTime<Utc>,
+    /// After `opens_at`.
+    pub closes_at: DateTime<Utc>,
+    /// After `closes_at`.
+    pub review_due_at: DateTime<Utc>,
+    /// 1–100; withdrawn submissions do not count.
+    #[schema(minimum = 1, maximum = 100)]
+    pub max_submissions_per_talent: i64,
+    /// Credits for each accepted submission (0 for none).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub reward: i64,
+    /// Credits for place 1, 2, … (at most 10 places).
+    #[serde(default)]
+    pub prizes: Vec<i64>,
+    /// http(s) URLs of reference images (at most 20).
+    #[serde(default)]
+    pub reference_assets: Vec<String>,
+    pub rubric: Rubric,
+    /// Makes passing this challenge evidence for certification in `track`
+    /// (must equal `track`).
+    #[serde(default)]
+    pub certifies_track: Option<Track>,
+}
+
+/// A checked spec.
+struct Checked {
+    title: Text,
+    brief: Text,
+    min_tier: Tier,
+    max_tier: Tier,
+    max_submissions: i32,
+    reference_assets: Vec<String>,
+}
+
+impl ChallengeSpec {
+    fn check(&self) -> Result<Checked> {
+        let mut v = Validator::default();
+        let title = v.check(Text::parse("title", &self.title, 1, 200));
+        let brief = v.check(Text::parse("brief", &self.brief, 1, 20_000));
+        let min_tier = v.check(Tier::parse("min_tier", self.min_tier));
+        let max_tier = v.check(Tier::parse("max_tier", self.max_tier));
+        if let (Some(lo), Some(hi)) = (min_tier, max_tier)
+            && lo > hi
+        {
+            v.push(FieldError::new("max_tier", "must not be below min_tier"));
+        }
+        if self.closes_at <= self.opens_at {
+            v.push(FieldError::new("closes_at", "must be after opens_at"));
+        }
+        if self.review_due_at <= self.closes_at {
+            v.push(FieldError::new("review_due_at", "must be after closes_at"));
+        }
+        if !(1..=MAX_SUBMISSIONS_PER_TALENT).contains(&self.max_submissions_per_talent) {
+            v.push(FieldError::new(
+                "max_submissions_per_talent",
+                format!("must be between 1 and {MAX_SUBMISSIONS_PER_TALENT}"),
+            ));
+        }
+        if !(0..=Amount::MAX).contains(&self.reward) {
+            v.push(FieldError::new(
+                "reward",
+                format!("must be between 0 and {}", Amount::MAX),
+            ));
+        }
+        if self.prizes.len() > MAX_PRIZES {
+            v.push(FieldError::new(
+                "prizes",
+                format!("must have at most {MAX_PRIZES} places"),
+            ));
+        }
+        for (i, p) in self.prizes.iter().enumerate() {
+            v.check(Amount::parse(&format!("prizes[{i}]"), *p));
+        }
+        if self.reference_assets.len() > MAX_REFERENCE_ASSETS {
+            v.push(FieldError::new(
+                "reference_assets",
+                format!("must have at most {MAX_REFERENCE_ASSETS} URLs"),
+            ));
+        }
+        let assets: Vec<String> = self
+            .reference_assets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| v.check(Url::parse(&format!("reference_assets[{i}]"), a)))
+            .map(|u| u.as_str().to_owned())
+            .collect();
+        self.rubric.check("rubric", &mut v);
+        if self.certifies_track.is_some() && self.certifies_track != self.track {
+            v.push(FieldError::new(
+                "certifies_track",
+                "must be the challenge's track",
+            ));
+        }
+        v.finish_with(|| {
+            Some(Checked {
+                title: title?,
+                brief: brief?,
+                min_tier: min_tier?,
+                max_tier: max_tier?,
+                max_submissions: i32::try_from(self.max_submissions_per_talent).ok()?,
+                reference_assets: assets,
+            })
+        })
+    }
+}
+
+/// Creates a challenge as a draft, with rubric version 1.
+pub async fn create(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ManageChallenges>,
+    spec: ChallengeSpec,
+) -> Result<Challenge> {
+    let c = spec.check()?;
+    let actor = allowed.caller().actor();
+    let (id, t) = (new_id(), now());
+    let txn = db::begin_write(db).await?;
+    db::execute(
+        &txn,
+        "INSERT INTO challenges (id, title, brief, track, min_tier, max_tier, opens_at, closes_at, \
+         review_due_at, max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, \
+         rubric_version, status, cancel_reason, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, 'draft', NULL, $15, $16, $16)",
+        [
+            id.into(),
+            c.title.as_str().into(),
+            c.brief.as_str().into(),
+            spec.track.into(),
+            c.min_tier.into(),
+            c.max_tier.into(),
+            spec.opens_at.into(),
+            spec.closes_at.into(),
+            spec.review_due_at.into(),
+            c.max_submissions.into(),
+            spec.reward.into(),
+            serde_json::json!(spec.prizes).into(),
+            serde_json::json!(c.reference_assets).into(),
+            spec.certifies_track.into(),
+            actor.id.unwrap_or_default().into(),
+            t.into(),
+        ],
+    )
+    .await?;
+    insert_rubric(&txn, id, 1, &spec.rubric, actor).await?;
+    let challenge = find(&txn, id).await?;
+    let after = Some(audit::json(&challenge));
+    audit::record(
+        &txn,
+        actor,
+        "challenge.create",
+        "challenge",
+        Some(id.to_string()),
+        None,
+        after,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(challenge)
+}
+
+async fn insert_rubric<C: ConnectionTrait>(
+    db: &C,
+    challenge: Uuid,
+    version: i32,
+    rubric: &Rubric,
+    actor: Actor,
+) -> Result<()> {
+    db::execute(
+        db,
+        "INSERT INTO rubric_versions (challenge_id, version, criteria, pass_mark, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+            challenge.into(),
+            version.into(),
+            serde_json::json!(rubric.criteria).into(),
+            rubric.pass_mark.into(),
+            actor.id.into(),
+            now().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A challenge for `caller`: drafts exist only for staff.
+pub async fn get(db: &DatabaseConnection, caller: Option<&Caller>, id: Uuid) -> Result<Challenge> {
+    let c = find(db, id).await?;
+    if c.status == ChallengeStatus::Draft && !caller.is_some_and(policy::is_staff) {
+        return Err(DomainError::NotFound("challenge"));
+    }
+    Ok(c)
+}
+
+#[derive(Debug, Default)]
+pub struct ChallengeFilter {
+    pub status: Option<ChallengeStatus>,
+    pub track: Option<Track>,
+    /// Challenges a talent of this tier may enter.
+    pub tier: Option<Tier>,
+}
+
+/// Challenges, newest first; drafts only for staff.
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: Option<&Caller>,
+    f: &ChallengeFilter,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> Result<Page<Challenge>> {
+    let before: Option<Uuid> = page::decode(cursor)?;
+    let mut b = SqlBuilder::new(CHALLENGE_SQL);
+    b.push(" WHERE 1 = 1");
+    if !caller.is_some_and(policy::is_staff) {
+        b.push(" AND c.status <> 'draft'");
+    }
+    if let Some(s) = f.status {
+        let p = b.bind(s);
+        b.push(&format!(" AND c.status = {p}"));
+    }
+    if let Some(t) = f.track {
+        let p = b.bind(t);
+        b.push(&format!(" AND c.track = {p}"));
+    }
+    if let Some(t) = f.tier {
+        let p = b.bind(t);
+        b.push(&format!(" AND c.min_tier <= {p} AND c.max_tier >= {p}"));
+    }
+    if let Some(c) = before {
+        let p = b.bind(c);
+        b.push(&format!(" AND c.id < {p}"));
+    }
+    b.push(&format!(" ORDER BY c.id DESC LIMIT {}", limit.get() + 1));
+    let rows: Vec<ChallengeRow> = db::fetch_all(db, &b.sql, b.values).await?;
+    let items = rows
+        .into_iter()
+        .map(Challenge::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, limit.get(), |c: &Challenge| {
+        c.id.to_string()
+    }))
+}
+
+/// A change to a challenge. In a draft anything may change; once open only
+/// the wording, the reference assets and the rubric (a new version); while
+/// judging only the rubric; nothing after.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengePatch {
+    pub title: Option<String>,
+    pub brief: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Track>)]
+    pub track: Option<Option<Track>>,
+    pub min_tier: Option<i64>,
+    pub max_tier: Option<i64>,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub review_due_at: Option<DateTime<Utc>>,
+    pub max_submissions_per_talent: Option<i64>,
+    pub reward: Option<i64>,
+    pub prizes: Option<Vec<i64>>,
+    pub reference_assets: Option<Vec<String>>,
+    /// A new rubric: a new version; past reviews keep theirs.
+    pub rubric: Option<Rubric>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Track>)]
+    pub certifies_track: Option<Option<Track>>,
+}
+
+impl ChallengePatch {
+    /// The fields sent, by name, and whether each is open in `status`.
+    fn locked(&self, status: ChallengeStatus) -> Vec<&'static str> {
+        use ChallengeStatus::*;
+        let sent = [
+            (
+                "title",
+                self.title.is_some(),
+                [Draft, Open, Judging].as_slice(),
+            ),
+            ("brief", self.brief.is_some(), &[Draft, Open, Judging]),
+            (
+                "reference_assets",
+                self.reference_assets.is_some(),
+                &[Draft, Open, Judging],
+            ),
+            ("rubric", self.rubric.is_some(), &[Draft, Open, Judging]),
+            ("track", self.track.is_some(), &[Draft]),
+            ("min_tier", self.min_tier.is_some(), &[Draft]),
+            ("max_tier", self.max_tier.is_some(), &[Draft]),
+            ("opens_at", self.opens_at.is_some(), &[Draft]),
+            ("closes_at", self.closes_at.is_some(), &[Draft]),
+            ("review_due_at", self.review_due_at.is_some(), &[Draft]),
+            (
+                "max_submissions_per_talent",
+                self.max_submissions_per_talent.is_some(),
+                &[Draft],
+            ),
+            ("reward", self.reward.is_some(), &[Draft]),
+            ("prizes", self.prizes.is_some(), &[Draft]),
+            ("certifies_track", self.certifies_track.is_some(), &[Draft]),
+        ];
+        sent.iter()
+            .filter(|(_, is_sent, open_in)| *is_sent && !open_in.contains(&status))
+            .map(|(name, _, _)| *name)
+            .collect()
+    }
+
+    fn apply(self, c: &Challenge) -> ChallengeSpec {
+        ChallengeSpec {
+            title: self.title.unwrap_or_else(|| c.title.clone()),
+            brief: self.brief.unwrap_or_else(|| c.brief.clone()),
+            track: self.track.unwrap_or(c.track),
+            min_tier: self.min_tier.unwrap_or(c.min_tier.get().into()),
+            max_tier: self.max_tier.unwrap_or(c.max_tier.get().into()),
+            opens_at: self.opens_at.unwrap_or(c.opens_at),
+            closes_at: self.closes_at.unwrap_or(c.closes_at),
+            review_due_at: self.review_due_at.unwrap_or(c.review_due_at),
+            max_submissions_per_talent: self
+                .max_submissions_per_talent
+                .unwrap_or(c.max_submissions_per_talent.into()),
+            reward: self.reward.unwrap_or(c.reward),
+            prizes: self.prizes.unwrap_or_else(|| c.prizes.clone()),
+            reference_assets: self
+                .reference_assets
+                .unwrap_or_else(|| c.reference_assets.clone()),
+            rubric: self.rubric.unwrap_or_else(|| Rubric {
+                criteria: c.rubric.criteria.clone(),
+                pass_mark: c.rubric.pass_mark,
+            }),
+            certifies_track: self.certifies_track.unwrap_or(c.certifies_track),
+        }
+    }
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ManageChallenges>,
+    id: Uuid,
+    patch: ChallengePatch,
+) -> Result<Challenge> {
+    let actor = allowed.caller().actor();
+    let txn = db::begin_write(db).await?;
+    let before = find(&txn, id).await?;
+    let locked = patch.locked(before.status);
+    if !locked.is_empty() {
+        return Err(DomainError::FieldLocked {
+            status: before.status,
+            fields: locked,
+        });
+    }
+    let new_rubric = patch.rubric.is_some();
+    let spec = patch.apply(&before);
+    let c = spec.check()?;
+    let version = before.rubric.version + i32::from(new_rubric);
+    // Guarded by the status read above: a transition in between makes this
+    // change land on nothing, and the caller retries against the new status.
+    let changed = db::execute(
+        &txn,
+        "UPDATE challenges SET title = $1, brief = $2, track = $3, min_tier = $4, max_tier = $5, \
+         opens_at = $6, closes_at = $7, review_due_at = $8, max_submissions_per_talent = $9, reward = $10, \
+         prizes = $11, reference_assets = $12, certifies_track = $13, rubric_version = $14, updated_at = $15 \
+         WHERE id = $16 AND status = $17",
+        [
+            c.title.as_str().into(),
+            c.brief.as_str().into(),
+            spec.track.into(),
+            c.min_tier.into(),
+            c.max_tier.into(),
+            spec.opens_at.into(),
+            spec.closes_at.into(),
+            spec.review_due_at.into(),
+            c.max_submissions.into(),
+            spec.reward.into(),
+            serde_json::json!(spec.prizes).into(),
+            serde_json::json!(c.reference_assets).into(),
+            spec.certifies_track.into(),
+            version.into(),
+            now().into(),
+            id.into(),
+            before.status.into(),
+        ],
+    )
+    .await?;
+    if changed == 0 {
+        return Err(DomainError::FieldLocked {
+            status: find(&txn, id).await?.status,
+            fields: vec![],
+        });
+    }
+    if new_rubric {
+        insert_rubric(&txn, id, version, &spec.rubric, actor).await?;
+    }
+    let after = find(&txn, id).await?;
+    let (b, a) = (Some(audit::json(&before)), Some(audit::json(&after)));
+    audit::record(
+        &txn,
+        actor,
+        "challenge.update",
+        "challenge",
+        Some(id.to_string()),
+        b,
+        a,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// A move of a challenge: to `open`, `judging`, `closed` or `cancelled`
+/// (with a reason).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    pub to: ChallengeStatus,
+    /// Required when cancelling: 1–500 characters.
+    #[serde(default)]
+    #[schema(example = "The client withdrew the brief")]
+    pub reason: Option<String>,
+}
+
+pub async fn transition(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ManageChallenges>,
+    id: Uuid,
+    move_to: Transition,
+) -> Result<Challenge> {
+    let reason = match (&move_to.to, &move_to.reason) {
+        (ChallengeStatus::Cancelled, Some(r)) => {
+            Some(Text::parse("reason", r, 1, 500).map_err(|e| DomainError::Validation(vec![e]))?)
+        }
+        (ChallengeStatus::Cancelled, None) => {
+            return Err(DomainError::field("reason", "is required to cancel"));
+        }
+        (_, _) => None,
+    };
+    let actor = allowed.caller().actor();
+    let txn = db::begin_write(db).await?;
+    let before = find(&txn, id).await?;
+    let to = move_to.to;
+    if !before.status.can_become(to) {
+        return Err(DomainError::IllegalTransition {
+            from: before.status,
+            to,
+        });
+    }
+    let moved = db::execute(
+        &txn,
+        "UPDATE challenges SET status = $1, cancel_reason = $2, updated_at = $3 WHERE id = $4 AND status = $5",
+        [
+            to.into(),
+            reason.as_ref().map(|r| r.as_str().to_owned()).into(),
+            now().into(),
+            id.into(),
+            before.status.into(),
+        ],
+    )
+    .await?;
+    if moved == 0 {
+        // Another move landed first (a manager, or the clock).
+        let now_status = find(&txn, id).await?.status;
+        return Err(DomainError::IllegalTransition {
+            from: now_status,
+            to,
+        });
+    }
+    let mut payload = serde_json::json!({
+        "from": before.status, "to": to, "reason": reason, "by": actor.id,
+    });
+    if to == ChallengeStatus::Closed {
+        payload["prizes"] = pay_prizes(&txn, &before, actor).await?;
+    }
+    events::record(
+        &txn,
+        &format!("challenge.{}", to.as_str()),
+        "challenge",
+        id,
+        payload,
+    )
+    .await?;
+    let after = find(&txn, id).await?;
+    audit::record(
+        &txn,
+        actor,
+        "challenge.transition",
+        "challenge",
+        Some(id.to_string()),
+        Some(serde_json::json!({ "status": before.status })),
+        Some(serde_json::json!({ "status": to, "reason": reason })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Pays the prizes of a closing challenge to the top places of its
+/// leaderboard (higher score, then earlier submission), each once
+/// (`prize:<challenge>:<place>`). Returns what was paid, for the event.
+async fn pay_prizes<C: ConnectionTrait>(
+    db: &C,
+    c: &Challenge,
+    actor: Actor,
+) -> Result<serde_json::Value> {
+    let places = standings::top(db, c.id, c.prizes.len() as u64).await?;
+    let mut paid = Vec::new();
+    for (place, (entry, amount)) in places.iter().zip(&c.prizes).enumerate() {
+        let place = place + 1;
+        let amount = Amount::parse("prize", *amount)
+            .map_err(|_| DomainError::bug("a stored prize is not an amount"))?;
+        let memo = format!("Prize for place {place} in \"{}\"", c.title);
+        let t = ledger::reward(
+            db,
+            entry.talent_id,
+            format!("prize:{}:{place}", c.id),
+            amount,
+            &memo,
+            actor,
+        )
+        .await?;
+        paid.push(serde_json::json!({
+            "place": place, "talent_id": entry.talent_id, "submission_id": entry.submission_id,
+            "amount": amount.get(), "transaction_id": t.id,
+        }));
+    }
+    Ok(serde_json::Value::Array(paid))
+}
+
+#[derive(FromQueryResult)]
+struct Moved {
+    id: Uuid,
+}
+
+/// The clock: open challenges whose `closes_at` has passed move to judging.
+/// One guarded update per run, so two instances never move one twice.
+pub async fn advance_clock(db: &DatabaseConnection) -> Result<usize> {
+    let t = now();
+    let txn = db::begin_write(db).await?;
+    let moved: Vec<Moved> = db::fetch_all(
+        &txn,
+        "UPDATE challenges SET status = 'judging', updated_at = $1 \
+         WHERE status = 'open' AND closes_at <= $1 RETURNING id",
+        [t.into()],
+    )
+    .await?;
+    for m in &moved {
+        let payload = serde_json::json!({ "from": "open", "to": "judging", "by": "clock" });
+        events::record(&txn, "challenge.judging", "challenge", m.id, payload).await?;
+    }
+    txn.commit().await?;
+    Ok(moved.len())
+}

@@ -1,0 +1,192 @@
+//! Challenges: briefs with a visual standard (a versioned rubric), their
+//! lifecycle `draft → open → judging → closed` (or `cancelled`) driven by
+//! managers and by the clock, submissions by eligible talent, rubric reviews
+//! that pay rewards exactly once, prizes at close, leaderboards and the
+//! bulk-run success rate. Rooms: `lifecycle` (create, edit, transitions,
+//! clock, prizes), `rubric`, `submissions`, `reviews`, `standings`
+//! (leaderboards and bulk-run success).
+
+mod lifecycle;
+mod reviews;
+pub mod rubric;
+mod standings;
+mod submissions;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DeriveActiveEnum, EnumIter, FromQueryResult};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use lifecycle::{
+    ChallengeFilter, ChallengePatch, ChallengeSpec, Transition, advance_clock, create, get, list,
+    transition, update,
+};
+pub use reviews::{Decision, Review, ReviewSpec, list_reviews, review};
+pub use rubric::{Criterion, Rubric, RubricVersion};
+pub use standings::{
+    BulkRun, Leaderboard, LeaderboardEntry, TalentBulkRun, TrackBulkRun, bulk_run_of_challenge,
+    bulk_run_of_talent, leaderboard,
+};
+pub use submissions::{
+    Submission, SubmissionFilter, SubmissionPatch, SubmissionSpec, SubmissionStatus,
+    get_submission, list_submissions, submit, update_submission, withdraw,
+};
+
+use crate::db;
+use crate::error::{DomainError, Result};
+use crate::types::{Tier, Track};
+
+/// Where a challenge stands.
+// Stored as text; an unknown value is a decode error.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+pub enum ChallengeStatus {
+    Draft,
+    Open,
+    Judging,
+    Closed,
+    Cancelled,
+}
+
+impl ChallengeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Open => "open",
+            Self::Judging => "judging",
+            Self::Closed => "closed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The legal moves: draft → open → judging → closed; draft or open → cancelled.
+    pub fn can_become(self, to: Self) -> bool {
+        use ChallengeStatus::*;
+        matches!(
+            (self, to),
+            (Draft, Open) | (Open, Judging) | (Judging, Closed) | (Draft | Open, Cancelled)
+        )
+    }
+}
+
+/// A challenge as everyone sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Challenge {
+    pub id: Uuid,
+    pub title: String,
+    pub brief: String,
+    /// The role track it practises; null for any track.
+    pub track: Option<Track>,
+    /// Eligible tiers in `track` (or headline tier without a track), inclusive.
+    #[schema(value_type = i16, minimum = 0, maximum = 5)]
+    pub min_tier: Tier,
+    #[schema(value_type = i16, minimum = 0, maximum = 5)]
+    pub max_tier: Tier,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub review_due_at: DateTime<Utc>,
+    pub max_submissions_per_talent: i32,
+    /// Credits paid for each accepted submission.
+    pub reward: i64,
+    /// Credits for place 1, 2, … at close.
+    pub prizes: Vec<i64>,
+    pub reference_assets: Vec<String>,
+    /// The current rubric.
+    pub rubric: RubricVersion,
+    /// Passing this challenge is evidence for certification in this track.
+    pub certifies_track: Option<Track>,
+    pub status: ChallengeStatus,
+    pub cancel_reason: Option<String>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A challenge row with its current rubric.
+#[derive(Debug, FromQueryResult)]
+struct ChallengeRow {
+    id: Uuid,
+    title: String,
+    brief: String,
+    track: Option<Track>,
+    min_tier: Tier,
+    max_tier: Tier,
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+    review_due_at: DateTime<Utc>,
+    max_submissions_per_talent: i32,
+    reward: i64,
+    prizes: serde_json::Value,
+    reference_assets: serde_json::Value,
+    certifies_track: Option<Track>,
+    rubric_version: i32,
+    status: ChallengeStatus,
+    cancel_reason: Option<String>,
+    created_by: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    criteria: serde_json::Value,
+    pass_mark: f64,
+}
+
+/// A stored JSON column decoded into `T`, or a decode error (never a default).
+fn decode<T: serde::de::DeserializeOwned>(v: serde_json::Value, what: &str) -> Result<T> {
+    serde_json::from_value(v)
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("unreadable stored {what}: {e}")))
+}
+
+impl TryFrom<ChallengeRow> for Challenge {
+    type Error = DomainError;
+    fn try_from(r: ChallengeRow) -> Result<Self> {
+        Ok(Self {
+            id: r.id,
+            title: r.title,
+            brief: r.brief,
+            track: r.track,
+            min_tier: r.min_tier,
+            max_tier: r.max_tier,
+            opens_at: r.opens_at,
+            closes_at: r.closes_at,
+            review_due_at: r.review_due_at,
+            max_submissions_per_talent: r.max_submissions_per_talent,
+            reward: r.reward,
+            prizes: decode(r.prizes, "prizes")?,
+            reference_assets: decode(r.reference_assets, "reference assets")?,
+            rubric: RubricVersion {
+                version: r.rubric_version,
+                criteria: decode(r.criteria, "rubric")?,
+                pass_mark: r.pass_mark,
+            },
+            certifies_track: r.certifies_track,
+            status: r.status,
+            cancel_reason: r.cancel_reason,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const CHALLENGE_SQL: &str = "SELECT c.*, r.criteria, r.pass_mark FROM challenges c \
+     JOIN rubric_versions r ON r.challenge_id = c.id AND r.version = c.rubric_version";
+
+/// A challenge by id, for anyone (drafts included: callers decide who sees them).
+async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Challenge> {
+    db::fetch_one::<ChallengeRow, _>(db, &format!("{CHALLENGE_SQL} WHERE c.id = $1"), [id.into()])
+        .await?
+        .ok_or(DomainError::NotFound("challenge"))?
+        .try_into()
+}
+
+/// Tells "absent" (None) from "null" (Some(None)) in a PATCH body.
+pub fn nullable<'de, T, D>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

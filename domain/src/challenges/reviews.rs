@@ -1,0 +1,331 @@
+//! Reviews: a community manager scores a submission against the current
+//! rubric (while the challenge is judging, never their own work). Another
+//! manager may overturn by naming the review they replace; a review that
+//! lands second is refused, so 20 managers accepting at once make one
+//! review. Rewards move in the review's own transaction: accepted pays once
+//! (`reward:<submission>:<review>`); an overturn to rejected takes it back —
+//! or, when the talent already spent it, stands and records it as owed.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DeriveActiveEnum, EnumIter, FromQueryResult,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::submissions::{SubmissionStatus, find_submission};
+use super::{ChallengeStatus, find};
+use crate::caller::{Actor, Caller};
+use crate::db::{self, SqlBuilder};
+use crate::error::{DomainError, FieldError, Result};
+use crate::idempotency::{self, Idempotency};
+use crate::page::{self, Page};
+use crate::policy::{self, Allowed, ReviewSubmissions};
+use crate::types::{Amount, Limit, Text};
+use crate::{audit, events, ledger, new_id, now};
+
+/// A reviewer's verdict.
+// Stored as text; an unknown value is a decode error.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+pub enum Decision {
+    Accepted,
+    Rejected,
+}
+
+/// A review as a manager writes it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSpec {
+    /// A score for every criterion of the current rubric, 0 to its `max_score`.
+    #[schema(example = json!({"composition": 8, "lighting": 7.5}))]
+    pub scores: BTreeMap<String, f64>,
+    /// `accepted` needs the weighted total to reach the rubric's pass mark.
+    pub decision: Decision,
+    /// Of the batch, how many outputs met the visual standard (0 to `batch_size`).
+    #[schema(minimum = 0, maximum = 1000, example = 3)]
+    pub outputs_meeting_standard: i64,
+    /// Up to 5,000 characters for the talent.
+    #[serde(default)]
+    #[schema(example = "Strong lighting; the reflections on the street are convincing.")]
+    pub feedback: String,
+    /// To overturn: the id of the submission's current review. Absent for
+    /// the first review.
+    #[serde(default)]
+    pub overturns: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, FromQueryResult)]
+pub struct Review {
+    pub id: Uuid,
+    pub submission_id: Uuid,
+    pub challenge_id: Uuid,
+    pub talent_id: Uuid,
+    pub reviewer_id: Uuid,
+    /// The rubric version it scored against.
+    pub rubric_version: i32,
+    #[schema(value_type = Object)]
+    pub scores: serde_json::Value,
+    /// The weighted total, 0–100.
+    pub total: f64,
+    pub decision: Decision,
+    pub outputs_meeting_standard: i32,
+    pub feedback: String,
+    /// The review this one overturned.
+    pub overturns_id: Option<Uuid>,
+    /// The reward it paid.
+    pub reward_transaction_id: Option<Uuid>,
+    /// The reward it took back.
+    pub reversal_transaction_id: Option<Uuid>,
+    /// Credits the talent had already spent when this review rejected a
+    /// paid submission: owed, not taken back.
+    pub reward_owed: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+async fn find_review(tx: &DatabaseTransaction, id: Uuid) -> Result<Review> {
+    db::fetch_one(tx, "SELECT * FROM reviews WHERE id = $1", [id.into()])
+        .await?
+        .ok_or(DomainError::NotFound("review"))
+}
+
+pub async fn review(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ReviewSubmissions>,
+    idem: Option<&Idempotency>,
+    submission_id: Uuid,
+    spec: ReviewSpec,
+) -> Result<Review> {
+    let caller = allowed.caller();
+    let actor = caller.actor();
+    let reviewer = caller
+        .user_id()
+        .ok_or_else(|| DomainError::bug("a review by a service"))?;
+    let feedback = Text::parse("feedback", &spec.feedback, 0, 5000)
+        .map_err(|e| DomainError::Validation(vec![e]))?;
+    let request = serde_json::json!({ "submission_id": submission_id, "review": spec });
+    idempotency::run_optional(db, idem, "review", &request, async |tx| {
+        let s = find_submission(tx, submission_id).await?;
+        if s.talent_id == reviewer {
+            return Err(DomainError::OwnSubmission);
+        }
+        let c = find(tx, s.challenge_id).await?;
+        if c.status != ChallengeStatus::Judging {
+            return Err(DomainError::NotJudging);
+        }
+        if s.status == SubmissionStatus::Withdrawn {
+            return Err(DomainError::SubmissionWithdrawn);
+        }
+        let total = c.rubric.total(&spec.scores)?;
+        let mut errors = Vec::new();
+        if !(0..=i64::from(s.batch_size)).contains(&spec.outputs_meeting_standard) {
+            errors.push(FieldError::new(
+                "outputs_meeting_standard",
+                format!("must be between 0 and the batch size ({})", s.batch_size),
+            ));
+        }
+        if spec.decision == Decision::Accepted && total < c.rubric.pass_mark {
+            errors.push(FieldError::new(
+                "decision",
+                format!(
+                    "accepted needs the pass mark ({}); these scores total {total}",
+                    c.rubric.pass_mark
+                ),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Validation(errors));
+        }
+        // The review it replaces must be the current one: a first review
+        // names none, an overturn names the current one. Whoever lands
+        // second finds the submission moved on.
+        if spec.overturns != s.review_id {
+            return Err(DomainError::ReviewConflict);
+        }
+        let previous = match s.review_id {
+            Some(id) => Some(find_review(tx, id).await?),
+            None => None,
+        };
+        if previous.as_ref().is_some_and(|p| p.reviewer_id == reviewer) {
+            return Err(DomainError::SameReviewer);
+        }
+        let (id, at) = (new_id(), now());
+        let outputs = i32::try_from(spec.outputs_meeting_standard).unwrap_or_default();
+        let mut values: Vec<sea_orm::Value> = vec![
+            id.into(),
+            spec.decision.into(),
+            total.into(),
+            outputs.into(),
+            at.into(),
+            submission_id.into(),
+        ];
+        let guard = match s.review_id {
+            Some(current) => {
+                values.push(current.into());
+                "review_id = $7"
+            }
+            None => "review_id IS NULL",
+        };
+        let moved = db::execute(
+            tx,
+            &format!(
+                "UPDATE submissions SET review_id = $1, status = $2, score = $3, outputs_meeting_standard = $4, \
+                 updated_at = $5 WHERE id = $6 AND {guard}"
+            ),
+            values,
+        )
+        .await?;
+        if moved == 0 {
+            return Err(DomainError::ReviewConflict);
+        }
+        let money = settle_reward(tx, &s, spec.decision, c.reward, id, actor).await?;
+        db::execute(
+            tx,
+            "INSERT INTO reviews (id, submission_id, challenge_id, talent_id, reviewer_id, rubric_version, scores, \
+             total, decision, outputs_meeting_standard, feedback, overturns_id, reward_transaction_id, \
+             reversal_transaction_id, reward_owed, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            [
+                id.into(),
+                submission_id.into(),
+                s.challenge_id.into(),
+                s.talent_id.into(),
+                reviewer.into(),
+                c.rubric.version.into(),
+                serde_json::json!(spec.scores).into(),
+                total.into(),
+                spec.decision.into(),
+                outputs.into(),
+                feedback.as_str().into(),
+                s.review_id.into(),
+                money.paid.into(),
+                money.reversed.into(),
+                money.owed.into(),
+                at.into(),
+            ],
+        )
+        .await?;
+        let review = find_review(tx, id).await?;
+        let kind = if previous.is_some() { "submission.review_overturned" } else { "submission.reviewed" };
+        let payload = serde_json::json!({
+            "review": &review,
+            "previous_decision": previous.as_ref().map(|p| p.decision),
+            "track": c.track,
+            "certifies_track": c.certifies_track,
+        });
+        events::record(tx, kind, "submission", submission_id, payload).await?;
+        let before = previous.as_ref().map(audit::json);
+        audit::record(tx, actor, "submission.review", "submission", Some(submission_id.to_string()), before, Some(audit::json(&review))).await?;
+        Ok(review)
+    })
+    .await
+}
+
+/// What a review did with the submission's reward.
+#[derive(Default)]
+struct Money {
+    paid: Option<Uuid>,
+    reversed: Option<Uuid>,
+    owed: i64,
+}
+
+/// Pays the reward when a submission becomes accepted and has none; takes
+/// it back when it becomes rejected and has one (owed if already spent).
+async fn settle_reward(
+    tx: &DatabaseTransaction,
+    s: &super::submissions::SubmissionRow,
+    decision: Decision,
+    reward: i64,
+    review_id: Uuid,
+    actor: Actor,
+) -> Result<Money> {
+    let mut money = Money::default();
+    match (decision, s.reward_transaction_id) {
+        (Decision::Accepted, None) if s.reward_owed > 0 => {
+            // Accepted again while owing the last reward: the debt is settled
+            // by the decision, nothing is paid twice.
+            db::execute(
+                tx,
+                "UPDATE submissions SET reward_owed = 0 WHERE id = $1",
+                [s.id.into()],
+            )
+            .await?;
+        }
+        (Decision::Accepted, None) if reward > 0 => {
+            let amount = Amount::parse("reward", reward)
+                .map_err(|_| DomainError::bug("a stored reward is not an amount"))?;
+            let paid =
+                ledger::reward_submission(tx, s.talent_id, s.id, review_id, amount, actor).await?;
+            db::execute(
+                tx,
+                "UPDATE submissions SET reward_transaction_id = $1 WHERE id = $2",
+                [paid.id.into(), s.id.into()],
+            )
+            .await?;
+            money.paid = Some(paid.id);
+        }
+        (Decision::Rejected, Some(t)) => {
+            let memo = format!("Overturned: submission {} rejected", s.id);
+            match ledger::reverse_reward(tx, t, &memo, actor).await? {
+                Some(reversal) => money.reversed = Some(reversal.id),
+                None => money.owed = reward_amount(tx, t).await?,
+            }
+            db::execute(
+                tx,
+                "UPDATE submissions SET reward_transaction_id = NULL, reward_owed = $1 WHERE id = $2",
+                [money.owed.into(), s.id.into()],
+            )
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(money)
+}
+
+#[derive(FromQueryResult)]
+struct Paid {
+    amount: i64,
+}
+
+async fn reward_amount(tx: &DatabaseTransaction, transaction: Uuid) -> Result<i64> {
+    Ok(db::fetch_one::<Paid, _>(
+        tx,
+        "SELECT amount FROM ledger_transactions WHERE id = $1",
+        [transaction.into()],
+    )
+    .await?
+    .map_or(0, |p| p.amount))
+}
+
+/// A submission's reviews, oldest first: to its talent and to staff.
+pub async fn list_reviews(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    submission_id: Uuid,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> Result<Page<Review>> {
+    let s = find_submission(db, submission_id).await?;
+    if !(caller.user_id() == Some(s.talent_id) || policy::is_staff(caller)) {
+        return Err(DomainError::NotFound("submission"));
+    }
+    let after: Option<Uuid> = page::decode(cursor)?;
+    let mut b = SqlBuilder::new("SELECT * FROM reviews WHERE submission_id = ");
+    let p = b.bind(submission_id);
+    b.push(&p);
+    if let Some(a) = after {
+        let p = b.bind(a);
+        b.push(&format!(" AND id > {p}"));
+    }
+    b.push(&format!(" ORDER BY id LIMIT {}", limit.get() + 1));
+    let rows: Vec<Review> = db::fetch_all(db, &b.sql, b.values).await?;
+    Ok(Page::from_rows(rows, limit.get(), |r: &Review| {
+        r.id.to_string()
+    }))
+}

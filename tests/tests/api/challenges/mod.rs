@@ -1,0 +1,24 @@
+//! Challenges through the HTTP API: the lifecycle and its clock,
+//! submissions (window, eligibility, limits, visibility, copied work) and
+//! reviews (rubric versions, rewards once, overturns, prizes, leaderboards).
+
+mod lifecycle;
+mod reviews;
+mod submissions;
+
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+pub(super) fn id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
+/// Runs `sql` with `$1` bound to `id` (ids are stored natively per backend).
+pub(super) async fn exec_on(app: &TestApp, sql: &str, id: &str) {
+    let id: uuid::Uuid = id.parse().expect("uuid");
+    let stmt =
+        sea_orm::Statement::from_sql_and_values(app.db.get_database_backend(), sql, [id.into()]);
+    app.db.execute_raw(stmt).await.expect("sql");
+}
