@@ -8,6 +8,7 @@ pub mod extractors;
 pub mod jobs;
 pub mod key_cache;
 pub mod keys;
+pub mod leaderboards;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

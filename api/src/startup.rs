@@ -25,6 +25,7 @@ use crate::configuration::Settings;
 use crate::error::ApiError;
 use crate::key_cache::KeyCache;
 use crate::keys::Keys;
+use crate::leaderboards::Leaderboards;
 use crate::metrics::PoolCollector;
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::RateLimiter;
@@ -83,6 +84,13 @@ impl Application {
             },
             None => RateLimiter::memory(),
         };
+        let leaderboards = match &redis {
+            Some(conn) => Leaderboards::Redis {
+                conn: conn.clone(),
+                prefix: settings.redis_prefix.clone(),
+            },
+            None => Leaderboards::memory(),
+        };
         let keys = Keys::load(&settings)?;
         let listener = TcpListener::bind(settings.addr).map_err(|e| {
             anyhow::anyhow!(
@@ -99,6 +107,7 @@ impl Application {
             limiter,
             redis,
             key_cache,
+            leaderboards,
         });
         let server = serve(listener, state.clone())?;
         Ok(Self {

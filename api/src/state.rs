@@ -16,6 +16,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub redis: Option<ConnectionManager>,
     pub key_cache: crate::key_cache::KeyCache,
+    pub leaderboards: crate::leaderboards::Leaderboards,
 }
 
 pub type State = actix_web::web::Data<AppState>;

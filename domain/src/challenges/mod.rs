@@ -25,8 +25,9 @@ pub use lifecycle::{
 pub use reviews::{Decision, Review, ReviewSpec, list_reviews, review};
 pub use rubric::{Criterion, Rubric, RubricVersion};
 pub use standings::{
-    BulkRun, Leaderboard, LeaderboardEntry, TalentBulkRun, TrackBulkRun, bulk_run_of_challenge,
-    bulk_run_of_talent, leaderboard,
+    BulkRun, Leaderboard, LeaderboardEntry, TalentBulkRun, TrackBulkRun, all_standings,
+    bulk_run_of_challenge, bulk_run_of_talent, leaderboard, leaderboard_access, leaderboard_offset,
+    leaderboard_page,
 };
 pub use submissions::{
     Submission, SubmissionFilter, SubmissionPatch, SubmissionSpec, SubmissionStatus,

@@ -89,7 +89,49 @@ pub(super) async fn top<C: ConnectionTrait>(
     standings(db, challenge, 0, n).await
 }
 
-/// A challenge's leaderboard: public once it is judging; staff see it sooner.
+/// Whether `caller` may read a challenge's leaderboard: public once it is
+/// judging; staff see it sooner; a draft's exists only for staff.
+pub async fn leaderboard_access(
+    db: &DatabaseConnection,
+    caller: Option<&Caller>,
+    challenge: Uuid,
+) -> Result<()> {
+    let c = super::get(db, caller, challenge).await?;
+    let public = matches!(c.status, ChallengeStatus::Judging | ChallengeStatus::Closed);
+    if public || caller.is_some_and(policy::is_staff) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("leaderboard"))
+    }
+}
+
+/// The offset a leaderboard cursor stands for.
+pub fn leaderboard_offset(cursor: Option<&str>) -> Result<u64> {
+    Ok(crate::page::decode(cursor)?.unwrap_or(0))
+}
+
+/// A page of a leaderboard from `offset`, given one more entry than `limit`
+/// if there are more.
+pub fn leaderboard_page(
+    mut items: Vec<LeaderboardEntry>,
+    offset: u64,
+    limit: Limit,
+) -> Leaderboard {
+    let more = items.len() as u64 > limit.get();
+    items.truncate(limit.get() as usize);
+    let next_cursor = more.then(|| crate::page::encode(&(offset + limit.get()).to_string()));
+    Leaderboard { items, next_cursor }
+}
+
+/// Every place of a challenge's leaderboard, for a cache to hold.
+pub async fn all_standings(
+    db: &DatabaseConnection,
+    challenge: Uuid,
+) -> Result<Vec<LeaderboardEntry>> {
+    standings(db, challenge, 0, i64::MAX as u64).await
+}
+
+/// A challenge's leaderboard computed from the database (no cache).
 pub async fn leaderboard(
     db: &DatabaseConnection,
     caller: Option<&Caller>,
@@ -97,17 +139,10 @@ pub async fn leaderboard(
     cursor: Option<&str>,
     limit: Limit,
 ) -> Result<Leaderboard> {
-    let c = super::get(db, caller, challenge).await?;
-    let public = matches!(c.status, ChallengeStatus::Judging | ChallengeStatus::Closed);
-    if !public && !caller.is_some_and(policy::is_staff) {
-        return Err(DomainError::NotFound("leaderboard"));
-    }
-    let offset: u64 = crate::page::decode(cursor)?.unwrap_or(0);
-    let mut items = standings(db, challenge, offset, limit.get() + 1).await?;
-    let more = items.len() as u64 > limit.get();
-    items.truncate(limit.get() as usize);
-    let next_cursor = more.then(|| crate::page::encode(&(offset + limit.get()).to_string()));
-    Ok(Leaderboard { items, next_cursor })
+    leaderboard_access(db, caller, challenge).await?;
+    let offset = leaderboard_offset(cursor)?;
+    let items = standings(db, challenge, offset, limit.get() + 1).await?;
+    Ok(leaderboard_page(items, offset, limit))
 }
 
 /// Reviewed batches, how many succeeded, and the rate.

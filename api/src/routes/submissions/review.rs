@@ -1,4 +1,5 @@
-//! POST /submissions/{id}/reviews.
+//! POST /submissions/{id}/reviews. A review changes the leaderboard: its
+//! cached board is marked stale once the review is committed.
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
@@ -40,5 +41,6 @@ pub async fn create_review(
 ) -> ApiResult<HttpResponse> {
     let idem = key.for_caller(allowed.caller())?;
     let r = challenges::review(&st.db, &allowed, idem.as_ref(), *id, body.into_inner()).await?;
+    st.leaderboards.changed(r.challenge_id).await;
     Ok(HttpResponse::Created().json(r))
 }

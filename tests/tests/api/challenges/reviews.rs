@@ -207,3 +207,50 @@ both_backends! {
         assert_eq!(profile["bulk_run"]["overall"], json!({"reviewed_batches": 2, "successful_batches": 1, "rate": 0.5}));
     }
 }
+
+/// Deletes every Redis key of this app (as if Redis were flushed) and says
+/// how many there were; `None` when the app runs without Redis.
+async fn flush_redis(app: &TestApp) -> Option<usize> {
+    let url = app.settings.redis_url.as_ref()?;
+    let client = redis::Client::open(url.expose()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:*", app.settings.redis_prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    Some(keys.len())
+}
+
+both_backends! {
+    async fn the_leaderboard_follows_reviews_and_is_rebuilt_after_the_cache_is_flushed(app: &TestApp) {
+        let manager = app.new_manager().await;
+        let (a, b) = (app.new_talent().await, app.new_talent().await);
+        let cid = app.open_challenge(&manager, &challenge_spec()).await;
+        let sa = app.new_submission(&a, &cid, "https://x.example/a.png").await;
+        let sb = app.new_submission(&b, &cid, "https://x.example/b.png").await;
+        app.transition(&manager, &cid, "judging").await;
+        let order = async || -> Vec<Value> {
+            let board: Value = app.leaderboard(None, &cid, "").await.json().await.unwrap();
+            board["items"].as_array().unwrap().iter().map(|e| json!([e["rank"], e["talent_id"], e["score"]])).collect()
+        };
+        assert_eq!(order().await, Vec::<Value>::new());
+        app.review(&manager, &sa, &review_spec(8.0, 8.0, "accepted", 1)).await;
+        assert_eq!(order().await, [json!([1, a.id, 80.0])]);
+        app.review(&manager, &sb, &review_spec(9.0, 9.0, "accepted", 1)).await;
+        let expected = [json!([1, b.id, 90.0]), json!([2, a.id, 80.0])];
+        assert_eq!(order().await, expected);
+        let flushed = flush_redis(app).await;
+        // With Redis, the board and its generation were there to flush.
+        assert!(flushed.is_none_or(|n| n >= 2), "{flushed:?}");
+        assert_eq!(order().await, expected, "after a flush");
+        assert_eq!(order().await, expected);
+    }
+}
