@@ -22,12 +22,16 @@ use uuid::Uuid;
 /// How long a built board is kept (a safety net: a missed bump heals by then).
 const TTL_SECONDS: u64 = 300;
 
+/// A built board, shared by the readers of one instance.
+type Board = Arc<Vec<LeaderboardEntry>>;
+
 pub enum Leaderboards {
     Redis {
         conn: ConnectionManager,
         prefix: String,
     },
-    Memory(Mutex<HashMap<Uuid, (u64, Option<Arc<Vec<LeaderboardEntry>>>)>>),
+    /// Per challenge: its generation and, once built, its board.
+    Memory(Mutex<HashMap<Uuid, (u64, Option<Board>)>>),
 }
 
 impl Leaderboards {
