@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::Parser;
 use futures::{StreamExt, TryStreamExt};
 use kartel_api::configuration::{Secret, Settings};
@@ -73,9 +75,17 @@ struct Args {
     /// The app's HTTP worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// Scenarios to run, comma separated: spread, hot, reads.
+    /// Scenarios to run, comma separated: spread, hot, reads (the ledger,
+    /// against pgbench tpcb-like) and challenges, leaderboard, submit (the
+    /// challenges, against pgbench -S select-only).
     #[arg(long, value_delimiter = ',', default_value = "spread,hot,reads")]
     scenarios: Vec<String>,
+    /// Submissions seeded on the leaderboard's challenge (straight into the
+    /// database, all reviewed), spread over `--board-talents` talents.
+    #[arg(long, default_value_t = 100_000)]
+    board_submissions: u64,
+    #[arg(long, default_value_t = 10_000)]
+    board_talents: u64,
     /// Do not run pgbench.
     #[arg(long)]
     skip_pgbench: bool,
@@ -96,7 +106,22 @@ enum Scenario {
         talents: Arc<Vec<Uuid>>,
         token: String,
     },
+    /// `GET /challenges?status=open`, anonymous.
+    Challenges,
+    /// A random page of the seeded leaderboard (the first page half the time).
+    Leaderboard {
+        challenge: Uuid,
+        places: u64,
+    },
+    /// A submission by a random signed-in talent to a random open challenge.
+    Submit {
+        talents: Arc<Vec<String>>,
+        challenges: Arc<Vec<Uuid>>,
+    },
 }
+
+const LEDGER_SCENARIOS: [&str; 3] = ["spread", "hot", "reads"];
+const CHALLENGE_SCENARIOS: [&str; 3] = ["challenges", "leaderboard", "submit"];
 
 impl Scenario {
     fn key(&self) -> &'static str {
@@ -104,6 +129,9 @@ impl Scenario {
             Scenario::Spread { .. } => "spread",
             Scenario::Hot { .. } => "hot",
             Scenario::Reads { .. } => "reads",
+            Scenario::Challenges => "challenges",
+            Scenario::Leaderboard { .. } => "leaderboard",
+            Scenario::Submit { .. } => "submit",
         }
     }
     fn name(&self) -> &'static str {
@@ -111,6 +139,9 @@ impl Scenario {
             Scenario::Spread { .. } => "spread spends",
             Scenario::Hot { .. } => "hot-talent spends",
             Scenario::Reads { .. } => "balance reads",
+            Scenario::Challenges => "challenge list",
+            Scenario::Leaderboard { .. } => "leaderboard reads",
+            Scenario::Submit { .. } => "submission creates",
         }
     }
 }
@@ -139,6 +170,39 @@ impl Bench {
                     .get(self.url(&format!("/api/v1/talents/{talent}/credits")))
                     .bearer_auth(token)
             }
+            Scenario::Challenges => self
+                .http
+                .get(self.url("/api/v1/challenges?status=open&limit=20")),
+            Scenario::Leaderboard { challenge, places } => {
+                let pages = usize::try_from(places / 20).unwrap_or(1).max(1);
+                let page = if rng.below(2) == 0 {
+                    0
+                } else {
+                    rng.below(pages)
+                };
+                let cursor = if page == 0 {
+                    String::new()
+                } else {
+                    URL_SAFE_NO_PAD.encode((page * 20).to_string())
+                };
+                self.http.get(self.url(&format!(
+                    "/api/v1/challenges/{challenge}/leaderboard?limit=20&cursor={cursor}"
+                )))
+            }
+            Scenario::Submit {
+                talents,
+                challenges,
+            } => {
+                let token = &talents[rng.below(talents.len())];
+                let challenge = challenges[rng.below(challenges.len())];
+                self.http
+                    .post(self.url(&format!("/api/v1/challenges/{challenge}/submissions")))
+                    .bearer_auth(token)
+                    .json(&json!({
+                        "assets": [format!("https://cdn.bench.example/{}.png", Uuid::new_v4())],
+                        "prompt": "loadbench", "workflow": {"seed": 1}, "batch_size": 4
+                    }))
+            }
         }
     }
 
@@ -156,7 +220,9 @@ impl Bench {
         let mut stats = Stats::default();
         let mut rng = SplitMix64::new(Uuid::new_v4().as_u64_pair().0);
         let expected = match scenario {
-            Scenario::Reads { .. } => StatusCode::OK,
+            Scenario::Reads { .. } | Scenario::Challenges | Scenario::Leaderboard { .. } => {
+                StatusCode::OK
+            }
             _ => StatusCode::CREATED,
         };
         while Instant::now() < until {
@@ -316,17 +382,23 @@ fn str_field(v: &Value, name: &str) -> anyhow::Result<String> {
 }
 
 /// Runs pgbench on a database of its own; returns its TPS.
-async fn pgbench(admin_url: &str, clients: usize, duration: u64) -> anyhow::Result<f64> {
+async fn pgbench(
+    admin_url: &str,
+    builtin: &'static str,
+    clients: usize,
+    duration: u64,
+) -> anyhow::Result<f64> {
     let name = format!("kartel_pgbench_{}", Uuid::new_v4().simple());
     let url = create_pg_database(admin_url, &name).await?;
-    let result = tokio::task::spawn_blocking(move || run_pgbench(&url, clients, duration)).await;
+    let result =
+        tokio::task::spawn_blocking(move || run_pgbench(&url, builtin, clients, duration)).await;
     let dropped = drop_pg_database(admin_url, &name).await;
     let tps = result??;
     dropped?;
     Ok(tps)
 }
 
-fn run_pgbench(url: &str, clients: usize, duration: u64) -> anyhow::Result<f64> {
+fn run_pgbench(url: &str, builtin: &str, clients: usize, duration: u64) -> anyhow::Result<f64> {
     use std::process::Command;
     let scale = clients.max(1).to_string();
     let init = Command::new("pgbench")
@@ -343,7 +415,7 @@ fn run_pgbench(url: &str, clients: usize, duration: u64) -> anyhow::Result<f64> 
     let out = Command::new("pgbench")
         .args([
             "-b",
-            "tpcb-like",
+            builtin,
             "-c",
             &clients.to_string(),
             "-j",
@@ -486,12 +558,10 @@ async fn main() -> anyhow::Result<()> {
     if args.clients.is_empty() || args.clients.contains(&0) || args.talents == 0 {
         bail!("--clients and --talents must be positive");
     }
-    if let Some(bad) = args
-        .scenarios
-        .iter()
-        .find(|s| !matches!(s.as_str(), "spread" | "hot" | "reads"))
-    {
-        bail!("unknown scenario {bad}: use spread, hot or reads");
+    if let Some(bad) = args.scenarios.iter().find(|s| {
+        !LEDGER_SCENARIOS.contains(&s.as_str()) && !CHALLENGE_SCENARIOS.contains(&s.as_str())
+    }) {
+        bail!("unknown scenario {bad}: use spread, hot, reads, challenges, leaderboard or submit");
     }
 
     let db_name = format!("kartel_bench_{}", Uuid::new_v4().simple());
@@ -655,12 +725,21 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
     );
 
     let talents = Arc::new(spread_ids.to_vec());
+    let challenge_run = args
+        .scenarios
+        .iter()
+        .any(|s| CHALLENGE_SCENARIOS.contains(&s.as_str()));
+    let board = if challenge_run {
+        Some(seed_challenges(&bench, &db, &manager, args, spread_ids, tag).await?)
+    } else {
+        None
+    };
     let mut rows = Vec::new();
     for (n, &clients) in args.clients.iter().enumerate() {
         println!("\n== {clients} clients ==");
         // A fresh token for each round: access tokens live at most 15 minutes.
         let manager = bench.login(&manager_email).await?;
-        let scenarios = [
+        let mut scenarios = vec![
             Scenario::Spread {
                 talents: talents.clone(),
             },
@@ -670,6 +749,19 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
                 token: manager,
             },
         ];
+        if let Some(b) = &board {
+            scenarios.extend([
+                Scenario::Challenges,
+                Scenario::Leaderboard {
+                    challenge: b.board,
+                    places: b.places,
+                },
+                Scenario::Submit {
+                    talents: b.tokens.clone(),
+                    challenges: b.open.clone(),
+                },
+            ]);
+        }
         let mut spread_rate = None;
         for scenario in scenarios
             .iter()
@@ -690,17 +782,40 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
         if args.skip_pgbench {
             continue;
         }
-        match pgbench(&args.admin_url, clients, args.duration_secs).await {
-            Ok(tps) => {
-                let ratio = spread_rate.map_or(0.0, |r| r / tps);
-                println!(
-                    "  pgbench tpcb-like  c={clients:<3} {tps:>8.0} TPS   spread spends / pgbench = {ratio:.2}x"
-                );
-                for row in rows.iter_mut().filter(|r| r.clients == clients) {
-                    row.pgbench_tps = Some(tps);
+        let ledger_run = args
+            .scenarios
+            .iter()
+            .any(|s| LEDGER_SCENARIOS.contains(&s.as_str()));
+        if ledger_run {
+            match pgbench(&args.admin_url, "tpcb-like", clients, args.duration_secs).await {
+                Ok(tps) => {
+                    let ratio = spread_rate.map_or(0.0, |r| r / tps);
+                    println!(
+                        "  pgbench tpcb-like  c={clients:<3} {tps:>8.0} TPS   spread spends / pgbench = {ratio:.2}x"
+                    );
+                    for row in rows
+                        .iter_mut()
+                        .filter(|r| r.clients == clients && !is_challenge_row(r))
+                    {
+                        row.pgbench_tps = Some(tps);
+                    }
                 }
+                Err(e) => println!("  pgbench not run: {e:#}"),
             }
-            Err(e) => println!("  pgbench not run: {e:#}"),
+        }
+        if challenge_run {
+            match pgbench(&args.admin_url, "select-only", clients, args.duration_secs).await {
+                Ok(tps) => {
+                    println!("  pgbench select-only c={clients:<3} {tps:>8.0} TPS");
+                    for row in rows
+                        .iter_mut()
+                        .filter(|r| r.clients == clients && is_challenge_row(r))
+                    {
+                        row.pgbench_tps = Some(tps);
+                    }
+                }
+                Err(e) => println!("  pgbench -S not run: {e:#}"),
+            }
         }
     }
 
@@ -726,6 +841,18 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
     // The table for the README.
     print_markdown_table(&rows);
     println!("\n(ratio = successful requests per second / pgbench TPS at the same client count)");
+    // The challenges' target: reads at 0.4x pgbench -S or better, p99 within 50 ms at 32 clients.
+    for r in rows.iter().filter(|r| is_challenge_row(r)) {
+        let s = &r.stats;
+        let p99 = s.quantile_ms(0.99);
+        let ratio = r.pgbench_tps.map(|tps| s.rate(s.ok) / tps);
+        println!(
+            "{} at {} clients: {} of pgbench -S, p99 {p99:.1} ms (target for reads: >= 0.4x, p99 <= 50 ms)",
+            r.scenario,
+            r.clients,
+            ratio.map_or("no ratio".into(), |x| format!("{x:.2}x")),
+        );
+    }
     // The target: spread spends at 0.8x pgbench or better, with p99 within 50 ms.
     for r in rows.iter().filter(|r| r.scenario == "spread spends") {
         let s = &r.stats;
@@ -755,4 +882,117 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
         println!("FAIL: the ledger check found issues");
     }
     Ok(errors == 0 && ledger_ok)
+}
+
+fn is_challenge_row(r: &Row) -> bool {
+    matches!(
+        r.scenario,
+        "challenge list" | "leaderboard reads" | "submission creates"
+    )
+}
+
+/// What the challenge scenarios run against.
+struct Board {
+    /// The judging challenge with the seeded leaderboard.
+    board: Uuid,
+    places: u64,
+    /// Open challenges taking submissions.
+    open: Arc<Vec<Uuid>>,
+    /// Access tokens of talents who submit.
+    tokens: Arc<Vec<String>>,
+}
+
+/// Creates 20 open challenges through the API, and one with a leaderboard of
+/// `--board-submissions` reviewed submissions by `--board-talents` talents,
+/// seeded straight into the database (the API would take hours), then judging.
+async fn seed_challenges(
+    bench: &Arc<Bench>,
+    db: &sea_orm::DatabaseConnection,
+    manager: &str,
+    args: &Args,
+    talents: &[Uuid],
+    tag: &str,
+) -> anyhow::Result<Board> {
+    use sea_orm::ConnectionTrait;
+    let started = Instant::now();
+    let now = chrono::Utc::now();
+    let spec = |title: String| {
+        json!({
+            "title": title, "brief": "loadbench", "track": null, "min_tier": 0, "max_tier": 5,
+            "opens_at": now - chrono::Duration::hours(1), "closes_at": now + chrono::Duration::hours(6),
+            "review_due_at": now + chrono::Duration::hours(7), "max_submissions_per_talent": 100,
+            "reward": 1, "prizes": [], "reference_assets": [],
+            "rubric": {"criteria": [{"key": "q", "name": "Quality", "weight": 1, "max_score": 10}], "pass_mark": 50},
+            "certifies_track": null
+        })
+    };
+    let open_one = async |title: String| -> anyhow::Result<Uuid> {
+        let c = bench
+            .post("/api/v1/challenges", Some(manager), &spec(title))
+            .await?;
+        let id: Uuid = str_field(&c, "id")?.parse()?;
+        let req = bench
+            .http
+            .post(bench.url(&format!("/api/v1/challenges/{id}/transitions")))
+            .bearer_auth(manager)
+            .json(&json!({ "to": "open" }));
+        expect_json(req, StatusCode::OK, "open challenge").await?;
+        Ok(id)
+    };
+    let mut open = Vec::new();
+    for i in 0..20 {
+        open.push(open_one(format!("Bench challenge {i}")).await?);
+    }
+    let board = open_one("Bench leaderboard".into()).await?;
+    let seed = [
+        format!(
+            "INSERT INTO users (id, email, handle, display_name, bio, password_hash, roles, status, created_at, updated_at) \
+             SELECT gen_random_uuid(), 'b' || g || '-{tag}@bench.example', 'b' || g || '_{tag}', 'Board ' || g, NULL, 'x', \
+                    '[\"talent\"]'::json, 'active', now(), now() FROM generate_series(1, {n}) g",
+            n = args.board_talents
+        ),
+        format!(
+            "INSERT INTO submissions (id, challenge_id, talent_id, assets, prompt, workflow, batch_size, status, \
+             copy_flagged, score, outputs_meeting_standard, review_id, reward_transaction_id, reward_owed, created_at, updated_at) \
+             SELECT gen_random_uuid(), '{board}', u.id, '[\"https://cdn.bench.example/seed.png\"]'::json, 'seed', '{{}}'::json, 4, \
+                    'accepted', false, round((random() * 100)::numeric, 2)::float8, 1, NULL, NULL, 0, \
+                    now() - make_interval(secs => g), now() \
+               FROM generate_series(1, {subs}) g \
+               JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM users WHERE email LIKE 'b%-{tag}@bench.example') u \
+                 ON u.rn = (g % {n}) + 1",
+            subs = args.board_submissions,
+            n = args.board_talents.max(1)
+        ),
+        "ANALYZE".to_owned(),
+    ];
+    for sql in seed {
+        db.execute_unprepared(&sql).await?;
+    }
+    let req = bench
+        .http
+        .post(bench.url(&format!("/api/v1/challenges/{board}/transitions")))
+        .bearer_auth(manager)
+        .json(&json!({ "to": "judging" }));
+    expect_json(req, StatusCode::OK, "judge the board").await?;
+    let tokens: Vec<String> = futures::stream::iter(talents.iter().take(100).enumerate())
+        .map(|(i, _)| {
+            let bench = bench.clone();
+            async move { bench.login(&format!("t{i}-{tag}@bench.example")).await }
+        })
+        .buffered(4)
+        .try_collect()
+        .await?;
+    println!(
+        "setup: 21 challenges, a board of {} submissions by {} talents, {} submitters in {:.1} s",
+        args.board_submissions,
+        args.board_talents,
+        tokens.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Board {
+        board,
+        places: args.board_talents.min(args.board_submissions),
+        open: Arc::new(open),
+        tokens: Arc::new(tokens),
+    })
 }
