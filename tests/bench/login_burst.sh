@@ -22,15 +22,20 @@ echo "idle: $(rss)"
 url="localhost:$port/api/v1/auth"
 for i in $(seq 10); do
   curl -fs -o /dev/null -X POST "$url/register" -H 'content-type: application/json' \
-    -d "{\"email\":\"p$i@example.com\",\"password\":\"correct horse battery\",\"handle\":\"p$i\",\"display_name\":\"P $i\"}"
+    -d "{\"email\":\"p$i@example.com\",\"password\":\"correct horse battery\",\"handle\":\"person$i\",\"display_name\":\"P $i\"}"
   curl -fs -o /dev/null -X POST "$url/login" -H 'content-type: application/json' \
     -d "{\"email\":\"p$i@example.com\",\"password\":\"correct horse battery\"}"
 done
 echo "after 10 registrations and sign-ins: $(rss)"
 start=$(date +%s.%N)
-seq 100 | xargs -P 100 -I{} sh -c "curl -fs -o /dev/null -X POST '$url/login' -H 'content-type: application/json' \
-  -d '{\"email\":\"p\$(( {} % 10 + 1 ))@example.com\",\"password\":\"correct horse battery\"}'"
+for n in $(seq 100); do
+  i=$(( n % 10 + 1 ))
+  curl -s -o /dev/null -w '%{http_code}\n' -X POST "$url/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"p$i@example.com\",\"password\":\"correct horse battery\"}" &
+done > "$dir/codes"
+wait_for_logins() { while [ "$(wc -l < "$dir/codes")" -lt 100 ]; do sleep 0.1; done; }
+wait_for_logins
 end=$(date +%s.%N)
-echo "after 100 concurrent sign-ins: $(rss) ($(echo "$end - $start" | bc) s)"
+echo "after 100 concurrent sign-ins ($(grep -c '^200' "$dir/codes") answered 200): $(rss) ($(echo "$end - $start" | bc) s)"
 sleep 2
 echo "2 s later: $(rss)"
