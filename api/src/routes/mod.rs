@@ -7,6 +7,7 @@ pub mod challenges;
 pub mod credits;
 pub mod me;
 pub mod ops;
+pub mod responses;
 pub mod schemas;
 pub mod submissions;
 pub mod talents;
