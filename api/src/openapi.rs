@@ -31,6 +31,8 @@ use crate::error::Problem;
         (name = "me", description = "The signed-in person"),
         (name = "talents", description = "Talent profiles and search"),
         (name = "credits", description = "The generation-credits ledger"),
+        (name = "challenges", description = "Challenges, their lifecycle and leaderboards"),
+        (name = "submissions", description = "Work submitted to challenges, and its reviews"),
         (name = "admin", description = "Administration"),
         (name = "operations", description = "Health, readiness, keys"),
     )
