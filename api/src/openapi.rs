@@ -14,7 +14,9 @@ use crate::error::Problem;
         description = "Talent accounts, generation credits, challenges, tiers and the Tier 4 → 5 handoff. \
                        Errors are RFC 9457 problem+json with a stable `code`; lists use `?limit=&cursor=`; \
                        money-moving POSTs need an `Idempotency-Key` header. People sign in with a bearer \
-                       token (`POST /api/v1/auth/login`); internal services send `X-Api-Key`.",
+                       token (`POST /api/v1/auth/login`); internal services send `X-Api-Key`. \
+                       A NUL character in any query parameter or body string is a 422 naming it, on \
+                       every operation.",
         // The workspace is `license = "UNLICENSED"`: not open source. OpenAPI 3.1
         // takes an SPDX expression; `LicenseRef-…` is SPDX's form for a licence
         // of one's own.
