@@ -13,7 +13,18 @@ use crate::error::Problem;
         version = "0.1.0",
         description = "Talent accounts, generation credits, challenges, tiers and the Tier 4 → 5 handoff. \
                        Errors are RFC 9457 problem+json with a stable `code`; lists use `?limit=&cursor=`; \
-                       money-moving POSTs need an `Idempotency-Key` header."
+                       money-moving POSTs need an `Idempotency-Key` header. People sign in with a bearer \
+                       token (`POST /api/v1/auth/login`); internal services send `X-Api-Key`. \
+                       A NUL character in any query parameter or body string is a 422 naming it, on \
+                       every operation.",
+        // The workspace is `license = "UNLICENSED"`: not open source. OpenAPI 3.1
+        // takes an SPDX expression; `LicenseRef-…` is SPDX's form for a licence
+        // of one's own.
+        license(name = "Proprietary", identifier = "LicenseRef-Proprietary")
+    ),
+    servers(
+        (url = "/", description = "The server that serves this document"),
+        (url = "http://127.0.0.1:8080", description = "Local `cargo run`"),
     ),
     modifiers(&Security),
     components(schemas(Problem, kartel_domain::types::Track, kartel_domain::types::Role, kartel_domain::types::UserStatus, kartel_domain::ledger::TransactionKind)),
@@ -22,6 +33,8 @@ use crate::error::Problem;
         (name = "me", description = "The signed-in person"),
         (name = "talents", description = "Talent profiles and search"),
         (name = "credits", description = "The generation-credits ledger"),
+        (name = "challenges", description = "Challenges, their lifecycle and leaderboards"),
+        (name = "submissions", description = "Work submitted to challenges, and its reviews"),
         (name = "admin", description = "Administration"),
         (name = "operations", description = "Health, readiness, keys"),
     )
@@ -52,7 +65,11 @@ impl Modify for Security {
 /// Every operation documents the problem+json error envelope as its default response.
 pub fn finish(mut doc: Doc) -> Doc {
     let problem = ResponseBuilder::new()
-        .description("An error, as RFC 9457 problem+json")
+        .description(
+            "Any other error, as RFC 9457 problem+json: 503 `service_unavailable` (with \
+             `Retry-After`) when the database is unreachable or busy, 500 `internal_error` on a bug. \
+             Neither is remembered under an `Idempotency-Key`: retry with the same key.",
+        )
         .content(
             "application/problem+json",
             ContentBuilder::new()

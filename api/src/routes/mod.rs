@@ -7,6 +7,7 @@ pub mod challenges;
 pub mod credits;
 pub mod me;
 pub mod ops;
+pub mod responses;
 pub mod schemas;
 pub mod submissions;
 pub mod talents;
@@ -83,7 +84,12 @@ pub struct IdempotencyHeader {
     /// Unique per intended operation (a UUID is a good choice); a retry sends
     /// the same key and body and gets the first answer.
     #[serde(rename = "Idempotency-Key")]
-    #[param(min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    #[param(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$",
+        example = "0b0f2a36-9d7e-4c1b-a9a4-5f3e8c2d7b61"
+    )]
     pub idempotency_key: String,
 }
 
@@ -92,9 +98,10 @@ pub struct IdempotencyHeader {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page: 1–100, default 20.
-    #[param(minimum = 1, maximum = 100)]
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page; omit it for the first page.
+    /// Opaque: a cursor from another list is refused.
     pub cursor: Option<String>,
 }
 
@@ -106,13 +113,44 @@ impl PageQuery {
 
 /// A page of a list.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PageOf<T> {
-    pub items: Vec<T>,
+#[serde(bound(serialize = "T: Serialize"))]
+pub struct PageOf<T: Listed<Item = T>> {
+    /// This page's items, in the list's order.
+    pub items: Vec<T::Item>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
-impl<T> From<kartel_domain::page::Page<T>> for PageOf<T> {
+/// A type that lists come in pages of. `PageOf<T>` names its items
+/// `T::Item` (always `T`) rather than `T` because utoipa 6 copies a bare type
+/// parameter's whole schema into each `PageOf_<T>`, while an associated type
+/// becomes a `$ref` to `T`'s component schema (juhaku/utoipa#1182, #1586):
+/// one type per resource for generated clients.
+pub trait Listed {
+    type Item;
+}
+
+macro_rules! listed {
+    ($($t:ty),* $(,)?) => {
+        $(impl Listed for $t {
+            type Item = Self;
+        })*
+    };
+}
+
+listed!(
+    kartel_domain::accounts::Account,
+    kartel_domain::api_keys::ApiKey,
+    kartel_domain::audit::AuditEntry,
+    kartel_domain::challenges::Challenge,
+    kartel_domain::challenges::Review,
+    kartel_domain::challenges::Submission,
+    kartel_domain::ledger::CreditTransaction,
+    kartel_domain::ledger::Hold,
+);
+
+impl<T: Listed<Item = T>> From<kartel_domain::page::Page<T>> for PageOf<T> {
     fn from(p: kartel_domain::page::Page<T>) -> Self {
         Self {
             items: p.items,

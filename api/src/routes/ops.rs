@@ -6,19 +6,29 @@ use utoipa::ToSchema;
 
 use crate::state::State;
 
+/// Whether this instance is alive (`/healthz`) or ready (`/readyz`).
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     /// `ok`, or `unavailable`.
     pub status: String,
-    /// Per dependency: `ok`, `unavailable` or `not_configured`.
+    /// The database: `ok` or `unavailable` (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// Redis: `ok`, `unavailable` or `not_configured` (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis: Option<String>,
 }
 
 /// The process is alive.
-#[utoipa::path(tag = "operations", operation_id = "get_healthz", responses((status = 200, body = Health)))]
+///
+/// Liveness: answers `{"status": "ok"}` while the process serves requests,
+/// without looking at the database. Public; for probes (HEAD works too).
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "get_healthz",
+    security(()),
+    responses((status = 200, description = "Alive", body = Health))
+)]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -29,10 +39,18 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// The database (and Redis, when configured) answer.
+///
+/// Readiness: 200 when this instance can serve, 503 when the database or a
+/// configured Redis does not answer; the body says which. Public; for load
+/// balancers (HEAD works too).
 #[utoipa::path(
     tag = "operations",
     operation_id = "get_readyz",
-    responses((status = 200, body = Health), (status = 503, body = Health))
+    security(()),
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Not ready: a dependency does not answer", body = Health),
+    )
 )]
 #[get("/readyz")]
 pub async fn readyz(st: State) -> HttpResponse {
@@ -58,8 +76,16 @@ pub async fn readyz(st: State) -> HttpResponse {
     }
 }
 
-/// The public keys that verify tokens and certificates issued by this service.
-#[utoipa::path(tag = "operations", operation_id = "get_jwks", responses((status = 200, body = Object)))]
+/// The public keys of this service.
+///
+/// A JSON Web Key Set (RFC 7517) with the Ed25519 keys that verify the
+/// access tokens and certificates this service signs. Public.
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "get_jwks",
+    security(()),
+    responses((status = 200, description = "The key set (`{\"keys\": [...]}`)", body = Object))
+)]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(st: State) -> HttpResponse {
     HttpResponse::Ok().json(st.keys.jwks())

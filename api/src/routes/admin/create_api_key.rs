@@ -4,6 +4,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::extractors::JsonBody;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::api_keys::{self, CreatedApiKey};
@@ -15,6 +16,7 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
+    /// What the key is for: 1–80 characters, not only spaces.
     #[schema(
         example = "generation-service",
         min_length = 1,
@@ -27,17 +29,25 @@ pub struct CreateApiKeyRequest {
     pub scopes: Vec<Scope>,
 }
 
-/// Create a service API key; its secret is shown only in this answer (admin).
+/// Create a service API key (admin).
+///
+/// For an internal service (the generation service…), which sends the
+/// secret as `X-Api-Key`. The secret is in this answer only: it is stored
+/// hashed and cannot be shown again. Scopes: `credits:hold` (hold, capture,
+/// release, read holds), `credits:spend` (spend). Audited.
 #[utoipa::path(
     tag = "admin",
     operation_id = "create_api_key",
     security(("bearer" = [])),
     request_body = CreateApiKeyRequest,
     responses(
-        (status = 201, body = CreatedApiKey),
+        (status = 201, description = "The new key, with its secret", body = CreatedApiKey),
+        BadRequest,
         Unauthorized,
         Forbidden,
-        Unprocessable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
     )
 )]
 #[post("/admin/api-keys")]

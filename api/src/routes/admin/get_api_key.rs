@@ -10,13 +10,17 @@ use kartel_domain::policy::ManageApiKeys;
 use uuid::Uuid;
 
 /// One service API key (admin).
+///
+/// The key's name, prefix, scopes and whether it is revoked; never its
+/// secret.
 #[utoipa::path(
     tag = "admin",
     operation_id = "get_api_key",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path, description = "The key's id")),
     responses(
-        (status = 200, body = ApiKey),
+        (status = 200, description = "The key", body = ApiKey),
+        Unauthorized,
         Forbidden,
         NotFound,
     )

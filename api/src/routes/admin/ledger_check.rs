@@ -8,13 +8,20 @@ use actix_web::{HttpResponse, get};
 use kartel_domain::ledger::{self, LedgerCheck};
 use kartel_domain::policy::CheckLedger;
 
-/// Reconciliation: prove that the books balance (admin).
+/// Prove that the books balance (admin).
+///
+/// Reconciles the ledger from its raw rows: every transaction's entries sum
+/// to zero, every cached balance and version matches the account's entries,
+/// what is held matches the pending holds, no talent is below zero, captured
+/// holds match their transactions. `ok` is true when nothing is wrong;
+/// `issues` lists up to 100 findings.
 #[utoipa::path(
     tag = "admin",
     operation_id = "check_ledger",
     security(("bearer" = [])),
     responses(
-        (status = 200, body = LedgerCheck),
+        (status = 200, description = "The reconciliation", body = LedgerCheck),
+        Unauthorized,
         Forbidden,
     )
 )]

@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
+use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -10,15 +11,18 @@ use kartel_domain::api_keys::{self, ApiKey};
 use kartel_domain::policy::ManageApiKeys;
 
 /// List service API keys (admin).
+///
+/// Every key, revoked ones included, oldest first; never their secrets.
 #[utoipa::path(
     tag = "admin",
     operation_id = "list_api_keys",
     security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, body = PageOf<ApiKey>),
+        (status = 200, description = "A page of keys", body = PageOf<ApiKey>),
         Unauthorized,
         Forbidden,
+        InvalidQuery,
     )
 )]
 #[get("/admin/api-keys")]

@@ -10,13 +10,18 @@ use kartel_domain::policy::ManageApiKeys;
 use uuid::Uuid;
 
 /// Revoke a service API key (admin).
+///
+/// The key stops working at once on this instance and within
+/// `KARTEL_API_KEY_CACHE_SECONDS` (2 s by default) on the others. Revoking
+/// a revoked key changes nothing and answers 204 again. Audited.
 #[utoipa::path(
     tag = "admin",
     operation_id = "revoke_api_key",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path, description = "The key's id")),
     responses(
-        (status = 204, description = "revoked"),
+        (status = 204, description = "Revoked"),
+        Unauthorized,
         Forbidden,
         NotFound,
     )

@@ -4,6 +4,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::extractors::JsonBody;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, patch, web};
 use kartel_domain::accounts::{self, Account, UserChange};
@@ -13,28 +14,45 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// Send `roles` and/or `status`; what is absent or null stays as it is. An
+/// empty change (`{}`, or both null) returns the account unchanged.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
-    /// The full new set of roles (`talent` is always kept).
+    /// The full new set of roles (`talent` is always kept); absent or null:
+    /// roles unchanged.
+    #[schema(example = json!(["community_manager"]))]
     pub roles: Option<Vec<Role>>,
+    /// `suspended` ends every session of theirs at once; `active` lets them
+    /// sign in again. Absent or null: status unchanged.
     pub status: Option<UserStatus>,
 }
 
-/// Change someone's roles, or suspend / reactivate them (admin).
+/// Change someone's roles or status (admin).
+///
+/// Send `roles` (the full new set; `talent` is always kept) and/or
+/// `status`. Suspending someone ends all their sessions at once;
+/// reactivating lets them sign in again. An empty change (`{}`, or both
+/// null) changes nothing and returns the account as it is. An admin cannot
+/// drop their own admin role (409 `cannot_remove_own_admin_role`) or
+/// suspend themselves (409 `cannot_suspend_self`). Audited with before and
+/// after.
 #[utoipa::path(
     tag = "admin",
     operation_id = "update_user",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path, description = "The user's id")),
     request_body = UpdateUserRequest,
     responses(
-        (status = 200, body = Account),
+        (status = 200, description = "The account as it now is", body = Account),
+        BadRequest,
         Unauthorized,
         Forbidden,
         NotFound,
         Conflict,
-        Unprocessable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
     )
 )]
 #[patch("/admin/users/{id}")]

@@ -5,6 +5,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::routes::limit_auth;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpRequest, HttpResponse, post};
 use kartel_domain::accounts::{self};
@@ -14,18 +15,30 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// The `refresh_token` of the last `login` or refresh answer.
+    #[schema(example = "rt_3q2x8KpZ0uYt7mNcVb1WfLr4sHd9gJe6aQo5iXz_kUw")]
     pub refresh_token: String,
 }
 
-/// Trade a refresh token for new tokens. Each refresh token works once;
-/// presenting a used one ends the whole login.
+/// Trade a refresh token for new tokens.
+///
+/// Open to anyone: the refresh token is the credential, send no access
+/// token. Each refresh token works once and is replaced by the one in the
+/// answer; presenting a used one again (401 `refresh_token_reused`) ends the
+/// whole login, as a stolen token would have been used. Rate limited per
+/// client IP (429 with `Retry-After`).
 #[utoipa::path(
     tag = "auth",
     operation_id = "refresh_tokens",
+    security(()),
     request_body = RefreshRequest,
     responses(
-        (status = 200, body = TokenResponse),
-        Unauthorized,
+        (status = 200, description = "New tokens for the same session", body = TokenResponse),
+        BadRequest,
+        InvalidRefreshToken,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
         TooManyRequests,
     )
 )]

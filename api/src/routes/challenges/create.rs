@@ -3,13 +3,18 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::{Authorized, JsonBody};
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::challenges::{self, Challenge, ChallengeSpec};
 use kartel_domain::policy::ManageChallenges;
 
-/// Create a challenge (community manager, admin). It starts as a draft,
-/// visible to staff only, with rubric version 1.
+/// Create a challenge (community manager, admin).
+///
+/// It starts as a draft, visible to staff only, with rubric version 1; open
+/// it with `transition_challenge`. Refusals: 422 `validation_failed` naming
+/// each bad field (dates out of order, tiers outside 0–5 or reversed, a
+/// rubric criterion without a key, name or weight…). Audited.
 #[utoipa::path(
     tag = "challenges",
     operation_id = "create_challenge",
@@ -17,9 +22,12 @@ use kartel_domain::policy::ManageChallenges;
     request_body = ChallengeSpec,
     responses(
         (status = 201, description = "The new draft", body = Challenge),
+        BadRequest,
         Unauthorized,
         Forbidden,
-        Unprocessable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
     )
 )]
 #[post("/challenges")]

@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::MaybeUser;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::Caller;
@@ -20,16 +21,19 @@ pub struct ChallengeDetail {
     pub bulk_run: BulkRun,
 }
 
-/// A challenge (anyone; drafts only for staff), with its current rubric and
-/// bulk-run success.
+/// A challenge.
+///
+/// Public: anyone may read it without a token, with its current rubric and
+/// its bulk-run success so far. Drafts exist only for staff (404 to
+/// everyone else). A token that is sent must be valid (401 otherwise).
 #[utoipa::path(
     tag = "challenges",
     operation_id = "get_challenge",
     security((), ("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The challenge")),
+    params(("id" = Uuid, Path, description = "The challenge's id")),
     responses(
         (status = 200, description = "The challenge", body = ChallengeDetail),
-        Unauthorized,
+        InvalidToken,
         NotFound,
     )
 )]

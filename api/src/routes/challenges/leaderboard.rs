@@ -4,25 +4,29 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::MaybeUser;
 use crate::routes::PageQuery;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Leaderboard};
 use uuid::Uuid;
 
-/// A challenge's leaderboard: each talent's best accepted submission, higher
-/// score first, then the earlier submission. Public once the challenge is
-/// judging; staff see it sooner.
+/// A challenge's leaderboard.
+///
+/// Each talent's best accepted submission, higher score first, then the
+/// earlier submission. Public once the challenge is judging or closed;
+/// staff see it sooner; before that (and for drafts) it is 404 to everyone
+/// else. A token that is sent must be valid (401 otherwise).
 #[utoipa::path(
     tag = "challenges",
     operation_id = "get_leaderboard",
     security((), ("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The challenge"), PageQuery),
+    params(("id" = Uuid, Path, description = "The challenge's id"), PageQuery),
     responses(
         (status = 200, description = "A page of places", body = Leaderboard),
-        Unauthorized,
+        InvalidToken,
         NotFound,
-        Unprocessable,
+        InvalidQuery,
     )
 )]
 #[get("/challenges/{id}/leaderboard")]

@@ -1,8 +1,8 @@
 //! GET /challenges: the list, filtered.
 
-use crate::error::responses::*;
 use crate::error::{ApiError, ApiResult};
 use crate::extractors::MaybeUser;
+use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -24,7 +24,11 @@ pub struct ChallengeQuery {
     pub tier: Option<i16>,
 }
 
-/// Challenges, newest first (anyone; drafts only for staff).
+/// Challenges, newest first.
+///
+/// Public: anyone may list them without a token; drafts are listed for
+/// staff only. Filters combine. A token that is sent must be valid (401
+/// otherwise).
 #[utoipa::path(
     tag = "challenges",
     operation_id = "list_challenges",
@@ -32,8 +36,8 @@ pub struct ChallengeQuery {
     params(PageQuery, ChallengeQuery),
     responses(
         (status = 200, description = "A page of challenges", body = PageOf<Challenge>),
-        Unauthorized,
-        Unprocessable,
+        InvalidToken,
+        InvalidQuery,
     )
 )]
 #[get("/challenges")]

@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::MaybeUser;
+use crate::routes::responses::*;
 use crate::routes::submissions::SubmissionQuery;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
@@ -11,18 +12,22 @@ use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Submission, SubmissionFilter};
 use uuid::Uuid;
 
-/// A challenge's submissions, newest first: staff see all, a talent its own,
-/// and everyone all (but withdrawn ones) once the challenge is closed.
+/// A challenge's submissions, newest first.
+///
+/// Staff see all of them; a talent sees their own; once the challenge is
+/// closed everyone (even without a token) sees all but withdrawn ones. A
+/// draft challenge is 404 except to staff. A token that is sent must be
+/// valid (401 otherwise).
 #[utoipa::path(
     tag = "submissions",
     operation_id = "list_challenge_submissions",
     security((), ("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The challenge"), PageQuery, SubmissionQuery),
+    params(("id" = Uuid, Path, description = "The challenge's id"), PageQuery, SubmissionQuery),
     responses(
         (status = 200, description = "A page of submissions", body = PageOf<Submission>),
-        Unauthorized,
+        InvalidToken,
         NotFound,
-        Unprocessable,
+        InvalidQuery,
     )
 )]
 #[get("/challenges/{id}/submissions")]

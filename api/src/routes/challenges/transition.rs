@@ -3,28 +3,37 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::{Authorized, JsonBody};
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::challenges::{self, Challenge, Transition};
 use kartel_domain::policy::ManageChallenges;
 use uuid::Uuid;
 
-/// Move a challenge (community manager, admin): draft → open → judging →
-/// closed, or draft/open → cancelled with a reason. Closing pays the prizes
-/// to the top places, once. Any other move is 409 `illegal_transition`.
+/// Move a challenge through its lifecycle (community manager, admin).
+///
+/// draft → open → judging → closed, or draft/open → cancelled with a
+/// `reason`. The clock also moves open challenges to judging when their
+/// window ends. Closing pays the prizes to the top places, once. Refusals:
+/// 409 `illegal_transition` for any other move (including one the clock or
+/// another manager made first); 422 a cancellation without a reason.
+/// Audited.
 #[utoipa::path(
     tag = "challenges",
     operation_id = "transition_challenge",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The challenge")),
+    params(("id" = Uuid, Path, description = "The challenge's id")),
     request_body = Transition,
     responses(
         (status = 200, description = "The challenge after the move", body = Challenge),
+        BadRequest,
         Unauthorized,
         Forbidden,
         NotFound,
         Conflict,
-        Unprocessable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
     )
 )]
 #[post("/challenges/{id}/transitions")]

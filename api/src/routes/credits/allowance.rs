@@ -9,14 +9,21 @@ use actix_web::{HttpResponse, post};
 use kartel_domain::ledger::{self, CreditTransaction};
 use kartel_domain::policy::ClaimAllowance;
 
-/// Claim this month's allowance for your headline tier (once per month, UTC).
+/// Claim this month's allowance.
+///
+/// Credits you the monthly allowance of your headline tier (see
+/// `list_allowance_policies`), once per calendar month (UTC). No body.
+/// Needs an `Idempotency-Key`: a retry with the same key answers the first
+/// outcome again. Refusals: 409 `allowance_already_claimed`, `no_allowance`
+/// (none for your tier), `balance_limit_exceeded` or
+/// `idempotency_in_progress`; 422 a missing or reused key.
 #[utoipa::path(
     tag = "credits",
     operation_id = "claim_allowance",
     security(("bearer" = [])),
     params(IdempotencyHeader),
     responses(
-        (status = 201, body = CreditTransaction),
+        (status = 201, description = "The allowance, as credited to you", body = CreditTransaction),
         Unauthorized,
         Conflict,
         Unprocessable,

@@ -5,7 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
-use crate::routes::schemas::{Credits, Memo};
+use crate::routes::responses::*;
+use crate::routes::schemas::{Credits, Purpose};
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::DomainError;
@@ -20,16 +21,27 @@ use uuid::Uuid;
 pub struct HoldBody {
     /// Required for a service key; a person may only name themselves.
     pub talent_id: Option<Uuid>,
-    #[schema(value_type = Credits, example = 50)]
+    /// How many credits to reserve.
+    #[schema(value_type = Credits)]
     pub amount: i64,
-    #[schema(value_type = Memo)]
+    #[schema(value_type = Purpose)]
     pub purpose: String,
-    /// 1 to 604800; default 900.
-    #[schema(minimum = 1, maximum = 604800)]
+    /// Seconds until the hold expires and its credits return: 1 to 604800
+    /// (7 days); default 900 (15 minutes).
+    #[schema(minimum = 1, maximum = 604800, example = 900)]
     pub expires_in_seconds: Option<i64>,
 }
 
-/// Reserve credits for a generation run (service key with `credits:hold`, or the talent).
+/// Reserve credits for a generation run.
+///
+/// For a service key with `credits:hold` (naming `talent_id`) or a
+/// signed-in talent (their own credits; naming someone else is 403). The
+/// amount leaves `available` and waits in `held` until the hold is captured
+/// (`capture_hold`), released (`release_hold`) or expires
+/// (`expires_in_seconds`, default 15 minutes), which releases it. Needs an
+/// `Idempotency-Key`. Refusals: 404 no such talent; 409
+/// `insufficient_credits` or `idempotency_in_progress`; 422
+/// `validation_failed` or `idempotency_key_reused`.
 #[utoipa::path(
     tag = "credits",
     operation_id = "create_hold",
@@ -37,11 +49,14 @@ pub struct HoldBody {
     params(IdempotencyHeader),
     request_body = HoldBody,
     responses(
-        (status = 201, body = Hold),
+        (status = 201, description = "The pending hold", body = Hold),
+        BadRequest,
         Unauthorized,
         Forbidden,
         NotFound,
         Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
         Unprocessable,
     )
 )]

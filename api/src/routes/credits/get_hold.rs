@@ -9,13 +9,16 @@ use kartel_domain::ledger::{self, Hold};
 use uuid::Uuid;
 
 /// A hold (service key with `credits:hold`, or its talent).
+///
+/// To anyone else, including a service key without `credits:hold`, the hold
+/// does not exist (404).
 #[utoipa::path(
     tag = "credits",
     operation_id = "get_hold",
     security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path, description = "The hold's id")),
     responses(
-        (status = 200, body = Hold),
+        (status = 200, description = "The hold", body = Hold),
         Unauthorized,
         NotFound,
     )

@@ -5,7 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
-use crate::routes::schemas::{Credits, Memo};
+use crate::routes::responses::*;
+use crate::routes::schemas::{Credits, Reason};
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::DomainError;
@@ -18,15 +19,22 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
+    /// Who receives the credits (a user id; not your own).
     pub talent_id: Uuid,
-    /// Positive whole credits, at most 1,000,000,000.
-    #[schema(value_type = Credits, example = 100)]
+    /// How many credits to grant.
+    #[schema(value_type = Credits)]
     pub amount: i64,
-    #[schema(value_type = Memo)]
+    #[schema(value_type = Reason)]
     pub reason: String,
 }
 
-/// Grant credits to a talent (community manager, admin; never yourself).
+/// Grant credits to a talent (community manager, admin).
+///
+/// Adds credits to the talent's balance from the grants account; nobody may
+/// grant to themselves (403). Needs an `Idempotency-Key`: a retry with the
+/// same key and body answers the first outcome again. Refusals: 404 no such
+/// talent; 409 `balance_limit_exceeded` or `idempotency_in_progress`; 422
+/// `validation_failed` or `idempotency_key_reused`. Audited.
 #[utoipa::path(
     tag = "credits",
     operation_id = "create_grant",
@@ -34,11 +42,14 @@ pub struct GrantBody {
     params(IdempotencyHeader),
     request_body = GrantBody,
     responses(
-        (status = 201, body = CreditTransaction),
+        (status = 201, description = "The grant, as it touched the talent's credits", body = CreditTransaction),
+        BadRequest,
         Unauthorized,
         Forbidden,
         NotFound,
         Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
         Unprocessable,
     )
 )]

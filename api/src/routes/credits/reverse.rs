@@ -5,7 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
-use crate::routes::schemas::Memo;
+use crate::routes::responses::*;
+use crate::routes::schemas::Reason;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::ledger::{self, CreditTransaction, ReverseRequest};
@@ -17,23 +18,35 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReverseBody {
-    #[schema(value_type = Memo)]
+    /// Why the transaction is reversed (e.g. granted twice by mistake).
+    #[schema(value_type = Reason)]
     pub reason: String,
 }
 
-/// Reverse a transaction with an opposite one (admin; once per transaction).
+/// Reverse a transaction (admin).
+///
+/// Posts the opposite transaction; the original stays in the books. Once
+/// per transaction. Needs an `Idempotency-Key`. Refusals: 404 no such
+/// transaction; 409 `already_reversed`, `reversal_not_reversible` (a
+/// reversal cannot be reversed), `insufficient_credits` (the talent has
+/// spent the credits since), `balance_limit_exceeded` or
+/// `idempotency_in_progress`; 422 `validation_failed` or
+/// `idempotency_key_reused`. Audited.
 #[utoipa::path(
     tag = "credits",
     operation_id = "reverse_transaction",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), IdempotencyHeader),
+    params(("id" = Uuid, Path, description = "The id of the transaction to reverse"), IdempotencyHeader),
     request_body = ReverseBody,
     responses(
-        (status = 201, body = CreditTransaction),
+        (status = 201, description = "The reversal, as it touched the talent's credits", body = CreditTransaction),
+        BadRequest,
         Unauthorized,
         Forbidden,
         NotFound,
         Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
         Unprocessable,
     )
 )]

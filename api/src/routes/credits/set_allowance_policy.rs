@@ -4,6 +4,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::extractors::JsonBody;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, put, web};
 use kartel_domain::ledger::{self, AllowancePolicy};
@@ -20,17 +21,25 @@ pub struct AllowancePolicyBody {
 }
 
 /// Set the monthly allowance of a headline tier (admin).
+///
+/// Creates or replaces the tier's policy; 0 turns the allowance off. Claims
+/// already made this month stand. A tier that is not a whole number is 404;
+/// one outside 0–5 is 422. Audited with before and after.
 #[utoipa::path(
     tag = "credits",
     operation_id = "set_allowance_policy",
     security(("bearer" = [])),
-    params(("tier" = i16, Path, minimum = 0, maximum = 5, description = "0 (not enrolled yet) to 5")),
+    params(("tier" = i16, Path, minimum = 0, maximum = 5, description = "The headline tier: 0 (not enrolled yet) to 5")),
     request_body = AllowancePolicyBody,
     responses(
-        (status = 200, body = AllowancePolicy),
+        (status = 200, description = "The tier's policy as it now is", body = AllowancePolicy),
+        BadRequest,
         Unauthorized,
         Forbidden,
-        Unprocessable,
+        NotFound,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
     )
 )]
 #[put("/credits/allowance-policies/{tier}")]

@@ -5,7 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
-use crate::routes::schemas::{Credits, Memo};
+use crate::routes::responses::*;
+use crate::routes::schemas::{Credits, Purpose};
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::DomainError;
@@ -20,13 +21,22 @@ use uuid::Uuid;
 pub struct SpendBody {
     /// Required for a service key; a person may only name themselves.
     pub talent_id: Option<Uuid>,
-    #[schema(value_type = Credits, example = 10)]
+    /// How many credits to spend.
+    #[schema(value_type = Credits)]
     pub amount: i64,
-    #[schema(value_type = Memo)]
+    #[schema(value_type = Purpose)]
     pub purpose: String,
 }
 
-/// Spend credits (service key with `credits:spend`, or the talent).
+/// Spend credits.
+///
+/// For a service key with `credits:spend` (naming `talent_id`) or a
+/// signed-in talent (their own credits; naming someone else is 403). Never
+/// takes a talent below zero available. Needs an `Idempotency-Key`: a retry
+/// with the same key and body answers the first outcome again. Refusals:
+/// 404 no such talent; 409 `insufficient_credits` or
+/// `idempotency_in_progress`; 422 `validation_failed` or
+/// `idempotency_key_reused`.
 #[utoipa::path(
     tag = "credits",
     operation_id = "create_spend",
@@ -34,11 +44,14 @@ pub struct SpendBody {
     params(IdempotencyHeader),
     request_body = SpendBody,
     responses(
-        (status = 201, body = CreditTransaction),
+        (status = 201, description = "The spend, as it touched the talent's credits", body = CreditTransaction),
+        BadRequest,
         Unauthorized,
         Forbidden,
         NotFound,
         Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
         Unprocessable,
     )
 )]

@@ -4,6 +4,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
 use crate::extractors::JsonBody;
+use crate::routes::responses::*;
 use crate::routes::schemas::NewPassword;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
@@ -14,22 +15,30 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
+    /// Your password now; a wrong one is refused (422).
+    #[schema(example = "correct horse battery staple")]
     pub current_password: String,
     /// 10–128 characters.
     #[schema(value_type = NewPassword)]
     pub new_password: String,
 }
 
-/// Change your password; every other session of yours ends.
+/// Change your password.
+///
+/// Needs the current password (a wrong one is a 422 naming
+/// `current_password`). Every other session of yours ends; this one goes on.
 #[utoipa::path(
     tag = "me",
     operation_id = "change_password",
     security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses(
-        (status = 204, description = "changed"),
+        (status = 204, description = "Changed"),
+        BadRequest,
         Unauthorized,
-        Unprocessable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
     )
 )]
 #[post("/me/password")]

@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::routes::talents::HistoryQuery;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
@@ -11,15 +12,18 @@ use kartel_domain::Caller;
 use kartel_domain::ledger::{self, CreditTransaction};
 
 /// Your credit history, newest first.
+///
+/// Every transaction that touched your credits, with your balance after it;
+/// filter by kind and time. Pages never skip or repeat a transaction.
 #[utoipa::path(
     tag = "credits",
     operation_id = "list_my_credit_transactions",
     security(("bearer" = [])),
     params(PageQuery, HistoryQuery),
     responses(
-        (status = 200, body = PageOf<CreditTransaction>),
+        (status = 200, description = "A page of your transactions", body = PageOf<CreditTransaction>),
         Unauthorized,
-        Unprocessable,
+        InvalidQuery,
     )
 )]
 #[get("/me/credits/transactions")]

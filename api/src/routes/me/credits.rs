@@ -9,11 +9,14 @@ use kartel_domain::Caller;
 use kartel_domain::ledger::{self, Balance};
 
 /// Your credit balance.
+///
+/// `available` is what you can spend or hold now; `held` is reserved by
+/// open holds. Holds past their expiry are released first.
 #[utoipa::path(
     tag = "credits",
     operation_id = "get_my_credits",
     security(("bearer" = [])),
-    responses((status = 200, body = Balance), Unauthorized)
+    responses((status = 200, description = "Your balance", body = Balance), Unauthorized)
 )]
 #[get("/me/credits")]
 pub async fn get_my_credits(st: State, user: CurrentUser) -> ApiResult<HttpResponse> {

@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::routes::talents::HoldQuery;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
@@ -10,13 +11,21 @@ use actix_web::{HttpResponse, get, web};
 use kartel_domain::Caller;
 use kartel_domain::ledger::{self, Hold};
 
-/// Your credit holds, newest first (`status=pending`: what is reserved now).
+/// Your credit holds, newest first.
+///
+/// Holds reserve credits for generation runs until captured, released or
+/// expired. With `status=pending`: what is reserved now (expired holds are
+/// released first).
 #[utoipa::path(
     tag = "credits",
     operation_id = "list_my_holds",
     security(("bearer" = [])),
     params(PageQuery, HoldQuery),
-    responses((status = 200, body = PageOf<Hold>), Unauthorized, Unprocessable)
+    responses(
+        (status = 200, description = "A page of your holds", body = PageOf<Hold>),
+        Unauthorized,
+        InvalidQuery,
+    )
 )]
 #[get("/me/credits/holds")]
 pub async fn list_my_holds(

@@ -4,6 +4,7 @@ use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
 use crate::extractors::JsonBody;
+use crate::routes::responses::*;
 use crate::routes::schemas::DisplayNameText;
 use crate::state::State;
 use actix_web::{HttpResponse, patch};
@@ -16,24 +17,38 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
+    /// A new display name; absent or null: unchanged.
     #[schema(value_type = Option<DisplayNameText>)]
     pub display_name: Option<String>,
-    /// Up to 1000 characters; null clears it.
+    /// Up to 1000 characters, line breaks allowed; null or empty clears it,
+    /// absent leaves it unchanged.
     #[serde(default, deserialize_with = "crate::routes::double_option")]
-    #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(
+        value_type = Option<String>,
+        max_length = 1000,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$",
+        example = "Illustrator and motion designer in Lisbon.\nI paint with light."
+    )]
     pub bio: Option<Option<String>>,
 }
 
 /// Change your display name or bio.
+///
+/// Send only the fields to change; `"bio": null` clears the bio. Roles,
+/// status and everything else are not yours to change here: an unknown
+/// field is a 422.
 #[utoipa::path(
     tag = "me",
     operation_id = "update_me",
     security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses(
-        (status = 200, body = Account),
+        (status = 200, description = "Your account as changed", body = Account),
+        BadRequest,
         Unauthorized,
-        Unprocessable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
     )
 )]
 #[patch("/me")]

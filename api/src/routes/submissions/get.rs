@@ -3,22 +3,27 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::MaybeUser;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Submission};
 use uuid::Uuid;
 
-/// A submission: to its talent and staff; to everyone once its challenge is
-/// closed. Anyone else gets 404.
+/// A submission.
+///
+/// To its talent and to staff; to everyone (even without a token) once its
+/// challenge is closed, unless withdrawn. Anyone else gets 404. Staff also
+/// see whether it was flagged as copied work. A token that is sent must be
+/// valid (401 otherwise).
 #[utoipa::path(
     tag = "submissions",
     operation_id = "get_submission",
     security((), ("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The submission")),
+    params(("id" = Uuid, Path, description = "The submission's id")),
     responses(
         (status = 200, description = "The submission", body = Submission),
-        Unauthorized,
+        InvalidToken,
         NotFound,
     )
 )]

@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -10,18 +11,20 @@ use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Review};
 use uuid::Uuid;
 
-/// A submission's reviews, oldest first, overturns included: to its talent
-/// and to staff.
+/// A submission's reviews, oldest first.
+///
+/// Every review, overturned ones included, each with the rubric version it
+/// used. To the submission's talent and to staff; anyone else gets 404.
 #[utoipa::path(
     tag = "submissions",
     operation_id = "list_reviews",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The submission"), PageQuery),
+    params(("id" = Uuid, Path, description = "The submission's id"), PageQuery),
     responses(
         (status = 200, description = "A page of reviews", body = PageOf<Review>),
         Unauthorized,
         NotFound,
-        Unprocessable,
+        InvalidQuery,
     )
 )]
 #[get("/submissions/{id}/reviews")]

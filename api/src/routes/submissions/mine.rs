@@ -4,13 +4,16 @@ use super::SubmissionQuery;
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Submission, SubmissionFilter};
 
-/// Your submissions across challenges, newest first.
+/// Your submissions, newest first.
+///
+/// Across every challenge, withdrawn ones included; filter by status.
 #[utoipa::path(
     tag = "submissions",
     operation_id = "list_my_submissions",
@@ -19,7 +22,7 @@ use kartel_domain::challenges::{self, Submission, SubmissionFilter};
     responses(
         (status = 200, description = "A page of your submissions", body = PageOf<Submission>),
         Unauthorized,
-        Unprocessable,
+        InvalidQuery,
     )
 )]
 #[get("/me/submissions")]

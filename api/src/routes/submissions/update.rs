@@ -3,25 +3,34 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::{CurrentUser, JsonBody};
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, patch, web};
 use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Submission, SubmissionPatch};
 use uuid::Uuid;
 
-/// Edit your submission while the challenge's window is open.
+/// Edit your submission.
+///
+/// Send only the fields to change, while the challenge is open and inside
+/// its window. Another talent's submission is 404. Refusals: 409
+/// `submission_window_closed` or `submission_withdrawn` (also once it has
+/// been reviewed); 422 `validation_failed`.
 #[utoipa::path(
     tag = "submissions",
     operation_id = "update_submission",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The submission")),
+    params(("id" = Uuid, Path, description = "The submission's id")),
     request_body = SubmissionPatch,
     responses(
         (status = 200, description = "The submission as changed", body = Submission),
+        BadRequest,
         Unauthorized,
         NotFound,
         Conflict,
-        Unprocessable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
     )
 )]
 #[patch("/submissions/{id}")]

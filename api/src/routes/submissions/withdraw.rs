@@ -9,13 +9,17 @@ use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Submission};
 use uuid::Uuid;
 
-/// Withdraw your submission while the challenge's window is open; it no
-/// longer counts towards the limit per talent.
+/// Withdraw your submission.
+///
+/// While the challenge is open and inside its window; it then no longer
+/// counts towards the limit per talent and stays private. Another talent's
+/// submission is 404. Refusals: 409 `submission_window_closed` or
+/// `submission_withdrawn` (already withdrawn, or reviewed).
 #[utoipa::path(
     tag = "submissions",
     operation_id = "withdraw_submission",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The submission")),
+    params(("id" = Uuid, Path, description = "The submission's id")),
     responses(
         (status = 200, description = "The withdrawn submission", body = Submission),
         Unauthorized,

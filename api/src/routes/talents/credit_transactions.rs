@@ -4,6 +4,7 @@ use super::HistoryQuery;
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -12,15 +13,23 @@ use kartel_domain::ledger::{self, CreditTransaction};
 use uuid::Uuid;
 
 /// A talent's credit history, newest first (staff, or the talent).
+///
+/// As `list_my_credit_transactions`, for any talent: staff see anyone's; a
+/// talent sees only their own, and another talent's answers 404.
 #[utoipa::path(
     tag = "credits",
     operation_id = "list_talent_credit_transactions",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), PageQuery, HistoryQuery),
+    params(
+        ("id" = Uuid, Path, description = "The talent's id (their user id)"),
+        PageQuery,
+        HistoryQuery
+    ),
     responses(
-        (status = 200, body = PageOf<CreditTransaction>),
+        (status = 200, description = "A page of the talent's transactions", body = PageOf<CreditTransaction>),
         Unauthorized,
         NotFound,
+        InvalidQuery,
     )
 )]
 #[get("/talents/{id}/credits/transactions")]

@@ -10,13 +10,16 @@ use kartel_domain::ledger::{self, Balance};
 use uuid::Uuid;
 
 /// A talent's credit balance (staff, or the talent).
+///
+/// Staff see anyone's; a talent sees only their own, and another talent's
+/// answers 404 as if it did not exist.
 #[utoipa::path(
     tag = "credits",
     operation_id = "get_talent_credits",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path, description = "The talent's id (their user id)")),
     responses(
-        (status = 200, body = Balance),
+        (status = 200, description = "The talent's balance", body = Balance),
         Unauthorized,
         NotFound,
     )

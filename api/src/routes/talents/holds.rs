@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -13,12 +14,24 @@ use uuid::Uuid;
 use super::HoldQuery;
 
 /// A talent's credit holds, newest first (staff, or the talent).
+///
+/// As `list_my_holds`, for any talent: staff see anyone's; a talent sees
+/// only their own, and another talent's answers 404.
 #[utoipa::path(
     tag = "credits",
     operation_id = "list_talent_holds",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), PageQuery, HoldQuery),
-    responses((status = 200, body = PageOf<Hold>), Unauthorized, NotFound, Unprocessable)
+    params(
+        ("id" = Uuid, Path, description = "The talent's id (their user id)"),
+        PageQuery,
+        HoldQuery
+    ),
+    responses(
+        (status = 200, description = "A page of the talent's holds", body = PageOf<Hold>),
+        Unauthorized,
+        NotFound,
+        InvalidQuery,
+    )
 )]
 #[get("/talents/{id}/credits/holds")]
 pub async fn list_talent_holds(

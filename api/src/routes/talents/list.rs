@@ -3,6 +3,7 @@
 use crate::error::responses::*;
 use crate::error::{ApiError, ApiResult};
 use crate::extractors::Authorized;
+use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
@@ -18,7 +19,9 @@ use utoipa::IntoParams;
 pub struct TalentQuery {
     /// Matches handle, display name or email (case-insensitive, substring).
     pub q: Option<String>,
+    /// Only accounts with this status.
     pub status: Option<UserStatus>,
+    /// Only people with this role.
     pub role: Option<Role>,
     /// Enrolled in this track (with `tier`: at this tier in it).
     pub track: Option<Track>,
@@ -28,16 +31,20 @@ pub struct TalentQuery {
 }
 
 /// Search and filter talents (staff).
+///
+/// For community managers, generative leads and admins (403 for anyone
+/// else). Every filter is optional and they combine; results are in sign-up
+/// order and include private fields (email, roles, status).
 #[utoipa::path(
     tag = "talents",
     operation_id = "list_talents",
     security(("bearer" = [])),
     params(PageQuery, TalentQuery),
     responses(
-        (status = 200, body = PageOf<Account>),
+        (status = 200, description = "A page of matching accounts", body = PageOf<Account>),
         Unauthorized,
         Forbidden,
-        Unprocessable,
+        InvalidQuery,
     )
 )]
 #[get("/talents")]

@@ -16,6 +16,7 @@ use utoipa::IntoParams;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// Only transactions of this kind.
     pub kind: Option<TransactionKind>,
     /// From this time (inclusive), RFC 3339.
     pub from: Option<DateTime<Utc>>,
@@ -44,5 +45,6 @@ impl HistoryQuery {
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HoldQuery {
+    /// Only holds with this status; `pending` is what is reserved now.
     pub status: Option<kartel_domain::ledger::HoldStatus>,
 }

@@ -1,0 +1,56 @@
+//! Documented error responses that `crate::error::responses` does not have,
+//! for `#[utoipa::path(responses(...))]`. Same shape as there: each is one
+//! status with a `Problem` body and a description; use them beside those.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+
+fn problem_response(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+macro_rules! problem_responses {
+    ($($(#[$doc:meta])* $name:ident => $status:literal, $description:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<Response>> {
+                    [($status.to_owned(), problem_response($description))].into()
+                }
+            }
+        )*
+    };
+}
+
+problem_responses! {
+    /// A GET's query string was refused (a GET has no body and no
+    /// `Idempotency-Key`).
+    InvalidQuery => "422", "Invalid query parameters (see `errors`): a `limit` outside 1–100, a `cursor` this list did not give out, or a filter of the wrong type";
+    /// A body that is not money-moving was refused (no `Idempotency-Key` is involved).
+    InvalidBody => "422", "Invalid fields (see `errors`), or a body of the wrong shape (an unknown or missing field, a wrong type)";
+    /// The body is larger than `KARTEL_MAX_BODY_BYTES`.
+    PayloadTooLarge => "413", "The body is larger than the server accepts (64 KiB by default)";
+    /// A JSON body sent without `Content-Type: application/json`.
+    UnsupportedMediaType => "415", "The body was not sent as `application/json`";
+    /// An operation open to anyone that reads a token when one is sent.
+    InvalidToken => "401", "A bearer token was sent but is invalid or expired, or its session has ended (send none to be anonymous)";
+    /// Sign-in refused.
+    InvalidCredentials => "401", "The email or password is incorrect (`invalid_credentials`; the same answer for both)";
+    /// A refresh token refused.
+    InvalidRefreshToken => "401", "The refresh token is unknown or expired (`invalid_refresh_token`), was already used (`refresh_token_reused`: that ends the whole login), or its session has ended (`session_revoked`)";
+    /// Sign-in of a suspended account.
+    AccountSuspended => "403", "The account is suspended (`account_suspended`)";
+}
