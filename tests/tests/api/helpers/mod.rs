@@ -13,7 +13,8 @@
 //! - [`auth`]: registering, signing in, `/me`, and new talents, managers, admins;
 //! - [`admin`]: users, API keys, the audit log;
 //! - [`credits`]: grants, spends, holds, reversals, the allowance, balances,
-//!   history and the ledger check.
+//!   history and the ledger check;
+//! - [`sql`]: raw SQL for the states no endpoint makes (`exec_sql`, `query_sql`).
 //!
 //! Each endpoint method returns the raw `Response`, for the test to judge;
 //! the few `new_…`/`balance…`/`…_history` conveniences next to them assert
@@ -29,6 +30,7 @@ mod admin;
 mod auth;
 mod credits;
 mod http;
+mod sql;
 
 use http::with_query;
 pub use http::{Answer, assert_problem, new_key};

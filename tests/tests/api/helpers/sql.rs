@@ -1,0 +1,29 @@
+//! Raw SQL against an app's database, for the tests that arrange a state no
+//! endpoint makes (a corrupted ledger, an aged token, a tier) or look at one
+//! no endpoint shows without side effects. Values bind as sea-orm values, so
+//! ids are stored as each backend stores them (blobs on SQLite); placeholders
+//! are `$1`, `$2`, … on both backends.
+
+use sea_orm::{FromQueryResult, Value};
+
+use super::TestApp;
+
+impl TestApp {
+    /// Runs `sql` with `values`; returns the number of rows it changed.
+    pub async fn exec_sql(&self, sql: &str, values: impl IntoIterator<Item = Value>) -> u64 {
+        kartel_domain::db::execute(&self.db, sql, values)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The first row of `sql`, decoded into `T`.
+    pub async fn query_sql<T: FromQueryResult>(
+        &self,
+        sql: &str,
+        values: impl IntoIterator<Item = Value>,
+    ) -> Option<T> {
+        kartel_domain::db::fetch_one(&self.db, sql, values)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
