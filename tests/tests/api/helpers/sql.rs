@@ -5,6 +5,7 @@
 //! are `$1`, `$2`, … on both backends.
 
 use sea_orm::{FromQueryResult, Value};
+use uuid::Uuid;
 
 use super::TestApp;
 
@@ -25,5 +26,23 @@ impl TestApp {
         kartel_domain::db::fetch_one(&self.db, sql, values)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Enrols a talent in a track at a tier (the tiers capability has no
+    /// endpoint yet): a `talent_tracks` row.
+    pub async fn enrol(&self, talent: Uuid, track: &str, tier: i16) {
+        let now = chrono::Utc::now();
+        self.exec_sql(
+            "INSERT INTO talent_tracks (talent_id, track, tier, enrolled_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            [
+                talent.into(),
+                track.into(),
+                tier.into(),
+                now.into(),
+                now.into(),
+            ],
+        )
+        .await;
     }
 }
