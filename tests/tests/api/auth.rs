@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, PASSWORD, TestApp, assert_problem};
+use crate::helpers::{Answer, Backend, PASSWORD, TestApp, assert_problem};
 
 fn b64(v: &Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
@@ -146,6 +146,75 @@ both_backends! {
         assert_problem(app.me(Some(&other)).await, 401, "session_revoked").await;
         assert_problem(app.login(&u.email, PASSWORD).await, 401, "invalid_credentials").await;
         assert_eq!(app.login(&u.email, "a brand new secret").await.status(), StatusCode::OK);
+    }
+
+    async fn password_change_ends_the_refresh_tokens_of_other_sessions(app: &TestApp) {
+        let u = app.new_talent().await;
+        let other: Value = app.login(&u.email, PASSWORD).await.json().await.unwrap();
+        let (other_access, other_refresh) = (
+            other["access_token"].as_str().unwrap().to_owned(),
+            other["refresh_token"].as_str().unwrap().to_owned(),
+        );
+        let res = app.change_password(&u, PASSWORD, "a brand new secret").await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert_problem(app.refresh(&other_refresh).await, 401, "session_revoked").await;
+        assert_problem(app.refresh(&other_refresh).await, 401, "session_revoked").await;
+        assert_problem(app.me(Some(&other_access)).await, 401, "session_revoked").await;
+        // The session that changed the password goes on.
+        let res = app.refresh(&u.refresh).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let t: Value = res.json().await.unwrap();
+        assert_eq!(app.me(Some(t["access_token"].as_str().unwrap())).await.status(), StatusCode::OK);
+    }
+
+    async fn an_expired_refresh_token_is_refused_and_the_session_lives_on(app: &TestApp) {
+        let u = app.new_talent().await;
+        // Age the token (the TTL setting is at least 300 s): it expired a second ago.
+        let aged = app
+            .exec_sql(
+                "UPDATE refresh_tokens SET expires_at = $1 WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $2)",
+                [(chrono::Utc::now() - chrono::Duration::seconds(1)).into(), u.id.into()],
+            )
+            .await;
+        assert_eq!(aged, 1);
+        assert_problem(app.refresh(&u.refresh).await, 401, "invalid_refresh_token").await;
+        // Never used, so a second try is not a reuse that would end the session.
+        assert_problem(app.refresh(&u.refresh).await, 401, "invalid_refresh_token").await;
+        assert_eq!(app.me(Some(&u.token)).await.status(), StatusCode::OK);
+        // One that expires in a minute still works.
+        let fresh: Value = app.login(&u.email, PASSWORD).await.json().await.unwrap();
+        let refresh = fresh["refresh_token"].as_str().unwrap();
+        let now = chrono::Utc::now();
+        let soon = app
+            .exec_sql(
+                "UPDATE refresh_tokens SET expires_at = $1 WHERE expires_at > $2 AND session_id IN (SELECT id FROM sessions WHERE user_id = $3)",
+                [(now + chrono::Duration::seconds(60)).into(), now.into(), u.id.into()],
+            )
+            .await;
+        assert_eq!(soon, 1, "only the new login's token");
+        assert_eq!(app.refresh(refresh).await.status(), StatusCode::OK);
+    }
+
+    async fn two_concurrent_uses_of_one_refresh_token_let_one_through_and_end_the_login(app: &TestApp) {
+        for round in 0..5 {
+            let u = app.new_talent().await;
+            let (a, b) = tokio::join!(app.refresh(&u.refresh), app.refresh(&u.refresh));
+            let (a, b) = (Answer::of(a).await, Answer::of(b).await);
+            let (won, lost) = match (a.status, b.status) {
+                (200, _) => (a, b),
+                (_, 200) => (b, a),
+                _ => panic!("round {round}: neither refreshed: {a:?} {b:?}"),
+            };
+            // The second use is a reuse, and reusing a refresh token ends that login.
+            lost.assert_problem(401, "refresh_token_reused");
+            let t = won.json();
+            assert_problem(app.me(Some(t["access_token"].as_str().unwrap())).await, 401, "session_revoked").await;
+            assert_problem(app.me(Some(&u.token)).await, 401, "session_revoked").await;
+            let res = app.refresh(t["refresh_token"].as_str().unwrap()).await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "round {round}");
+            // A new login is a new session.
+            assert_eq!(app.login(&u.email, PASSWORD).await.status(), StatusCode::OK);
+        }
     }
 
     async fn profile_update_changes_only_profile_fields(app: &TestApp) {
