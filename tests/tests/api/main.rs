@@ -14,4 +14,5 @@ mod cli;
 mod credits;
 mod faults;
 mod openapi;
+mod rate_limits;
 mod staff_credits;
