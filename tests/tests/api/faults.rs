@@ -72,3 +72,26 @@ both_backends! {
         app.assert_books_balance().await;
     }
 }
+
+both_backends! {
+    async fn with_the_database_gone_readyz_and_requests_answer_503(app: &TestApp) {
+        let talent = app.new_talent().await;
+        assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+        // The app's own pool (the test holds a handle to it), closed for good.
+        app.db.close_by_ref().await.unwrap();
+
+        // Only the status: the Health body of a 503 does not reach the client
+        // (the error handler of the app replaces it with a problem document).
+        assert_eq!(app.get("/readyz", None).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK, "the process is alive");
+        for res in [
+            app.me(Some(&talent.token)).await,
+            app.login(&talent.email, crate::helpers::PASSWORD).await,
+            app.spend(&talent, &new_key(), 1).await,
+        ] {
+            let retry_after = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            assert!(retry_after.is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0)), "Retry-After");
+            assert_problem(res, 503, "service_unavailable").await;
+        }
+    }
+}
