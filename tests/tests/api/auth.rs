@@ -519,10 +519,14 @@ async fn login_and_refresh_are_rate_limited_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
-    not(postgres_tests),
-    ignore = "set TEST_DATABASE_URL (and TEST_REDIS_URL) to run the PostgreSQL variant"
+    not(all(postgres_tests, redis_tests)),
+    ignore = "set TEST_DATABASE_URL and TEST_REDIS_URL to run the PostgreSQL + Redis test"
 )]
 async fn login_and_refresh_are_rate_limited_on_postgres_with_redis() {
+    assert!(
+        crate::helpers::redis_url().is_some(),
+        "TEST_REDIS_URL is not set: these limits would not be kept in Redis"
+    );
     rate_limit_case(Backend::Postgres).await;
 }
 
