@@ -7,7 +7,7 @@ use crate::helpers::{Backend, TestApp, assert_problem};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_admin_is_created_from_the_command_line_and_can_sign_in() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let password = "a long admin password\n";
     let account = kartel_api::cli::create_admin(
         &app.settings,

@@ -7,7 +7,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, assert_problem, new_key};
+use crate::helpers::{Answer, Backend, TestApp, assert_problem, new_key};
 
 async fn exec(app: &TestApp, sql: &str) {
     app.db.execute_unprepared(sql).await.unwrap();
@@ -63,15 +63,35 @@ both_backends! {
         exec(app, "ALTER TABLE ledger_entries_away RENAME TO ledger_entries").await;
 
         // The failure was not stored under the key: the retry runs, once.
-        let res = app.spend(&talent, &key, 30).await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let again = app.spend(&talent, &key, 30).await;
-        assert_eq!(again.status(), StatusCode::CREATED);
-        let (first, second): (serde_json::Value, serde_json::Value) =
-            (res.json().await.unwrap(), again.json().await.unwrap());
-        assert_eq!(first, second);
+        let first = Answer::of(app.spend(&talent, &key, 30).await).await;
+        assert_eq!(first.status, 201, "{first:?}");
+        let again = Answer::of(app.spend(&talent, &key, 30).await).await;
+        assert_eq!(again, first, "the second retry replays the first success, byte for byte");
         assert_eq!(app.balance(&talent).await, (70, 0));
-        assert_eq!(first["amount"], json!(-30));
+        assert_eq!(first.json()["amount"], json!(-30));
         app.assert_books_balance().await;
+    }
+}
+
+both_backends! {
+    async fn with_the_database_gone_readyz_and_requests_answer_503(app: &TestApp) {
+        let talent = app.new_talent().await;
+        assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+        // The app's own pool (the test holds a handle to it), closed for good.
+        app.db.close_by_ref().await.unwrap();
+
+        // Only the status: the Health body of a 503 does not reach the client
+        // (the error handler of the app replaces it with a problem document).
+        assert_eq!(app.get("/readyz", None).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK, "the process is alive");
+        for res in [
+            app.me(Some(&talent.token)).await,
+            app.login(&talent.email, crate::helpers::PASSWORD).await,
+            app.spend(&talent, &new_key(), 1).await,
+        ] {
+            let retry_after = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            assert!(retry_after.is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0)), "Retry-After");
+            assert_problem(res, 503, "service_unavailable").await;
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 mod helpers;
 
+mod admin;
 mod auth;
 mod challenges;
 mod cli;
@@ -15,4 +16,5 @@ mod credits;
 mod edge;
 mod faults;
 mod openapi;
+mod rate_limits;
 mod staff_credits;

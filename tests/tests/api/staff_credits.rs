@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, assert_problem, new_key};
+use crate::helpers::{Answer, Backend, TestApp, assert_problem, new_key};
 
 both_backends! {
     async fn an_admin_sets_the_allowance_of_a_tier(app: &TestApp) {
@@ -49,7 +49,9 @@ both_backends! {
         let res = app
             .post_idem("/api/v1/credits/grants", Some(&manager.token), "g-1", &json!({"talent_id": talent.id, "amount": 40, "reason": "welcome"}))
             .await;
-        let grant: Value = res.json().await.unwrap();
+        let first = Answer::of(res).await;
+        assert_eq!(first.status, 201, "{first:?}");
+        let grant = first.json();
         let id = grant["id"].as_str().unwrap();
         let res = app
             .post_idem(&format!("/api/v1/credits/transactions/{id}/reverse"), Some(&admin.token), "r-1", &json!({"reason": "granted by mistake"}))
@@ -64,8 +66,9 @@ both_backends! {
         let log: Value = app.audit_log(&admin, "action=credits.reverse").await.json().await.unwrap();
         assert_eq!(log["items"][0]["target_id"], json!(id));
         assert_eq!(log["items"][0]["actor_id"], json!(admin.id.to_string()));
-        // A replayed grant is not audited twice.
-        app.post_idem("/api/v1/credits/grants", Some(&manager.token), "g-1", &json!({"talent_id": talent.id, "amount": 40, "reason": "welcome"})).await;
+        // A replayed grant answers as the first did, byte for byte, and is not audited twice.
+        let replay = app.post_idem("/api/v1/credits/grants", Some(&manager.token), "g-1", &json!({"talent_id": talent.id, "amount": 40, "reason": "welcome"})).await;
+        assert_eq!(Answer::of(replay).await, first);
         let log: Value = app.audit_log(&admin, "action=credits.grant").await.json().await.unwrap();
         assert_eq!(log["items"].as_array().unwrap().len(), 1);
     }
@@ -112,18 +115,20 @@ both_backends! {
         let talent = app.new_talent().await;
         app.fund(talent.id, 100).await;
         let body = json!({"amount": 10, "purpose": "render"});
-        let first = app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await;
-        assert_eq!(first.status(), StatusCode::CREATED);
-        let replay = app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await;
-        assert_eq!(replay.status(), StatusCode::CREATED);
+        let first = Answer::of(app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await).await;
+        assert_eq!(first.status, 201, "{first:?}");
+        let replay = Answer::of(app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await).await;
+        assert_eq!(replay, first, "a replay within the window is the first answer, byte for byte");
         assert_eq!(app.balance(&talent).await, (90, 0), "a replay within the window moves nothing");
 
         let kept = kartel_domain::idempotency::forget_keys(&app.db, chrono::Duration::hours(1)).await.unwrap();
         assert_eq!(kept, 0, "young keys are kept");
         let forgotten = kartel_domain::idempotency::forget_keys(&app.db, chrono::Duration::zero()).await.unwrap();
         assert!(forgotten >= 1);
-        let again = app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await;
-        assert_eq!(again.status(), StatusCode::CREATED);
+        let again = Answer::of(app.post_idem("/api/v1/credits/spends", Some(&talent.token), "once", &body).await).await;
+        assert_eq!(again.status, 201, "{again:?}");
+        assert_ne!(again.json()["id"], first.json()["id"], "after the window the key is a new request");
+        assert_eq!(again.json()["balance_after"], json!(80));
         assert_eq!(app.balance(&talent).await, (80, 0), "after the window the key is a new request");
         app.assert_books_balance().await;
     }

@@ -206,3 +206,59 @@ both_backends! {
         app.assert_books_balance().await;
     }
 }
+
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct HoldRow {
+    status: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct Held {
+    held: i64,
+}
+
+both_backends! {
+    #[settings(|s| s.hold_sweep_interval_seconds = 1)]
+    async fn the_sweeper_releases_an_expired_hold_that_nobody_reads(app: &TestApp) {
+        let talent = app.new_talent().await;
+        app.fund(talent.id, 100).await;
+        let short = app.new_hold(&talent, 30, Some(1)).await;
+        let long = app.new_hold(&talent, 20, None).await;
+        // Watched in the database only: a balance read, a spend or a listing
+        // would release the expired hold themselves.
+        let hold = |id: &str| {
+            let id: Uuid = id.parse().unwrap();
+            async move {
+                app.query_sql::<HoldRow>("SELECT status, expires_at, resolved_at FROM credit_holds WHERE id = $1", [id.into()])
+                    .await
+                    .unwrap()
+            }
+        };
+        let held = || async {
+            app.query_sql::<Held>("SELECT held FROM ledger_accounts WHERE talent_id = $1", [talent.id.into()])
+                .await
+                .unwrap()
+                .held
+        };
+        assert_eq!(held().await, 50);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let swept = loop {
+            let h = hold(&short).await;
+            if h.status != "pending" {
+                break h;
+            }
+            assert!(std::time::Instant::now() < deadline, "not swept within 20 s: {h:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(swept.status, "expired", "{swept:?}");
+        assert!(swept.resolved_at.unwrap() >= swept.expires_at, "never before its expiry: {swept:?}");
+        assert_eq!(held().await, 20, "the expired hold's credits are free again");
+        assert_eq!(hold(&long).await.status, "pending");
+        // As the API shows it.
+        assert_eq!(app.read_hold(&talent, &short).await["status"], "expired");
+        assert_eq!(app.balance(&talent).await, (80, 20));
+        app.assert_books_balance().await;
+    }
+}

@@ -4,7 +4,9 @@
 //! - [`spends`]: overdraft races, one effect and one answer per idempotency key;
 //! - [`holds`]: capture, release, expiry and their races;
 //! - [`reversals`]: once, never of a reversal, never into an overdraft;
-//! - [`allowance`]: the monthly allowance, paid once;
+//! - [`allowance`]: the monthly allowance, paid once, by tier and month;
+//! - [`rewards`]: a submission's reward, paid once;
+//! - [`balance_limit`]: no balance beyond `MAX_BALANCE`;
 //! - [`permissions`]: who may move and read which credits;
 //! - [`bad_input`]: refused without effect;
 //! - [`history`]: cursor pages and filters;
@@ -20,12 +22,14 @@ use serde_json::Value;
 
 mod allowance;
 mod bad_input;
+mod balance_limit;
 mod history;
 mod holds;
 mod ledger_check;
 mod model_walk;
 mod permissions;
 mod reversals;
+mod rewards;
 mod spends;
 mod two_instances;
 

@@ -87,7 +87,8 @@ struct Walk<'a> {
     holds: Vec<ModelHold>,
     txs: Vec<ModelTx>,
     sent: Vec<Sent>,
-    /// How often each operation got each status, to see what a seed covers.
+    /// How often each operation got each status: printed, and every
+    /// operation must have succeeded at least once.
     tally: BTreeMap<String, usize>,
 }
 
@@ -456,6 +457,28 @@ async fn random_walk(app: &TestApp, seed: u64, steps: usize) {
             w.at()
         );
     }
+    // The walk tested what it exercised: every operation, each with at
+    // least one success (its effect checked against the model), and replays.
+    for op in ["grants", "spends", "holds", "capture", "release", "reverse"] {
+        let succeeded = w
+            .tally
+            .iter()
+            .filter(|(k, _)| *k == &format!("{op} 200") || *k == &format!("{op} 201"))
+            .map(|(_, n)| n)
+            .sum::<usize>();
+        assert!(
+            succeeded > 0,
+            "no {op} succeeded in {} (try more CREDITS_STEPS): {:?}",
+            w.at(),
+            w.tally
+        );
+    }
+    assert!(
+        w.tally.get("replay").is_some_and(|n| *n > 0),
+        "no replay in {}: {:?}",
+        w.at(),
+        w.tally
+    );
     let settled = w.holds.iter().filter(|h| !h.open).count();
     eprintln!(
         "{}: {steps} steps (seed {seed}) in {:?}: {} transactions, {} holds ({settled} settled), {:?}",

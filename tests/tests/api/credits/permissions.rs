@@ -98,3 +98,42 @@ both_backends! {
         app.assert_books_balance().await;
     }
 }
+
+both_backends! {
+    async fn a_generative_lead_reads_like_staff_but_grants_nothing_and_administers_nothing(app: &TestApp) {
+        let lead = app.new_with_roles(&["generative_lead"]).await;
+        let talent = app.new_talent().await;
+        app.fund(talent.id, 100).await;
+        app.new_hold(&talent, 10, None).await;
+
+        // Staff: finds talents, sees their private fields and reads their credits.
+        let res = app.search_talents(&lead, &format!("q={}", &talent.email[..13])).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let page = body(res).await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+        assert_eq!(page["items"][0]["id"], json!(talent.id));
+        let profile = body(app.get(&format!("/api/v1/talents/{}", talent.id), Some(&lead.token)).await).await;
+        assert_eq!(profile["email"], json!(talent.email));
+        assert_eq!(app.balance_of(&lead, talent.id).await, (90, 10));
+        let history = body(app.talent_credit_history(&lead, talent.id, "").await).await;
+        assert_eq!(history["items"].as_array().unwrap().len(), 1);
+        let holds = body(app.talent_holds(&lead, talent.id, "").await).await;
+        assert_eq!(holds["items"].as_array().unwrap().len(), 1);
+
+        // Not a manager: no grants, no reversals.
+        assert_problem(app.grant(&lead, &new_key(), talent.id, 5).await, 403, "forbidden").await;
+        let grant = id_of(&app.new_grant(&app.new_manager().await, talent.id, 5).await);
+        assert_problem(app.reverse_transaction(&lead, &grant, &new_key()).await, 403, "forbidden").await;
+        // Not an admin: none of the admin routes.
+        let some = Uuid::new_v4().to_string();
+        assert_problem(app.update_user(&lead, talent.id, &json!({"status": "suspended"})).await, 403, "forbidden").await;
+        assert_problem(app.create_api_key(&lead, "x", &["credits:hold"]).await, 403, "forbidden").await;
+        assert_problem(app.list_api_keys(&lead).await, 403, "forbidden").await;
+        assert_problem(app.get_api_key(&lead, &some).await, 403, "forbidden").await;
+        assert_problem(app.revoke_api_key(&lead, &some).await, 403, "forbidden").await;
+        assert_problem(app.audit_log(&lead, "").await, 403, "forbidden").await;
+        assert_problem(app.ledger_check(&lead).await, 403, "forbidden").await;
+        assert_problem(app.set_allowance_policy(&lead, 0, 1).await, 403, "forbidden").await;
+        assert_eq!(app.balance(&talent).await, (95, 10));
+    }
+}

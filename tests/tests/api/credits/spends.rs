@@ -80,6 +80,51 @@ both_backends! {
         app.assert_books_balance().await;
     }
 
+    async fn one_idempotency_key_sent_by_different_callers_is_a_request_of_each(app: &TestApp) {
+        let alice = app.new_talent().await;
+        let bob = app.new_talent().await;
+        app.fund(alice.id, 100).await;
+        app.fund(bob.id, 100).await;
+        let key = "shared-key";
+        // Two people, one key (even at once): each their own spend, whatever the body.
+        let (a, b) = tokio::join!(app.spend(&alice, key, 10), app.spend(&bob, key, 20));
+        let (a, b) = (Answer::of(a).await, Answer::of(b).await);
+        assert_eq!((a.status, b.status), (201, 201), "{a:?} {b:?}");
+        assert_ne!(a.json()["id"], b.json()["id"]);
+        assert_eq!(a.json()["talent_id"], json!(alice.id));
+        assert_eq!(b.json()["talent_id"], json!(bob.id));
+        assert_eq!(app.balance(&alice).await, (90, 0));
+        assert_eq!(app.balance(&bob).await, (80, 0));
+
+        // Two service keys, the same Idempotency-Key, the same body: two spends.
+        let svc1 = app.new_api_key(&["credits:spend"]).await;
+        let svc2 = app.new_api_key(&["credits:spend"]).await;
+        let body = json!({ "talent_id": alice.id, "amount": 5, "purpose": "render" });
+        let s1 = Answer::of(app.post_service("/api/v1/credits/spends", &svc1, key, &body).await).await;
+        let s2 = Answer::of(app.post_service("/api/v1/credits/spends", &svc2, key, &body).await).await;
+        assert_eq!((s1.status, s2.status), (201, 201), "{s1:?} {s2:?}");
+        assert_ne!(s1.json()["id"], s2.json()["id"]);
+        assert_ne!(s1.json()["id"], a.json()["id"]);
+        assert_eq!(app.balance(&alice).await, (80, 0));
+
+        // Each caller's key still answers as it did for that caller.
+        assert_eq!(Answer::of(app.spend(&alice, key, 10).await).await, a);
+        assert_eq!(Answer::of(app.spend(&bob, key, 20).await).await, b);
+        assert_eq!(Answer::of(app.post_service("/api/v1/credits/spends", &svc2, key, &body).await).await, s2);
+        assert_problem(app.spend(&alice, key, 11).await, 422, "idempotency_key_reused").await;
+        // The caller is the person, not the session: another sign-in replays.
+        let again: serde_json::Value = app.login(&alice.email, crate::helpers::PASSWORD).await.json().await.unwrap();
+        let second_session = crate::helpers::User {
+            token: again["access_token"].as_str().unwrap().to_owned(),
+            ..alice.clone()
+        };
+        assert_eq!(Answer::of(app.spend(&second_session, key, 10).await).await, a);
+        assert_eq!(app.balance(&alice).await, (80, 0));
+        assert_eq!(app.balance(&bob).await, (80, 0));
+        assert_eq!(app.all_history(&alice, "kind=spend").await.len(), 3);
+        app.assert_books_balance().await;
+    }
+
     async fn a_client_that_gives_up_mid_request_and_retries_gets_exactly_one_effect(app: &TestApp) {
         let talent = app.new_talent().await;
         app.fund(talent.id, 1_000).await;
@@ -134,6 +179,7 @@ both_backends! {
         let talent = app.new_talent().await;
         let manager = app.new_manager().await;
         app.new_grant(&manager, talent.id, 5).await;
+        let mut spent_by_key = 0;
         for round in 0..3 {
             let key = new_key();
             let spends = join_all((0..30).map(|_| async { Answer::of(app.spend(&talent, &key, 10).await).await }));
@@ -148,6 +194,7 @@ both_backends! {
             }
             if first.status == 201 {
                 assert_eq!(first.json()["amount"], json!(-10));
+                spent_by_key += 1;
             } else {
                 first.assert_problem(409, "insufficient_credits");
             }
@@ -161,7 +208,9 @@ both_backends! {
         let spends = app.all_history(&talent, "kind=spend").await;
         let grants = app.all_history(&talent, "kind=grant").await;
         assert_eq!(grants.len(), 4);
-        assert!(spends.len() <= 6, "at most one effect per key: {spends:?}");
+        // Per round: the key's one effect if its answer was a success, none if
+        // it was a refusal, and the spend that leaves 5.
+        assert_eq!(spends.len(), spent_by_key + 3, "one effect per successful key: {spends:?}");
         assert_eq!(app.balance(&talent).await, (5, 0));
         app.assert_books_balance().await;
     }

@@ -1,5 +1,6 @@
 //! The admin area: users, API keys and the audit log, one method per
-//! endpoint (the ledger check sits with the credits).
+//! endpoint (the ledger check sits with the credits), and the staff's talent
+//! search.
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -33,6 +34,12 @@ impl TestApp {
         self.get("/api/v1/admin/api-keys", Some(&by.token)).await
     }
 
+    /// `GET /api/v1/admin/api-keys/{id}`.
+    pub async fn get_api_key(&self, by: &User, id: &str) -> Response {
+        self.get(&format!("/api/v1/admin/api-keys/{id}"), Some(&by.token))
+            .await
+    }
+
     /// `DELETE /api/v1/admin/api-keys/{id}`.
     pub async fn revoke_api_key(&self, by: &User, id: &str) -> Response {
         self.delete(&format!("/api/v1/admin/api-keys/{id}"), Some(&by.token))
@@ -46,6 +53,12 @@ impl TestApp {
             Some(&by.token),
         )
         .await
+    }
+
+    /// `GET /api/v1/talents?{query}`: the staff's search.
+    pub async fn search_talents(&self, by: &User, query: &str) -> Response {
+        self.get(&with_query("/api/v1/talents", query), Some(&by.token))
+            .await
     }
 
     /// An API key with `scopes`, made by a new admin; returns its secret.

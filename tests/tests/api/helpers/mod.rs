@@ -2,15 +2,19 @@
 //! `both_backends!`, which defines each test on SQLite and on PostgreSQL.
 //!
 //! Each app has its own database (a temp SQLite file, or a fresh PostgreSQL
-//! database when `TEST_DATABASE_URL` is set) and, with `TEST_REDIS_URL`, Redis
-//! under a key prefix of its own. The calls a test makes live next door, one
+//! database on the server `TEST_DATABASE_URL` names, dropped again when the
+//! app stops or the test panics) and, with `TEST_REDIS_URL`, Redis under a
+//! key prefix of its own. Without `TEST_DATABASE_URL` at build time the
+//! PostgreSQL variants are compiled as *ignored* (`build.rs`), so a run
+//! without PostgreSQL says so in its counts instead of passing them. The calls a test makes live next door, one
 //! method per endpoint, grouped by area:
 //! - [`http`]: the plain verbs (`get`, `post`, `post_idem`, …), [`Answer`],
 //!   [`assert_problem`] and [`new_key`];
 //! - [`auth`]: registering, signing in, `/me`, and new talents, managers, admins;
 //! - [`admin`]: users, API keys, the audit log;
 //! - [`credits`]: grants, spends, holds, reversals, the allowance, balances,
-//!   history and the ledger check.
+//!   history and the ledger check;
+//! - [`sql`]: raw SQL for the states no endpoint makes (`exec_sql`, `query_sql`).
 //!
 //! Each endpoint method returns the raw `Response`, for the test to judge;
 //! the few `new_…`/`balance…`/`…_history` conveniences next to them assert
@@ -27,6 +31,7 @@ mod auth;
 mod challenges;
 mod credits;
 mod http;
+mod sql;
 
 pub use challenges::{challenge_spec, review_spec, submission_spec};
 use http::with_query;
@@ -45,7 +50,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: sea_orm::DatabaseConnection,
     pub settings: Settings,
-    handle: actix_web::dev::ServerHandle,
+    handle: Option<actix_web::dev::ServerHandle>,
+    /// The PostgreSQL database of this app, until `stop` or `Drop` drops it.
     pg_name: Option<String>,
     _dir: tempfile_dir::TempDir,
 }
@@ -86,16 +92,34 @@ fn init_logs() {
     });
 }
 
+/// The PostgreSQL server the tests create their databases on, from
+/// `TEST_DATABASE_URL`. A PostgreSQL variant that runs without it fails: it
+/// is compiled as ignored unless the variable was set when the tests were
+/// built (`build.rs`), and never passes without having run.
+pub fn pg_admin_url() -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "TEST_DATABASE_URL is not set: this PostgreSQL test cannot run \
+             (it is ignored unless TEST_DATABASE_URL is set when the tests are built)"
+        ),
+    }
+}
+
+/// The Redis server of the PostgreSQL variants, from `TEST_REDIS_URL`.
+pub fn redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
 impl TestApp {
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
-    /// Starts an app; `None` for PostgreSQL when `TEST_DATABASE_URL` is unset.
-    pub async fn spawn_with(
-        backend: Backend,
-        tweak: impl FnOnce(&mut Settings),
-    ) -> Option<TestApp> {
+    /// Starts an app; for PostgreSQL `TEST_DATABASE_URL` must be set (it panics otherwise).
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         init_logs();
         let dir = tempfile_dir::TempDir::new();
         let mut s = Settings::default();
@@ -105,19 +129,14 @@ impl TestApp {
                 s.database_url = Secret::new(format!("sqlite://{}/kartel.db", dir.0.display()));
             }
             Backend::Postgres => {
-                let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-                    eprintln!(
-                        "TEST_DATABASE_URL is not set: skipping the PostgreSQL run of this test"
-                    );
-                    return None;
-                };
+                let admin = pg_admin_url();
                 let name = format!("kartel_t_{}", Uuid::new_v4().simple());
                 let url = kartel_tests::create_pg_database(&admin, &name)
                     .await
                     .expect("create test database");
                 s.database_url = Secret::new(url);
                 pg_name = Some(name);
-                if let Ok(r) = std::env::var("TEST_REDIS_URL") {
+                if let Some(r) = redis_url() {
                     s.redis_url = Some(Secret::new(r));
                 }
             }
@@ -131,30 +150,32 @@ impl TestApp {
         s.database_max_connections = 8;
         s.shutdown_timeout_seconds = 1;
         tweak(&mut s);
-        let app = Application::build(s.clone())
-            .await
-            .expect("application starts");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let db = app.db();
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
-        Some(TestApp {
-            address,
+        // From here on, a panic drops the database again (see `Drop`).
+        let mut app = TestApp {
+            address: String::new(),
             client: reqwest::Client::builder().build().expect("client"),
-            db,
-            settings: s,
-            handle,
+            db: sea_orm::DatabaseConnection::default(),
+            settings: s.clone(),
+            handle: None,
             pg_name,
             _dir: dir,
-        })
+        };
+        let server = Application::build(s).await.expect("application starts");
+        app.address = format!("http://127.0.0.1:{}", server.port());
+        app.db = server.db();
+        app.handle = Some(server.handle());
+        tokio::spawn(server.run_until_stopped());
+        app
     }
 
     /// Stops the server and drops its PostgreSQL database.
-    pub async fn stop(self) {
-        self.handle.stop(false).await;
+    pub async fn stop(mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.stop(false).await;
+        }
         let _ = self.db.close_by_ref().await;
-        if let (Some(name), Ok(admin)) = (&self.pg_name, std::env::var("TEST_DATABASE_URL")) {
-            let _ = kartel_tests::drop_pg_database(&admin, name).await;
+        if let Some(name) = self.pg_name.take() {
+            let _ = kartel_tests::drop_pg_database(&pg_admin_url(), &name).await;
         }
     }
 
@@ -172,10 +193,47 @@ impl TestApp {
     }
 }
 
-/// Defines each test twice: on SQLite, and on PostgreSQL (+ Redis) when configured.
+impl Drop for TestApp {
+    /// A test that panicked never reached `stop`: the server is told to stop
+    /// and the PostgreSQL database is dropped here (on a thread with a
+    /// runtime of its own, since `drop` cannot await), so a failing test
+    /// leaves no database behind.
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            // The command is sent at once; the returned future only waits for it.
+            drop(handle.stop(false));
+        }
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || -> anyhow::Result<()> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(kartel_tests::drop_pg_database(&admin, &name))
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop a test database: {e:#}"),
+            Err(_) => eprintln!("could not drop a test database: the thread panicked"),
+        }
+    }
+}
+
+/// Defines each test twice: on SQLite, and on PostgreSQL (+ Redis).
+///
+/// The PostgreSQL variant is *ignored* unless `TEST_DATABASE_URL` was set
+/// when the tests were built (`build.rs` sets `cfg(postgres_tests)`), and
+/// fails if it runs without it: it never counts as passed without running.
+///
+/// `#[settings(|s| …)]` before a test changes the app's settings.
 #[macro_export]
 macro_rules! both_backends {
-    ($(async fn $name:ident($app:ident: &TestApp) $body:block)*) => {
+    ($($(#[settings($tweak:expr)])? async fn $name:ident($app:ident: &TestApp) $body:block)*) => {
         $(
             mod $name {
                 use super::*;
@@ -183,19 +241,28 @@ macro_rules! both_backends {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+                    let app = TestApp::spawn_with(Backend::Sqlite, $crate::both_backends!(@tweak $($tweak)?)).await;
                     run(&app).await;
                     app.stop().await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(
+                    not(postgres_tests),
+                    ignore = "set TEST_DATABASE_URL (and TEST_REDIS_URL) to run the PostgreSQL variant"
+                )]
                 async fn postgres() {
-                    if let Some(app) = TestApp::spawn(Backend::Postgres).await {
-                        run(&app).await;
-                        app.stop().await;
-                    }
+                    let app = TestApp::spawn_with(Backend::Postgres, $crate::both_backends!(@tweak $($tweak)?)).await;
+                    run(&app).await;
+                    app.stop().await;
                 }
             }
         )*
+    };
+    (@tweak) => {
+        |_| {}
+    };
+    (@tweak $tweak:expr) => {
+        $tweak
     };
 }

@@ -1,0 +1,48 @@
+//! Raw SQL against an app's database, for the tests that arrange a state no
+//! endpoint makes (a corrupted ledger, an aged token, a tier) or look at one
+//! no endpoint shows without side effects. Values bind as sea-orm values, so
+//! ids are stored as each backend stores them (blobs on SQLite); placeholders
+//! are `$1`, `$2`, … on both backends.
+
+use sea_orm::{FromQueryResult, Value};
+use uuid::Uuid;
+
+use super::TestApp;
+
+impl TestApp {
+    /// Runs `sql` with `values`; returns the number of rows it changed.
+    pub async fn exec_sql(&self, sql: &str, values: impl IntoIterator<Item = Value>) -> u64 {
+        kartel_domain::db::execute(&self.db, sql, values)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The first row of `sql`, decoded into `T`.
+    pub async fn query_sql<T: FromQueryResult>(
+        &self,
+        sql: &str,
+        values: impl IntoIterator<Item = Value>,
+    ) -> Option<T> {
+        kartel_domain::db::fetch_one(&self.db, sql, values)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Enrols a talent in a track at a tier (the tiers capability has no
+    /// endpoint yet): a `talent_tracks` row.
+    pub async fn enrol(&self, talent: Uuid, track: &str, tier: i16) {
+        let now = chrono::Utc::now();
+        self.exec_sql(
+            "INSERT INTO talent_tracks (talent_id, track, tier, enrolled_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            [
+                talent.into(),
+                track.into(),
+                tier.into(),
+                now.into(),
+                now.into(),
+            ],
+        )
+        .await;
+    }
+}
