@@ -256,7 +256,9 @@ mod tests {
 
     #[test]
     fn defaults_need_no_configuration() {
-        Jail::expect_with(|_| {
+        Jail::expect_with(|jail| {
+            // Whatever the shell running the tests has set is not ours.
+            jail.clear_env();
             let s = Settings::load().expect("defaults load");
             assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
             assert!(s.is_sqlite());
@@ -270,6 +272,7 @@ mod tests {
     #[test]
     fn environment_and_file_are_read() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.create_file(
                 "kartel.toml",
                 "addr = \"0.0.0.0:9000\"\nauth_rate_limit_per_ip = 7\n",
@@ -293,6 +296,7 @@ mod tests {
     #[test]
     fn a_bad_value_is_refused_with_one_line_naming_the_setting() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             for (var, value) in [
                 ("KARTEL_ADDR", "not an address"),
                 ("DATABASE_URL", "mysql://x"),

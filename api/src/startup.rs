@@ -67,9 +67,17 @@ impl Application {
             Some(url) => {
                 let client = redis::Client::open(url.expose())
                     .map_err(|e| anyhow::anyhow!("invalid setting REDIS_URL: {e}"))?;
+                // Redis is the fast layer: while it is down, a command gives up
+                // within half a second (rate limits fail open, leaderboards
+                // read the database) instead of waiting out a reconnect backoff.
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_response_timeout(Some(Duration::from_millis(500)))
+                    .set_connection_timeout(Some(Duration::from_millis(500)))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_millis(200));
                 let conn = tokio::time::timeout(
                     Duration::from_secs(10),
-                    redis::aio::ConnectionManager::new(client),
+                    redis::aio::ConnectionManager::new_with_config(client, config),
                 )
                 .await
                 .map_err(|_| anyhow::anyhow!("cannot connect to REDIS_URL: timed out"))?
@@ -215,12 +223,17 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
 fn problem_for_plain_errors<B>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
+    // Problems and JSON bodies (e.g. `/readyz`'s 503 report) are already
+    // what the client should read; only actix's plain-text errors are turned
+    // into problems.
+    let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/problem+json"));
-    if is_problem {
+        .is_some_and(|v| {
+            v.starts_with("application/problem+json") || v.starts_with("application/json")
+        });
+    if is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

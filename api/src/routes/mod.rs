@@ -176,8 +176,25 @@ pub fn client_ip(req: &HttpRequest, st: &AppState) -> String {
     } else {
         info.peer_addr()
     };
-    ip.map(|s| s.rsplit_once(':').map_or(s, |(h, _)| h).to_owned())
-        .unwrap_or_else(|| "unknown".into())
+    ip.map(ip_of).unwrap_or_else(|| "unknown".into())
+}
+
+/// The IP in `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:5678`
+/// (an IPv6 address has colons of its own: only a bracketed one has a port).
+fn ip_of(s: &str) -> String {
+    use std::net::{IpAddr, SocketAddr};
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return a.ip().to_string();
+    }
+    if let Ok(ip) = s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return ip.to_string();
+    }
+    s.to_owned()
 }
 
 /// Applies the auth rate limits: per client IP and, when known, per account.
@@ -208,4 +225,18 @@ pub async fn limit_auth(
             .map_err(ApiError::rate_limited)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip_of;
+
+    #[test]
+    fn client_ips_keep_their_ipv6_colons_and_lose_their_ports() {
+        assert_eq!(ip_of("1.2.3.4:5678"), "1.2.3.4");
+        assert_eq!(ip_of("1.2.3.4"), "1.2.3.4");
+        assert_eq!(ip_of("2001:db8::1"), "2001:db8::1");
+        assert_eq!(ip_of("[2001:db8::2]:443"), "2001:db8::2");
+        assert_eq!(ip_of("::1"), "::1");
+    }
 }

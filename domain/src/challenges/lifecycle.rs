@@ -538,8 +538,8 @@ pub async fn transition(
 /// Pays the prizes of a closing challenge to the top places of its
 /// leaderboard (higher score, then earlier submission), each once
 /// (`prize:<challenge>:<place>`). Returns what was paid, for the event.
-async fn pay_prizes<C: ConnectionTrait>(
-    db: &C,
+async fn pay_prizes(
+    db: &sea_orm::DatabaseTransaction,
     c: &Challenge,
     actor: Actor,
 ) -> Result<serde_json::Value> {

@@ -2,7 +2,7 @@
 //! challenge rewards — each a posting against its own system account.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -127,10 +127,11 @@ pub async fn claim_allowance(
 
 /// Pays credits from the rewards account under a once-only `reference`
 /// (`reward:<submission>:<review>`, `prize:<challenge>:<place>`): a second call
-/// with the same reference returns the first payment. For the challenges
-/// code; call it inside the transaction of what earned it.
-pub async fn reward<C: ConnectionTrait>(
-    tx: &C,
+/// with the same reference returns the first payment. It takes the
+/// transaction of what earned it, so a refusal (the balance limit) rolls back
+/// with it and never leaves a transaction without entries.
+pub async fn reward(
+    tx: &DatabaseTransaction,
     talent_id: Uuid,
     reference: String,
     amount: Amount,
@@ -162,8 +163,8 @@ pub async fn reward<C: ConnectionTrait>(
 
 /// Pays the reward of an accepted submission, exactly once per accepting
 /// review (`reward:<submission>:<review>`).
-pub async fn reward_submission<C: ConnectionTrait>(
-    tx: &C,
+pub async fn reward_submission(
+    tx: &DatabaseTransaction,
     talent_id: Uuid,
     submission_id: Uuid,
     review_id: Uuid,

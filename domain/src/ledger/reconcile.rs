@@ -43,17 +43,17 @@ pub struct LedgerIssue {
 const CHECKS: &[(&str, &str)] = &[
     (
         "unbalanced_transaction",
-        "SELECT transaction_id AS subject, 0 AS expected, CAST(SUM(amount) AS BIGINT) AS actual \
+        "SELECT transaction_id AS subject, CAST(0 AS BIGINT) AS expected, CAST(SUM(amount) AS BIGINT) AS actual \
          FROM ledger_entries GROUP BY transaction_id HAVING SUM(amount) <> 0 LIMIT 100",
     ),
     (
         "transaction_without_entries",
-        "SELECT t.id AS subject, 2 AS expected, 0 AS actual FROM ledger_transactions t \
+        "SELECT t.id AS subject, CAST(2 AS BIGINT) AS expected, CAST(0 AS BIGINT) AS actual FROM ledger_transactions t \
          WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id) LIMIT 100",
     ),
     (
         "entry_without_account",
-        "SELECT e.transaction_id AS subject, 0 AS expected, e.amount AS actual FROM ledger_entries e \
+        "SELECT e.transaction_id AS subject, CAST(0 AS BIGINT) AS expected, e.amount AS actual FROM ledger_entries e \
          LEFT JOIN ledger_accounts a ON a.id = e.account_id WHERE a.id IS NULL LIMIT 100",
     ),
     (
@@ -76,7 +76,7 @@ const CHECKS: &[(&str, &str)] = &[
     ),
     (
         "negative_balance",
-        "SELECT id AS subject, 0 AS expected, posted - held AS actual FROM ledger_accounts \
+        "SELECT id AS subject, CAST(0 AS BIGINT) AS expected, posted - held AS actual FROM ledger_accounts \
          WHERE kind = 'talent' AND (posted < 0 OR held < 0 OR posted - held < 0) LIMIT 100",
     ),
     (

@@ -160,7 +160,7 @@ both_backends! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn head_is_answered_like_get_without_a_body() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     for path in ["/healthz", "/readyz", "/api/v1/credits/allowance-policies"] {
         let res = app.client.head(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "HEAD {path}");
@@ -188,8 +188,7 @@ async fn browsers_on_listed_origins_may_call_and_others_get_no_cors_headers() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.cors_origins = format!("{portal}, http://localhost:5173")
     })
-    .await
-    .unwrap();
+    .await;
     let preflight = |origin: &'static str| {
         app.client
             .request(Method::OPTIONS, app.url("/api/v1/credits/spends"))
@@ -257,7 +256,7 @@ async fn browsers_on_listed_origins_may_call_and_others_get_no_cors_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_says_nosniff_and_authenticated_ones_are_not_cached() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let res = app.get("/healthz", None).await;
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert!(!res.headers().contains_key("cache-control"));

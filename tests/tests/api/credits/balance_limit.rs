@@ -49,9 +49,9 @@ both_backends! {
         app.new_grant(&manager, talent.id, 10).await;
         assert_problem(app.reverse_transaction(&admin, &id_of(&spend), &new_key()).await, 409, "balance_limit_exceeded").await;
         // A reward at the limit is refused and rolls back with its transaction.
-        let submission = uuid::Uuid::now_v7();
+        let (submission, review) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
         let tx = kartel_domain::db::begin_write(&app.db).await.unwrap();
-        let err = kartel_domain::ledger::reward_submission(&tx, talent.id, submission, Amount::parse("amount", 1).unwrap(), "reward", kartel_domain::caller::Actor::SYSTEM)
+        let err = kartel_domain::ledger::reward_submission(&tx, talent.id, submission, review, Amount::parse("amount", 1).unwrap(), kartel_domain::caller::Actor::SYSTEM)
             .await
             .expect_err("over the limit");
         assert_eq!(err.code(), "balance_limit_exceeded");
@@ -64,9 +64,11 @@ both_backends! {
         // Room again: the reward is paid.
         let res = app.spend(&talent, &new_key(), 1).await;
         assert_eq!(res.status(), StatusCode::CREATED);
-        let paid = kartel_domain::ledger::reward_submission(&app.db, talent.id, submission, Amount::parse("amount", 1).unwrap(), "reward", kartel_domain::caller::Actor::SYSTEM)
+        let tx = kartel_domain::db::begin_write(&app.db).await.unwrap();
+        let paid = kartel_domain::ledger::reward_submission(&tx, talent.id, submission, review, Amount::parse("amount", 1).unwrap(), kartel_domain::caller::Actor::SYSTEM)
             .await
             .unwrap();
+        tx.commit().await.unwrap();
         assert_eq!(paid.balance_after, MAX_BALANCE);
         app.ledger_ok(&admin).await;
     }

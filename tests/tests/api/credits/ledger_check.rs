@@ -183,18 +183,8 @@ both_backends! {
     }
 }
 
-// SQLite only: on PostgreSQL these five detectors cannot report. Their
-// queries select `0 AS expected` (and `2 AS expected, 0 AS actual`), an
-// INT4 the report reads as an i64, so a check that finds such a row answers
-// 500 internal_error ("mismatched types; Rust type Option<i64> (as SQL type
-// INT8) is not compatible with SQL type INT4"). Add the PostgreSQL variant
-// (move this into `both_backends!`) once `domain/src/ledger/reconcile.rs`
-// casts those columns to BIGINT.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_entry_transaction_overdraft_and_book_detectors_each_report_their_corruption_on_sqlite()
-{
-    let sqlite = TestApp::spawn(Backend::Sqlite).await;
-    let app = &sqlite;
+both_backends! {
+    async fn the_entry_transaction_overdraft_and_book_detectors_each_report_their_corruption(app: &TestApp) {
     let b = clean_books(app).await;
 
     // Two transactions out of balance, in opposite directions: the book still sums to zero.
@@ -313,5 +303,5 @@ async fn the_entry_transaction_overdraft_and_book_detectors_each_report_their_co
     )
     .await;
     app.ledger_ok(&b.admin).await;
-    sqlite.stop().await;
+    }
 }

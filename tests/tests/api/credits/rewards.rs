@@ -1,7 +1,7 @@
-//! Challenge rewards (`kartel_domain::ledger::reward_submission`, which the
-//! reviews will call; there is no endpoint yet): a submission is paid once,
-//! however often and however concurrently its payment is made, and every
-//! call returns that one payment.
+//! Challenge rewards (`kartel_domain::ledger::reward_submission`, which an
+//! accepting review calls in its own transaction): an acceptance is paid
+//! once, however often and however concurrently its payment is made, and
+//! every call returns that one payment.
 
 use futures::future::join_all;
 use kartel_domain::caller::Actor;
@@ -23,10 +23,11 @@ async fn pay_in_a_transaction(
     app: &TestApp,
     talent: Uuid,
     submission: Uuid,
+    review: Uuid,
     n: i64,
 ) -> CreditTransaction {
     let tx = kartel_domain::db::begin_write(&app.db).await.unwrap();
-    let paid = reward_submission(&tx, talent, submission, amount(n), "reward", Actor::SYSTEM)
+    let paid = reward_submission(&tx, talent, submission, review, amount(n), Actor::SYSTEM)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -37,20 +38,20 @@ both_backends! {
     async fn a_submission_is_rewarded_once_and_every_call_returns_that_payment(app: &TestApp) {
         let talent = app.new_talent().await;
 
-        // Twice in a row, straight on the connection.
-        let submission = Uuid::now_v7();
-        let first = reward_submission(&app.db, talent.id, submission, amount(25), "challenge won", Actor::SYSTEM).await.unwrap();
+        // Twice in a row.
+        let (submission, review) = (Uuid::now_v7(), Uuid::now_v7());
+        let first = pay_in_a_transaction(app, talent.id, submission, review, 25).await;
         assert_eq!(serde_json::to_value(first.kind).unwrap(), json!("reward"));
         assert_eq!(first.amount, 25);
         assert_eq!(first.balance_after, 25);
-        assert_eq!(first.reference.as_deref(), Some(format!("reward:{submission}").as_str()));
-        let second = reward_submission(&app.db, talent.id, submission, amount(25), "challenge won", Actor::SYSTEM).await.unwrap();
+        assert_eq!(first.reference.as_deref(), Some(format!("reward:{submission}:{review}").as_str()));
+        let second = pay_in_a_transaction(app, talent.id, submission, review, 25).await;
         assert_eq!(serde_json::to_value(&second).unwrap(), serde_json::to_value(&first).unwrap(), "the first payment, as it was");
         assert_eq!(app.balance(&talent).await, (25, 0));
 
         // Ten at once, each in a transaction of its own.
-        let submission = Uuid::now_v7();
-        let paid = join_all((0..10).map(|_| pay_in_a_transaction(app, talent.id, submission, 40))).await;
+        let (submission, review) = (Uuid::now_v7(), Uuid::now_v7());
+        let paid = join_all((0..10).map(|_| pay_in_a_transaction(app, talent.id, submission, review, 40))).await;
         for p in &paid {
             assert_eq!(p.id, paid[0].id, "one payment: {paid:?}");
             assert_eq!(p.balance_after, 65);
