@@ -11,7 +11,9 @@ use crate::error::Problem;
     info(
         title = "Kartel Community Platform API",
         version = "0.1.0",
-        description = "Talent accounts, generation credits, challenges, tiers and the Tier 4 → 5 handoff. \
+        description = "Talent accounts and sign-in, the generation-credits ledger, service API keys, challenges \
+                       with submissions, rubric reviews and leaderboards. (Tiers, certificates and the \
+                       Tier 4 → 5 handoff come next.) \
                        Errors are RFC 9457 problem+json with a stable `code`; lists use `?limit=&cursor=`; \
                        money-moving POSTs need an `Idempotency-Key` header. People sign in with a bearer \
                        token (`POST /api/v1/auth/login`); internal services send `X-Api-Key`. \
