@@ -37,13 +37,13 @@ pub async fn get_leaderboard(
     page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let caller = user.0.map(Caller::User);
-    let board = challenges::leaderboard(
-        &st.db,
-        caller.as_ref(),
-        *id,
-        page.cursor.as_deref(),
-        page.limit()?,
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(board))
+    let limit = page.limit()?;
+    let offset = challenges::leaderboard_offset(page.cursor.as_deref())?;
+    challenges::leaderboard_access(&st.db, caller.as_ref(), *id).await?;
+    // From the cache (Redis, or this process), rebuilt from the database when missing.
+    let items = st
+        .leaderboards
+        .page(&st.db, *id, offset, limit.get() + 1)
+        .await?;
+    Ok(HttpResponse::Ok().json(challenges::leaderboard_page(items, offset, limit)))
 }
