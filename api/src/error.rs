@@ -209,7 +209,10 @@ impl ResponseError for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+/// A documented response: `description`, with a `Problem` body.
+pub(crate) fn problem_response(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     RefOr::T(
         ResponseBuilder::new()
@@ -232,17 +235,18 @@ macro_rules! problem_responses {
 
             impl utoipa::IntoResponses for $name {
                 fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
-                    [($status.to_owned(), problem_response($description))].into()
+                    [($status.to_owned(), $crate::error::problem_response($description))].into()
                 }
             }
         )*
     };
 }
 
+/// For other modules' response lists (`routes::responses`).
+pub(crate) use problem_responses;
+
 /// The documented error responses, for `#[utoipa::path(responses(...))]`.
 pub mod responses {
-    use super::problem_response;
-
     problem_responses! {
         BadRequest => "400", "The body is not valid JSON";
         Unauthorized => "401", "Not signed in, or the token or key is invalid, expired or revoked";

@@ -2,38 +2,7 @@
 //! for `#[utoipa::path(responses(...))]`. Same shape as there: each is one
 //! status with a `Problem` body and a description; use them beside those.
 
-use std::collections::BTreeMap;
-
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-
-fn problem_response(description: &str) -> RefOr<Response> {
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
-                    .build(),
-            )
-            .build(),
-    )
-}
-
-macro_rules! problem_responses {
-    ($($(#[$doc:meta])* $name:ident => $status:literal, $description:literal;)*) => {
-        $(
-            $(#[$doc])*
-            pub struct $name;
-
-            impl utoipa::IntoResponses for $name {
-                fn responses() -> BTreeMap<String, RefOr<Response>> {
-                    [($status.to_owned(), problem_response($description))].into()
-                }
-            }
-        )*
-    };
-}
+use crate::error::problem_responses;
 
 problem_responses! {
     /// A GET's query string was refused (a GET has no body and no

@@ -76,6 +76,27 @@ struct Checked {
     reference_assets: Vec<String>,
 }
 
+impl Checked {
+    /// The stored columns from `title` to `certifies_track`, in table order.
+    fn values(&self, spec: &ChallengeSpec) -> Vec<sea_orm::Value> {
+        vec![
+            self.title.as_str().into(),
+            self.brief.as_str().into(),
+            spec.track.into(),
+            self.min_tier.into(),
+            self.max_tier.into(),
+            spec.opens_at.into(),
+            spec.closes_at.into(),
+            spec.review_due_at.into(),
+            self.max_submissions.into(),
+            spec.reward.into(),
+            serde_json::json!(spec.prizes).into(),
+            serde_json::json!(self.reference_assets).into(),
+            spec.certifies_track.into(),
+        ]
+    }
+}
+
 impl ChallengeSpec {
     fn check(&self) -> Result<Checked> {
         let mut v = Validator::default();
@@ -164,24 +185,12 @@ pub async fn create(
          review_due_at, max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, \
          rubric_version, status, cancel_reason, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, 'draft', NULL, $15, $16, $16)",
-        [
-            id.into(),
-            c.title.as_str().into(),
-            c.brief.as_str().into(),
-            spec.track.into(),
-            c.min_tier.into(),
-            c.max_tier.into(),
-            spec.opens_at.into(),
-            spec.closes_at.into(),
-            spec.review_due_at.into(),
-            c.max_submissions.into(),
-            spec.reward.into(),
-            serde_json::json!(spec.prizes).into(),
-            serde_json::json!(c.reference_assets).into(),
-            spec.certifies_track.into(),
-            actor.id.unwrap_or_default().into(),
-            t.into(),
-        ],
+        [id.into()]
+            .into_iter()
+            .chain(c.values(&spec))
+            .chain([                actor.id.unwrap_or_default().into(),
+                t.into(),
+            ]),
     )
     .await?;
     insert_rubric(&txn, id, 1, &spec.rubric, actor).await?;
@@ -403,25 +412,12 @@ pub async fn update(
          opens_at = $6, closes_at = $7, review_due_at = $8, max_submissions_per_talent = $9, reward = $10, \
          prizes = $11, reference_assets = $12, certifies_track = $13, rubric_version = $14, updated_at = $15 \
          WHERE id = $16 AND status = $17",
-        [
-            c.title.as_str().into(),
-            c.brief.as_str().into(),
-            spec.track.into(),
-            c.min_tier.into(),
-            c.max_tier.into(),
-            spec.opens_at.into(),
-            spec.closes_at.into(),
-            spec.review_due_at.into(),
-            c.max_submissions.into(),
-            spec.reward.into(),
-            serde_json::json!(spec.prizes).into(),
-            serde_json::json!(c.reference_assets).into(),
-            spec.certifies_track.into(),
+        c.values(&spec).into_iter().chain([
             version.into(),
             now().into(),
             id.into(),
             before.status.into(),
-        ],
+        ]),
     )
     .await?;
     if changed == 0 {
