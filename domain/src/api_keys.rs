@@ -29,8 +29,10 @@ pub struct ApiKey {
     /// The first characters of the key, to tell keys apart.
     pub prefix: String,
     pub scopes: Vec<Scope>,
+    #[schema(required = true)]
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

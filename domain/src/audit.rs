@@ -51,11 +51,15 @@ pub struct AuditEntry {
     pub id: Uuid,
     /// `user`, `api_key`, `cli` or `system`.
     pub actor_kind: String,
+    #[schema(required = true)]
     pub actor_id: Option<Uuid>,
     pub action: String,
     pub target_type: String,
+    #[schema(required = true)]
     pub target_id: Option<String>,
+    #[schema(required = true)]
     pub before: Option<serde_json::Value>,
+    #[schema(required = true)]
     pub after: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }

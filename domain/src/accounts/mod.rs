@@ -32,6 +32,7 @@ pub struct Account {
     pub email: String,
     pub handle: String,
     pub display_name: String,
+    #[schema(required = true)]
     pub bio: Option<String>,
     pub roles: Vec<Role>,
     pub status: UserStatus,

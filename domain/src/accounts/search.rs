@@ -25,6 +25,7 @@ pub struct TalentProfile {
     pub id: Uuid,
     pub handle: String,
     pub display_name: String,
+    #[schema(required = true)]
     pub bio: Option<String>,
     #[schema(value_type = i16, minimum = 0, maximum = 5)]
     pub headline_tier: Tier,

@@ -81,6 +81,7 @@ pub struct Challenge {
     pub title: String,
     pub brief: String,
     /// The role track it practises; null for any track.
+    #[schema(required = true)]
     pub track: Option<Track>,
     /// Eligible tiers in `track` (or headline tier without a track), inclusive.
     #[schema(value_type = i16, minimum = 0, maximum = 5)]
@@ -99,8 +100,10 @@ pub struct Challenge {
     /// The current rubric.
     pub rubric: RubricVersion,
     /// Passing this challenge is evidence for certification in this track.
+    #[schema(required = true)]
     pub certifies_track: Option<Track>,
     pub status: ChallengeStatus,
+    #[schema(required = true)]
     pub cancel_reason: Option<String>,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,

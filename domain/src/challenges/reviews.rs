@@ -78,10 +78,13 @@ pub struct Review {
     pub outputs_meeting_standard: i32,
     pub feedback: String,
     /// The review this one overturned.
+    #[schema(required = true)]
     pub overturns_id: Option<Uuid>,
     /// The reward it paid.
+    #[schema(required = true)]
     pub reward_transaction_id: Option<Uuid>,
     /// The reward it took back.
+    #[schema(required = true)]
     pub reversal_transaction_id: Option<Uuid>,
     /// Credits the talent had already spent when this review rejected a
     /// paid submission: owed, not taken back.

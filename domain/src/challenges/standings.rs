@@ -31,6 +31,7 @@ pub struct LeaderboardEntry {
 pub struct Leaderboard {
     pub items: Vec<LeaderboardEntry>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -151,6 +152,7 @@ pub struct BulkRun {
     pub reviewed_batches: i64,
     pub successful_batches: i64,
     /// successful / reviewed; null before any review.
+    #[schema(required = true)]
     pub rate: Option<f64>,
 }
 

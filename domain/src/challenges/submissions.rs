@@ -137,10 +137,13 @@ pub struct Submission {
     pub batch_size: i32,
     pub status: SubmissionStatus,
     /// The weighted total of the current review (0–100).
+    #[schema(required = true)]
     pub score: Option<f64>,
     /// Of the batch, how many outputs met the visual standard (current review).
+    #[schema(required = true)]
     pub outputs_meeting_standard: Option<i32>,
     /// The current review.
+    #[schema(required = true)]
     pub review_id: Option<Uuid>,
     /// Staff only: an asset URL is also in another talent's submission.
     #[serde(skip_serializing_if = "Option::is_none")]

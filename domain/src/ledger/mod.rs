@@ -114,8 +114,11 @@ pub struct CreditTransaction {
     /// The reason (grants, reversals) or purpose (spends, captures).
     pub memo: String,
     /// What makes it unique: `allowance:<talent>:<YYYY-MM>` or `reward:<submission>`.
+    #[schema(required = true)]
     pub reference: Option<String>,
+    #[schema(required = true)]
     pub reverses_id: Option<Uuid>,
+    #[schema(required = true)]
     pub hold_id: Option<Uuid>,
     /// The talent's posted balance after this transaction.
     pub balance_after: i64,
@@ -129,9 +132,12 @@ pub struct Hold {
     pub amount: i64,
     pub purpose: String,
     pub status: HoldStatus,
+    #[schema(required = true)]
     pub captured_amount: Option<i64>,
+    #[schema(required = true)]
     pub capture_transaction_id: Option<Uuid>,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub resolved_at: Option<DateTime<Utc>>,
 }

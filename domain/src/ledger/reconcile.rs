@@ -34,8 +34,11 @@ pub struct LedgerIssue {
     /// `balance_mismatch`, `version_mismatch`, `held_mismatch`, `negative_balance`,
     /// `hold_capture_mismatch`.
     pub check: String,
+    #[schema(required = true)]
     pub subject_id: Option<Uuid>,
+    #[schema(required = true)]
     pub expected: Option<i64>,
+    #[schema(required = true)]
     pub actual: Option<i64>,
     pub detail: String,
 }
