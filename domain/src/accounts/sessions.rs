@@ -108,11 +108,24 @@ pub async fn login(
     }
     .insert(&txn)
     .await?;
+    finish_sign_in(db, txn, &user, session_id, refresh_ttl, t).await
+}
+
+/// Issues the session's next refresh token, commits, and answers with the
+/// account as it is now.
+async fn finish_sign_in(
+    db: &DatabaseConnection,
+    txn: sea_orm::DatabaseTransaction,
+    user: &users::Model,
+    session_id: Uuid,
+    refresh_ttl: chrono::Duration,
+    t: DateTime<Utc>,
+) -> Result<SignIn> {
     let refresh_token = issue_refresh_token(&txn, session_id, refresh_ttl, t).await?;
     txn.commit().await?;
     let tier = tiers::headline_tier(db, user.id).await?;
     Ok(SignIn {
-        account: account_of(&user, tier)?,
+        account: account_of(user, tier)?,
         session_id,
         refresh_token,
     })
@@ -178,14 +191,7 @@ pub async fn refresh(
         [t.into(), session_id.into()],
     )
     .await?;
-    let refresh_token = issue_refresh_token(&txn, session_id, refresh_ttl, t).await?;
-    txn.commit().await?;
-    let tier = tiers::headline_tier(db, user.id).await?;
-    Ok(SignIn {
-        account: account_of(&user, tier)?,
-        session_id,
-        refresh_token,
-    })
+    finish_sign_in(db, txn, &user, session_id, refresh_ttl, t).await
 }
 
 /// A session and its person. A person row the code cannot read is an error,
