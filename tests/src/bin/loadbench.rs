@@ -18,6 +18,7 @@
 //! books do not balance or any answer was neither a success nor a clean refusal.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -86,6 +87,10 @@ struct Args {
     board_submissions: u64,
     #[arg(long, default_value_t = 10_000)]
     board_talents: u64,
+    /// Sign-ins per second during the `storm` scenario (balance reads while
+    /// people sign in).
+    #[arg(long, default_value_t = 50)]
+    logins_per_second: u32,
     /// Do not run pgbench.
     #[arg(long)]
     skip_pgbench: bool,
@@ -106,6 +111,12 @@ enum Scenario {
         talents: Arc<Vec<Uuid>>,
         token: String,
     },
+    /// Balance reads while `logins_per_second` sign-ins run beside them.
+    Storm {
+        talents: Arc<Vec<Uuid>>,
+        token: String,
+        emails: Arc<Vec<String>>,
+    },
     /// `GET /challenges?status=open`, anonymous.
     Challenges,
     /// A random page of the seeded leaderboard (the first page half the time).
@@ -120,7 +131,7 @@ enum Scenario {
     },
 }
 
-const LEDGER_SCENARIOS: [&str; 3] = ["spread", "hot", "reads"];
+const LEDGER_SCENARIOS: [&str; 4] = ["spread", "hot", "reads", "storm"];
 const CHALLENGE_SCENARIOS: [&str; 3] = ["challenges", "leaderboard", "submit"];
 
 impl Scenario {
@@ -129,6 +140,7 @@ impl Scenario {
             Scenario::Spread { .. } => "spread",
             Scenario::Hot { .. } => "hot",
             Scenario::Reads { .. } => "reads",
+            Scenario::Storm { .. } => "storm",
             Scenario::Challenges => "challenges",
             Scenario::Leaderboard { .. } => "leaderboard",
             Scenario::Submit { .. } => "submit",
@@ -139,6 +151,7 @@ impl Scenario {
             Scenario::Spread { .. } => "spread spends",
             Scenario::Hot { .. } => "hot-talent spends",
             Scenario::Reads { .. } => "balance reads",
+            Scenario::Storm { .. } => "balance reads during sign-ins",
             Scenario::Challenges => "challenge list",
             Scenario::Leaderboard { .. } => "leaderboard reads",
             Scenario::Submit { .. } => "submission creates",
@@ -164,7 +177,7 @@ impl Bench {
                 self.spend(talent)
             }
             Scenario::Hot { talent } => self.spend(*talent),
-            Scenario::Reads { talents, token } => {
+            Scenario::Reads { talents, token } | Scenario::Storm { talents, token, .. } => {
                 let talent = talents[rng.below(talents.len())];
                 self.http
                     .get(self.url(&format!("/api/v1/talents/{talent}/credits")))
@@ -220,9 +233,10 @@ impl Bench {
         let mut stats = Stats::default();
         let mut rng = SplitMix64::new(Uuid::new_v4().as_u64_pair().0);
         let expected = match scenario {
-            Scenario::Reads { .. } | Scenario::Challenges | Scenario::Leaderboard { .. } => {
-                StatusCode::OK
-            }
+            Scenario::Reads { .. }
+            | Scenario::Storm { .. }
+            | Scenario::Challenges
+            | Scenario::Leaderboard { .. } => StatusCode::OK,
             _ => StatusCode::CREATED,
         };
         while Instant::now() < until {
@@ -725,6 +739,11 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
     );
 
     let talents = Arc::new(spread_ids.to_vec());
+    let emails = Arc::new(
+        (0..spread_ids.len())
+            .map(|i| format!("t{i}-{tag}@bench.example"))
+            .collect::<Vec<_>>(),
+    );
     let challenge_run = args
         .scenarios
         .iter()
@@ -746,7 +765,12 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
             Scenario::Hot { talent: hot_ids[n] },
             Scenario::Reads {
                 talents: talents.clone(),
+                token: manager.clone(),
+            },
+            Scenario::Storm {
+                talents: talents.clone(),
                 token: manager,
+                emails: emails.clone(),
             },
         ];
         if let Some(b) = &board {
@@ -767,8 +791,26 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
             .iter()
             .filter(|sc| args.scenarios.iter().any(|w| w == sc.key()))
         {
+            let storm = match scenario {
+                Scenario::Storm { emails, .. } => Some(start_storm(
+                    bench.clone(),
+                    emails.clone(),
+                    args.logins_per_second,
+                )),
+                _ => None,
+            };
             let stats = bench.run(scenario, clients, args).await;
             print_stats(scenario.name(), clients, &stats);
+            if let Some((task, counts)) = storm {
+                task.abort();
+                let secs = (args.duration_secs + args.warmup_secs).max(1) as f64;
+                println!(
+                    "      beside them: {} sign-ins answered 200 ({:.0}/s), {} not",
+                    counts.0.load(Ordering::Relaxed),
+                    counts.0.load(Ordering::Relaxed) as f64 / secs,
+                    counts.1.load(Ordering::Relaxed),
+                );
+            }
             if matches!(scenario, Scenario::Spread { .. }) {
                 spread_rate = Some(stats.rate(stats.ok));
             }
@@ -841,6 +883,24 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
     // The table for the README.
     print_markdown_table(&rows);
     println!("\n(ratio = successful requests per second / pgbench TPS at the same client count)");
+    // A sign-in storm must not starve the rest: reads' p99 at most twice the p99 alone.
+    for storm in rows
+        .iter()
+        .filter(|r| r.scenario == "balance reads during sign-ins")
+    {
+        if let Some(alone) = rows
+            .iter()
+            .find(|r| r.scenario == "balance reads" && r.clients == storm.clients)
+        {
+            let (a, b) = (alone.stats.quantile_ms(0.99), storm.stats.quantile_ms(0.99));
+            println!(
+                "balance reads at {} clients: p99 {a:.1} ms alone, {b:.1} ms during {} sign-ins/s ({:.2}x; target <= 2x)",
+                storm.clients,
+                args.logins_per_second,
+                b / a.max(0.001)
+            );
+        }
+    }
     // The challenges' target: reads at 0.4x pgbench -S or better, p99 within 50 ms at 32 clients.
     for r in rows.iter().filter(|r| is_challenge_row(r)) {
         let s = &r.stats;
@@ -882,6 +942,37 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
         println!("FAIL: the ledger check found issues");
     }
     Ok(errors == 0 && ledger_ok)
+}
+
+/// Sign-ins answered 200, and the others.
+type StormCounts = Arc<(AtomicU64, AtomicU64)>;
+
+/// Starts `per_second` sign-ins a second, each on its own task (an open
+/// loop: a slow answer does not slow the storm down), until aborted.
+fn start_storm(
+    bench: Arc<Bench>,
+    emails: Arc<Vec<String>>,
+    per_second: u32,
+) -> (tokio::task::JoinHandle<()>, StormCounts) {
+    let counts: StormCounts = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+    let c = counts.clone();
+    let task = tokio::spawn(async move {
+        let mut tick =
+            tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(per_second.max(1))));
+        let mut n = 0usize;
+        loop {
+            tick.tick().await;
+            let (bench, email, c) = (bench.clone(), emails[n % emails.len()].clone(), c.clone());
+            n += 1;
+            tokio::spawn(async move {
+                match bench.login(&email).await {
+                    Ok(_) => c.0.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => c.1.fetch_add(1, Ordering::Relaxed),
+                };
+            });
+        }
+    });
+    (task, counts)
 }
 
 fn is_challenge_row(r: &Row) -> bool {
