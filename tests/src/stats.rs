@@ -96,7 +96,7 @@ pub fn print_stats(name: &str, clients: usize, s: &Stats) {
     {
         let per_req = |ticks: u64| ticks as f64 * 1e6 / CLK_TCK / s.requests() as f64;
         println!(
-            "      CPU per request: whole machine {:.0} µs = app (actix workers) {:.0} + load clients (rest of this process) {:.0} + PostgreSQL {:.0} + other; machine busy {:.0}% of {} CPUs",
+            "      CPU per request: whole machine {:.0} µs = app (actix workers, password hashing) {:.0} + load clients (rest of this process) {:.0} + PostgreSQL {:.0} + other; machine busy {:.0}% of {} CPUs",
             per_req(cpu.busy),
             per_req(cpu.app),
             per_req(cpu.client),

@@ -502,12 +502,13 @@ impl CpuSnapshot {
             .lines()
             .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
             .count();
-        // The whole process (exited threads included), and its actix threads.
+        // The whole process (exited threads included), and the app's threads: actix
+        // workers and the password hashing pool.
         let (_, process) = proc_stat(std::path::Path::new("/proc/self/stat"))?;
         let mut app = 0;
         for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
             if let Some((comm, ticks)) = proc_stat(&task.path().join("stat"))
-                && comm.starts_with("actix")
+                && (comm.starts_with("actix") || comm.starts_with("argon2"))
             {
                 app += ticks;
             }
