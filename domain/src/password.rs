@@ -21,8 +21,8 @@ fn workers() -> usize {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The job queue of the hashing threads, started on first use.
-fn queue() -> &'static Mutex<mpsc::Sender<Job>> {
-    static QUEUE: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+fn queue() -> &'static mpsc::Sender<Job> {
+    static QUEUE: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     QUEUE.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = std::sync::Arc::new(Mutex::new(rx));
@@ -47,7 +47,7 @@ fn queue() -> &'static Mutex<mpsc::Sender<Job>> {
                 tracing::error!(error = %e, "could not start a password hashing thread");
             }
         }
-        Mutex::new(tx)
+        tx
     })
 }
 
@@ -60,8 +60,6 @@ async fn on_pool<T: Send + 'static>(
         let _ = done.send(f());
     });
     queue()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("the password hashing queue is poisoned"))?
         .send(job)
         .map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;
     result

@@ -462,6 +462,16 @@ impl Limit {
     }
 }
 
+/// Tells "absent" (None) from "null" (Some(None)) in a PATCH body:
+/// `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// Collects field errors so a client sees every invalid field at once.
 #[derive(Default)]
 pub struct Validator(Vec<FieldError>);

@@ -13,7 +13,8 @@ pub mod submissions;
 pub mod talents;
 
 use actix_web::HttpRequest;
-use serde::{Deserialize, Deserializer, Serialize};
+use kartel_domain::types::Tier;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -159,13 +160,11 @@ impl<T: Listed<Item = T>> From<kartel_domain::page::Page<T>> for PageOf<T> {
     }
 }
 
-/// Tells "absent" (None) from "null" (Some(None)) in a PATCH body.
-pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
+/// A `tier` filter of a query: 0–5, or a 422 naming `tier`.
+pub fn tier_filter(raw: Option<i16>) -> ApiResult<Option<Tier>> {
+    raw.map(|t| Tier::parse("tier", t.into()))
+        .transpose()
+        .map_err(|e| ApiError::validation(vec![e]))
 }
 
 /// The client's IP, from `X-Forwarded-For` only when configured to trust it.

@@ -38,7 +38,7 @@ pub async fn admin_update_user(
     let caller = allowed.caller();
     let UserChange { roles, status } = change;
     if roles.is_none() && status.is_none() {
-        return super::account(db, target).await;
+        return super::get_account(db, target).await;
     }
     if caller.user_id() == Some(target) {
         if roles.as_ref().is_some_and(|r| !r.contains(Role::Admin)) {

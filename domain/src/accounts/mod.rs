@@ -66,13 +66,9 @@ async fn find_user<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<users::Model>
 }
 
 /// A person's account with their headline tier.
-async fn account<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Account> {
+pub async fn get_account<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Account> {
     let user = find_user(db, id).await?;
     account_of(&user, tiers::headline_tier(db, id).await?)
-}
-
-pub async fn get_account(db: &DatabaseConnection, id: Uuid) -> Result<Account> {
-    account(db, id).await
 }
 
 /// Profile fields a person may change about themselves. `bio: Some(None)` clears it.

@@ -11,13 +11,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::rubric::Rubric;
-use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, find, nullable, standings};
+use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, find, standings};
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
 use crate::page::{self, Page};
 use crate::policy::{self, Allowed, ManageChallenges};
-use crate::types::{Amount, Limit, Text, Tier, Track, Url, Validator};
+use crate::types::{Amount, Limit, Text, Tier, Track, Url, Validator, nullable};
 use crate::{audit, events, ledger, new_id, now};
 
 pub const MAX_PRIZES: usize = 10;

@@ -14,7 +14,7 @@ mod submissions;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DeriveActiveEnum, EnumIter, FromQueryResult};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -26,7 +26,7 @@ pub use reviews::{Decision, Review, ReviewSpec, list_reviews, review};
 pub use rubric::{Criterion, Rubric, RubricVersion};
 pub use standings::{
     BulkRun, Leaderboard, LeaderboardEntry, TalentBulkRun, TrackBulkRun, all_standings,
-    bulk_run_of_challenge, bulk_run_of_talent, leaderboard, leaderboard_access, leaderboard_offset,
+    bulk_run_of_challenge, bulk_run_of_talent, leaderboard_access, leaderboard_offset,
     leaderboard_page,
 };
 pub use submissions::{
@@ -186,11 +186,19 @@ async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Challenge> {
         .try_into()
 }
 
-/// Tells "absent" (None) from "null" (Some(None)) in a PATCH body.
-pub fn nullable<'de, T, D>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
+#[derive(FromQueryResult)]
+struct StatusRow {
+    status: ChallengeStatus,
+}
+
+/// A challenge's status alone (for checks on hot paths).
+async fn status_of<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<ChallengeStatus> {
+    db::fetch_one::<StatusRow, _>(
+        db,
+        "SELECT status FROM challenges WHERE id = $1",
+        [id.into()],
+    )
+    .await?
+    .map(|r| r.status)
+    .ok_or(DomainError::NotFound("challenge"))
 }

@@ -277,7 +277,9 @@ async fn settle_reward(
             let memo = format!("Overturned: submission {} rejected", s.id);
             match ledger::reverse_reward(tx, t, &memo, actor).await? {
                 Some(reversal) => money.reversed = Some(reversal.id),
-                None => money.owed = reward_amount(tx, t).await?,
+                // The reward cannot change once the challenge is open: what
+                // was paid is `reward`.
+                None => money.owed = reward,
             }
             db::execute(
                 tx,
@@ -289,21 +291,6 @@ async fn settle_reward(
         _ => {}
     }
     Ok(money)
-}
-
-#[derive(FromQueryResult)]
-struct Paid {
-    amount: i64,
-}
-
-async fn reward_amount(tx: &DatabaseTransaction, transaction: Uuid) -> Result<i64> {
-    Ok(db::fetch_one::<Paid, _>(
-        tx,
-        "SELECT amount FROM ledger_transactions WHERE id = $1",
-        [transaction.into()],
-    )
-    .await?
-    .map_or(0, |p| p.amount))
 }
 
 /// A submission's reviews, oldest first: to its talent and to staff.

@@ -97,12 +97,14 @@ pub async fn leaderboard_access(
     caller: Option<&Caller>,
     challenge: Uuid,
 ) -> Result<()> {
-    let c = super::get(db, caller, challenge).await?;
-    let public = matches!(c.status, ChallengeStatus::Judging | ChallengeStatus::Closed);
-    if public || caller.is_some_and(policy::is_staff) {
-        Ok(())
-    } else {
-        Err(DomainError::NotFound("leaderboard"))
+    // On every leaderboard read: the status alone, not the whole challenge.
+    let status = super::status_of(db, challenge).await?;
+    let staff = caller.is_some_and(policy::is_staff);
+    match status {
+        ChallengeStatus::Draft if !staff => Err(DomainError::NotFound("challenge")),
+        ChallengeStatus::Judging | ChallengeStatus::Closed => Ok(()),
+        _ if staff => Ok(()),
+        _ => Err(DomainError::NotFound("leaderboard")),
     }
 }
 
@@ -130,20 +132,6 @@ pub async fn all_standings(
     challenge: Uuid,
 ) -> Result<Vec<LeaderboardEntry>> {
     standings(db, challenge, 0, i64::MAX as u64).await
-}
-
-/// A challenge's leaderboard computed from the database (no cache).
-pub async fn leaderboard(
-    db: &DatabaseConnection,
-    caller: Option<&Caller>,
-    challenge: Uuid,
-    cursor: Option<&str>,
-    limit: Limit,
-) -> Result<Leaderboard> {
-    leaderboard_access(db, caller, challenge).await?;
-    let offset = leaderboard_offset(cursor)?;
-    let items = standings(db, challenge, offset, limit.get() + 1).await?;
-    Ok(leaderboard_page(items, offset, limit))
 }
 
 /// Reviewed batches, how many succeeded, and the rate.

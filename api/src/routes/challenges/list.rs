@@ -1,6 +1,6 @@
 //! GET /challenges: the list, filtered.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extractors::MaybeUser;
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
@@ -8,7 +8,7 @@ use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Challenge, ChallengeFilter, ChallengeStatus};
-use kartel_domain::types::{Tier, Track};
+use kartel_domain::types::Track;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -51,11 +51,7 @@ pub async fn list_challenges(
     let filter = ChallengeFilter {
         status: q.status,
         track: q.track,
-        tier: q
-            .tier
-            .map(|t| Tier::parse("tier", t.into()))
-            .transpose()
-            .map_err(|e| ApiError::validation(vec![e]))?,
+        tier: crate::routes::tier_filter(q.tier)?,
     };
     let page = challenges::list(
         &st.db,

@@ -22,7 +22,7 @@ pub struct UpdateMeRequest {
     pub display_name: Option<String>,
     /// Up to 1000 characters, line breaks allowed; null or empty clears it,
     /// absent leaves it unchanged.
-    #[serde(default, deserialize_with = "crate::routes::double_option")]
+    #[serde(default, deserialize_with = "kartel_domain::types::nullable")]
     #[schema(
         value_type = Option<String>,
         max_length = 1000,

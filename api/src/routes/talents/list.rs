@@ -1,7 +1,7 @@
 //! GET /talents: staff search.
 
+use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::error::{ApiError, ApiResult};
 use crate::extractors::Authorized;
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
@@ -9,7 +9,6 @@ use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::accounts::{self, Account, TalentFilter};
 use kartel_domain::policy::SearchTalents;
-use kartel_domain::types::Tier;
 use kartel_domain::types::{Role, Track, UserStatus};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -60,11 +59,7 @@ pub async fn list_talents(
         status: q.status,
         role: q.role,
         track: q.track,
-        tier: q
-            .tier
-            .map(|t| Tier::parse("tier", t.into()))
-            .transpose()
-            .map_err(|e| ApiError::validation(vec![e]))?,
+        tier: crate::routes::tier_filter(q.tier)?,
     };
     let page = accounts::list_talents(
         &st.db,
