@@ -92,6 +92,26 @@ impl ApiError {
             errors: self.errors.clone(),
         }
     }
+    /// The problem an actix error stands for: our own (as the app's JSON
+    /// config makes them) as it was, anything else as a 400.
+    pub fn from_actix(e: &actix_web::Error) -> Self {
+        match e.as_error::<ApiError>() {
+            Some(a) => Self {
+                status: a.status,
+                code: a.code.clone(),
+                detail: a.detail.clone(),
+                errors: a.errors.clone(),
+                retry_after: a.retry_after,
+                source: None,
+            },
+            None => Self::new(
+                e.as_response_error().status_code(),
+                "bad_request",
+                e.to_string(),
+            ),
+        }
+    }
+
     /// The cause and its sources, outermost first, for the log.
     pub fn cause_chain(&self) -> Option<String> {
         let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self.source.as_deref()?);

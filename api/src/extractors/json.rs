@@ -3,7 +3,6 @@
 //! wrong shape naming the field).
 
 use std::future::Future;
-use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::error::JsonPayloadError;
@@ -17,18 +16,18 @@ use crate::error::{ApiError, ApiResult};
 
 /// A JSON object body. Unlike `web::Json`, it refuses arrays that serde would
 /// otherwise map onto a struct's fields by position.
-pub struct JsonBody<T>(pub T);
+///
+/// Its extraction never fails: actix polls a handler's extractors together,
+/// so a body error could otherwise win the race against the caller's
+/// authorization (`Authorized` needs a database look-up). The handler reads
+/// the body with `into_inner()?`, after every extractor — authorization
+/// included — has succeeded: a caller who may not use a route gets 403,
+/// whatever it sent.
+pub struct JsonBody<T>(ApiResult<T>);
 
 impl<T> JsonBody<T> {
-    pub fn into_inner(self) -> T {
+    pub fn into_inner(self) -> ApiResult<T> {
         self.0
-    }
-}
-
-impl<T> Deref for JsonBody<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
     }
 }
 
@@ -39,12 +38,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let object = web::Json::<Map<String, Value>>::from_request(req, payload);
         Box::pin(async move {
-            let web::Json(map) = object.await?;
-            let body = Value::Object(map);
-            refuse_nul(&body)?;
-            serde_json::from_value(body)
-                .map(JsonBody)
-                .map_err(|e| json_error(&e).into())
+            let parsed = match object.await {
+                Ok(web::Json(map)) => {
+                    let body = Value::Object(map);
+                    refuse_nul(&body)
+                        .and_then(|()| serde_json::from_value(body).map_err(|e| json_error(&e)))
+                }
+                Err(e) => Err(ApiError::from_actix(&e)),
+            };
+            Ok(JsonBody(parsed))
         })
     }
 }

@@ -56,6 +56,7 @@ pub async fn create_api_key(
     allowed: Authorized<ManageApiKeys>,
     body: JsonBody<CreateApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.into_inner()?;
     let scopes: Vec<String> = body.scopes.iter().map(|s| s.as_str().to_owned()).collect();
     let key = api_keys::create(&st.db, &allowed, &body.name, &scopes).await?;
     Ok(HttpResponse::Created().json(key))

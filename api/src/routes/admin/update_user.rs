@@ -62,7 +62,7 @@ pub async fn update_user(
     id: web::Path<Uuid>,
     body: JsonBody<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
+    let body = body.into_inner()?;
     let change = UserChange::new(body.roles, body.status);
     let account = accounts::admin_update_user(&st.db, &allowed, *id, change).await?;
     Ok(HttpResponse::Ok().json(account))

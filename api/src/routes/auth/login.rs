@@ -52,6 +52,7 @@ pub async fn login(
     st: State,
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.into_inner()?;
     let email_key = body.email.trim().to_lowercase();
     limit_auth(&req, &st, "login", Some(&email_key)).await?;
     let ua = req

@@ -48,6 +48,7 @@ pub async fn refresh(
     st: State,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.into_inner()?;
     limit_auth(&req, &st, "refresh", None).await?;
     let sign_in = accounts::refresh(&st.db, &body.refresh_token, refresh_ttl(&st)).await?;
     Ok(HttpResponse::Ok().json(tokens(&st, &sign_in)?))

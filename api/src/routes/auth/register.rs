@@ -62,6 +62,7 @@ pub async fn register(
     st: State,
     body: JsonBody<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.into_inner()?;
     let email_key = body.email.trim().to_lowercase();
     limit_auth(&req, &st, "register", Some(&email_key)).await?;
     let new = NewAccount::parse(

@@ -36,6 +36,6 @@ pub async fn create_challenge(
     allowed: Authorized<ManageChallenges>,
     body: JsonBody<ChallengeSpec>,
 ) -> ApiResult<HttpResponse> {
-    let c = challenges::create(&st.db, &allowed, body.into_inner()).await?;
+    let c = challenges::create(&st.db, &allowed, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(c))
 }

@@ -48,6 +48,6 @@ pub async fn create_submission(
     body: JsonBody<SubmissionSpec>,
 ) -> ApiResult<HttpResponse> {
     let idem = key.for_caller(allowed.caller())?;
-    let s = challenges::submit(&st.db, &allowed, idem.as_ref(), *id, body.into_inner()).await?;
+    let s = challenges::submit(&st.db, &allowed, idem.as_ref(), *id, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(s))
 }

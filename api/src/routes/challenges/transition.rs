@@ -43,6 +43,6 @@ pub async fn transition_challenge(
     id: web::Path<Uuid>,
     body: JsonBody<Transition>,
 ) -> ApiResult<HttpResponse> {
-    let c = challenges::transition(&st.db, &allowed, *id, body.into_inner()).await?;
+    let c = challenges::transition(&st.db, &allowed, *id, body.into_inner()?).await?;
     Ok(HttpResponse::Ok().json(c))
 }

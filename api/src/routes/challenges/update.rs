@@ -41,6 +41,6 @@ pub async fn update_challenge(
     id: web::Path<Uuid>,
     body: JsonBody<ChallengePatch>,
 ) -> ApiResult<HttpResponse> {
-    let c = challenges::update(&st.db, &allowed, *id, body.into_inner()).await?;
+    let c = challenges::update(&st.db, &allowed, *id, body.into_inner()?).await?;
     Ok(HttpResponse::Ok().json(c))
 }

@@ -67,7 +67,7 @@ pub async fn create_hold(
     key: IdempotencyKey,
     body: JsonBody<HoldBody>,
 ) -> ApiResult<HttpResponse> {
-    let req = HoldRequest::try_from(body.into_inner())?;
+    let req = HoldRequest::try_from(body.into_inner()?)?;
     let idem = key.for_caller(allowed.caller())?;
     let h = ledger::hold(&st.db, &allowed, idem.as_ref(), req).await?;
     Ok(HttpResponse::Created().json(h))

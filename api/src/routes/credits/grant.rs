@@ -60,7 +60,7 @@ pub async fn create_grant(
     key: IdempotencyKey,
     body: JsonBody<GrantBody>,
 ) -> ApiResult<HttpResponse> {
-    let req = GrantRequest::try_from(body.into_inner())?;
+    let req = GrantRequest::try_from(body.into_inner()?)?;
     let idem = key.for_caller(allowed.caller())?;
     let t = ledger::grant(&st.db, &allowed, idem.as_ref(), req).await?;
     Ok(HttpResponse::Created().json(t))

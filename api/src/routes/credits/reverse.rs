@@ -58,6 +58,7 @@ pub async fn reverse_transaction(
     id: web::Path<Uuid>,
     body: JsonBody<ReverseBody>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.into_inner()?;
     let req = ReverseRequest::parse(*id, &body.reason)?;
     let idem = key.for_caller(allowed.caller())?;
     let t = ledger::reverse(&st.db, &allowed, idem.as_ref(), req).await?;

@@ -49,6 +49,7 @@ pub async fn set_allowance_policy(
     tier: web::Path<i16>,
     body: JsonBody<AllowancePolicyBody>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.into_inner()?;
     let policy = ledger::set_allowance(&st.db, &allowed, i64::from(*tier), body.amount).await?;
     Ok(HttpResponse::Ok().json(policy))
 }

@@ -62,7 +62,7 @@ pub async fn create_spend(
     key: IdempotencyKey,
     body: JsonBody<SpendBody>,
 ) -> ApiResult<HttpResponse> {
-    let req = SpendRequest::try_from(body.into_inner())?;
+    let req = SpendRequest::try_from(body.into_inner()?)?;
     let idem = key.for_caller(allowed.caller())?;
     let t = ledger::spend(&st.db, &allowed, idem.as_ref(), req).await?;
     Ok(HttpResponse::Created().json(t))

@@ -47,6 +47,7 @@ pub async fn change_password(
     user: CurrentUser,
     body: JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.into_inner()?;
     accounts::change_password(&st.db, &user.0, &body.current_password, &body.new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

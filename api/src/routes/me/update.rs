@@ -57,7 +57,7 @@ pub async fn update_me(
     user: CurrentUser,
     body: JsonBody<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
+    let body = body.into_inner()?;
     let bio = body.bio.as_ref().map(Option::as_deref);
     let change = ProfileChange::parse(body.display_name.as_deref(), bio)?;
     Ok(HttpResponse::Ok().json(accounts::update_profile(&st.db, &user.0, change).await?))

@@ -51,7 +51,7 @@ pub async fn create_review(
     body: JsonBody<ReviewSpec>,
 ) -> ApiResult<HttpResponse> {
     let idem = key.for_caller(allowed.caller())?;
-    let r = challenges::review(&st.db, &allowed, idem.as_ref(), *id, body.into_inner()).await?;
+    let r = challenges::review(&st.db, &allowed, idem.as_ref(), *id, body.into_inner()?).await?;
     st.leaderboards.changed(r.challenge_id).await;
     Ok(HttpResponse::Created().json(r))
 }

@@ -41,6 +41,6 @@ pub async fn update_submission(
     body: JsonBody<SubmissionPatch>,
 ) -> ApiResult<HttpResponse> {
     let caller = Caller::User(user.0);
-    let s = challenges::update_submission(&st.db, &caller, *id, body.into_inner()).await?;
+    let s = challenges::update_submission(&st.db, &caller, *id, body.into_inner()?).await?;
     Ok(HttpResponse::Ok().json(s))
 }

@@ -117,3 +117,41 @@ both_backends! {
         assert_eq!(kartel_domain::challenges::advance_clock(&app.db).await.unwrap(), 0);
     }
 }
+
+both_backends! {
+    async fn managers_routes_refuse_strangers_and_talents_and_submitting_needs_a_sign_in(app: &TestApp) {
+        let manager = app.new_manager().await;
+        let talent = app.new_talent().await;
+        let cid = app.open_challenge(&manager, &challenge_spec()).await;
+        let sid = app.new_submission(&talent, &cid, "https://x.example/auth.png").await;
+        app.transition(&manager, &cid, "judging").await;
+        let review = crate::helpers::review_spec(8.0, 8.0, "accepted", 1);
+        let routes = [
+            ("/api/v1/challenges".to_owned(), challenge_spec(), reqwest::Method::POST),
+            (format!("/api/v1/challenges/{cid}"), json!({"title": "x"}), reqwest::Method::PATCH),
+            (format!("/api/v1/challenges/{cid}/transitions"), json!({"to": "closed"}), reqwest::Method::POST),
+            (format!("/api/v1/submissions/{sid}/reviews"), review, reqwest::Method::POST),
+        ];
+        for (path, body, method) in &routes {
+            let send = |token: Option<String>| {
+                let mut r = app.client.request(method.clone(), app.url(path)).json(body);
+                if let Some(t) = token {
+                    r = r.bearer_auth(t);
+                }
+                r.send()
+            };
+            assert_problem(send(None).await.unwrap(), 401, "unauthorized").await;
+            assert_problem(send(Some(talent.token.clone())).await.unwrap(), 403, "forbidden").await;
+        }
+        // A bad body from a talent is still a 403: who may comes before what was sent.
+        let res = app.update_challenge(&talent, &cid, &json!({"no_such_field": 1})).await;
+        assert_problem(res, 403, "forbidden").await;
+        // Submitting and reading one's reviews need a sign-in.
+        let res = app.post(&format!("/api/v1/challenges/{cid}/submissions"), None, &crate::helpers::submission_spec("https://x.example/anon.png")).await;
+        assert_problem(res, 401, "unauthorized").await;
+        assert_problem(app.get(&format!("/api/v1/submissions/{sid}/reviews"), None).await, 401, "unauthorized").await;
+        // Nothing of that changed the challenge.
+        let c: Value = app.get_challenge(None, &cid).await.json().await.unwrap();
+        assert_eq!((c["status"].clone(), c["title"].clone()), (json!("judging"), json!("Neon product shots")));
+    }
+}
