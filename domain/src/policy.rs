@@ -2,7 +2,7 @@
 //! is not open to any signed-in person takes an [`Allowed<A>`], which only
 //! [`authorize`] makes, so an operation cannot run without its check and a new
 //! route cannot forget it (it would not compile). The API obtains the proof in
-//! its `Authorized<A>` extractor, before the body is read, so a stranger to a
+//! its `Authorized<A>` extractor, before the handler reads the body, so a stranger to a
 //! route gets 403, not a validation error. Data-dependent rules — whose
 //! credits, whose hold — are the functions below, used by the operations.
 

@@ -121,9 +121,9 @@ impl FromRequest for AnyCaller {
 }
 
 /// A caller that may do `A`: authenticated as [`AnyCaller`], then checked by
-/// the domain's `policy` — the only place that decides who may do what. Put
-/// it before the body, so a caller who may not use a route gets 403 before
-/// the body is read.
+/// the domain's `policy` — the only place that decides who may do what. A
+/// bad body cannot answer first: `JsonBody` reports it only when the handler
+/// reads it.
 pub struct Authorized<A>(pub Allowed<A>);
 
 impl<A: Action + 'static> FromRequest for Authorized<A> {
