@@ -71,6 +71,15 @@ pub struct Settings {
     /// comma-separated (`https://portal.example.com,http://localhost:5173`);
     /// empty: none.
     pub cors_origins: String,
+    /// `KARTEL_RETIRED_PUBLIC_KEYS`: public keys of signing keys no longer
+    /// in use, comma-separated, each the JWK `x` (base64url Ed25519) as the
+    /// old JWKS showed it. They stay in `/.well-known/jwks.json` so that
+    /// certificates they signed still verify; only the current key signs.
+    pub retired_public_keys: String,
+    /// `KARTEL_ISSUER_URL`: the issuer id written into certificates (a URL
+    /// of this service, e.g. `https://community.example.com`); default
+    /// `urn:kartel:<jwt_issuer>`.
+    pub issuer_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -99,6 +108,8 @@ impl Default for Settings {
             api_key_cache_seconds: 2,
             idempotency_retention_hours: 7 * 24,
             cors_origins: String::new(),
+            retired_public_keys: String::new(),
+            issuer_url: None,
         }
     }
 }

@@ -139,7 +139,7 @@ impl std::fmt::Display for ApiError {
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     use ErrorKind as K;
     match kind {
-        K::Validation | K::CaptureExceedsHold | K::IdempotencyKeyReused => {
+        K::Validation | K::CaptureExceedsHold | K::IdempotencyKeyReused | K::RequirementsUnmet => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         K::NotFound => StatusCode::NOT_FOUND,
@@ -170,6 +170,8 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::ReviewConflict
         | K::SameReviewer
         | K::SubmissionWithdrawn
+        | K::AlreadyEnrolled
+        | K::AlreadyCertified
         | K::IdempotencyInProgress => StatusCode::CONFLICT,
         K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -182,6 +184,15 @@ impl From<DomainError> for ApiError {
         let status = status_of(kind);
         let mut out = match (kind, e) {
             (_, DomainError::Validation(errors)) => return Self::validation(errors),
+            (_, e @ DomainError::RequirementsUnmet(_)) => {
+                let detail = e.to_string();
+                let DomainError::RequirementsUnmet(errors) = e else {
+                    unreachable!()
+                };
+                let mut out = Self::new(status, kind.code(), detail);
+                out.errors = errors;
+                return out;
+            }
             (ErrorKind::Unavailable, e) => {
                 let mut out = Self::new(
                     status,

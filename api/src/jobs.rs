@@ -1,6 +1,7 @@
 //! Background jobs of every instance: releasing expired credit holds, the
-//! challenge clock (open → judging at `closes_at`) and forgetting old
-//! idempotency keys. Each step is safe to run on several instances at once
+//! challenge clock (open → judging at `closes_at`), forgetting old
+//! idempotency keys, ending tier grace periods and re-evaluating talents
+//! after a requirements change. Each step is safe to run on several instances at once
 //! (guarded updates, plain deletes).
 
 use std::sync::Arc;
@@ -37,5 +38,37 @@ async fn sweep(state: Arc<AppState>) {
             Ok(n) => tracing::info!(forgotten = n, "forgot expired idempotency keys"),
             Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed"),
         }
+        match kartel_domain::tiers::end_grace_periods(&state.db, TIER_BATCH).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                moved = n,
+                "tiers whose grace period ended were re-evaluated"
+            ),
+            Err(e) => tracing::warn!(error = %e, "ending tier grace periods failed"),
+        }
+        reevaluate(&state).await;
     }
+}
+
+/// Talents evaluated per transaction by the tier jobs.
+const TIER_BATCH: u64 = 100;
+
+/// Runs the pending re-evaluations batch by batch until none is left (also
+/// picks up one an instance left unfinished).
+async fn reevaluate(state: &AppState) {
+    loop {
+        match kartel_domain::tiers::reevaluate_batch(&state.db, TIER_BATCH).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "re-evaluating tiers failed");
+                break;
+            }
+        }
+    }
+}
+
+/// Starts re-evaluating now, in the background (after a requirements change).
+pub fn reevaluate_now(state: Arc<AppState>) {
+    tokio::spawn(async move { reevaluate(&state).await });
 }

@@ -23,6 +23,10 @@ pub struct Keys {
     issuer: String,
     audience: String,
     pub access_ttl: i64,
+    /// Retired keys' `(kid, x)`: published, never used to sign.
+    retired: Vec<(String, String)>,
+    /// The id and name certificates give their issuer.
+    credential_issuer: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -57,7 +61,11 @@ impl Keys {
             .to_pkcs8_der()
             .map_err(|e| anyhow::anyhow!("encoding the signing key: {e}"))?;
         let public = key.verifying_key().to_bytes();
-        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+        let kid = kid_of(&public);
+        let retired = retired_keys(&settings.retired_public_keys)?
+            .into_iter()
+            .filter(|(k, _)| *k != kid)
+            .collect();
         Ok(Self {
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
             decoding: DecodingKey::from_ed_der(&public),
@@ -66,6 +74,11 @@ impl Keys {
             issuer: settings.jwt_issuer.clone(),
             audience: settings.jwt_audience.clone(),
             access_ttl: settings.access_token_ttl_seconds,
+            retired,
+            credential_issuer: settings
+                .issuer_url
+                .clone()
+                .unwrap_or_else(|| format!("urn:kartel:{}", settings.jwt_issuer)),
         })
     }
 
@@ -100,11 +113,55 @@ impl Keys {
             .map(|d| d.claims)
     }
 
+    /// The current key first, then the retired ones.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({
-            "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid, "x": self.public_x }]
-        })
+        let jwk = |kid: &str, x: &str| serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x });
+        let mut keys = vec![jwk(&self.kid, &self.public_x)];
+        keys.extend(self.retired.iter().map(|(kid, x)| jwk(kid, x)));
+        serde_json::json!({ "keys": keys })
     }
+}
+
+impl kartel_domain::tiers::CredentialSigner for Keys {
+    fn issuer(&self) -> (String, String) {
+        (self.credential_issuer.clone(), "Kartel".to_owned())
+    }
+
+    fn sign(&self, claims: &serde_json::Value) -> anyhow::Result<(String, String)> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("vc+jwt".to_owned());
+        Ok((
+            self.kid.clone(),
+            jsonwebtoken::encode(&header, claims, &self.encoding)?,
+        ))
+    }
+}
+
+/// A key's id: the first 12 bytes of the public key's SHA-256, base64url.
+fn kid_of(public: &[u8; 32]) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12])
+}
+
+/// Parses `KARTEL_RETIRED_PUBLIC_KEYS` into `(kid, x)` pairs.
+fn retired_keys(raw: &str) -> anyhow::Result<Vec<(String, String)>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            let bytes: [u8; 32] = URL_SAFE_NO_PAD
+                .decode(x)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .filter(|b| ed25519_dalek::VerifyingKey::from_bytes(b).is_ok())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "invalid setting KARTEL_RETIRED_PUBLIC_KEYS: {x:?} is not an Ed25519 public key (a JWK x, base64url)"
+                    )
+                })?;
+            Ok((kid_of(&bytes), x.to_owned()))
+        })
+        .collect()
 }
 
 /// A new random Ed25519 key as PKCS#8 PEM.

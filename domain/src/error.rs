@@ -99,6 +99,9 @@ error_kinds! {
     /// An overturn is another manager's review.
     SameReviewer => "same_reviewer",
     SubmissionWithdrawn => "submission_withdrawn",
+    AlreadyEnrolled => "already_enrolled",
+    RequirementsUnmet => "requirements_unmet",
+    AlreadyCertified => "already_certified",
     IdempotencyKeyReused => "idempotency_key_reused",
     IdempotencyInProgress => "idempotency_in_progress",
     /// The database cannot be reached or has no free connection: retry soon.
@@ -192,6 +195,12 @@ pub enum DomainError {
     SameReviewer,
     #[error("this submission was withdrawn")]
     SubmissionWithdrawn,
+    #[error("already enrolled in this track")]
+    AlreadyEnrolled,
+    #[error("the requirements are not met: {}", .0.iter().map(|e| e.field.as_str()).collect::<Vec<_>>().join(", "))]
+    RequirementsUnmet(Vec<FieldError>),
+    #[error("the talent is already Tier {0} in this track")]
+    AlreadyCertified(i16),
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -240,6 +249,9 @@ impl DomainError {
             Self::ReviewConflict => K::ReviewConflict,
             Self::SameReviewer => K::SameReviewer,
             Self::SubmissionWithdrawn => K::SubmissionWithdrawn,
+            Self::AlreadyEnrolled => K::AlreadyEnrolled,
+            Self::RequirementsUnmet(_) => K::RequirementsUnmet,
+            Self::AlreadyCertified(_) => K::AlreadyCertified,
             Self::IdempotencyKeyReused => K::IdempotencyKeyReused,
             Self::IdempotencyInProgress => K::IdempotencyInProgress,
             Self::Replayed { kind, .. } => *kind,

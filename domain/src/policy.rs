@@ -57,6 +57,10 @@ pub enum Denied {
     OwnCreditsOnly,
     /// Nobody grants credits to themselves.
     SelfGrant,
+    /// Nobody certifies, demotes or locks their own tier.
+    OwnTier,
+    /// Only an admin moves a talent out of Tier 5.
+    TierFiveNeedsAdmin,
 }
 
 impl std::fmt::Display for Denied {
@@ -65,6 +69,8 @@ impl std::fmt::Display for Denied {
             Self::Needs(who) => write!(f, "this needs {who}"),
             Self::OwnCreditsOnly => f.write_str("you can only use your own credits"),
             Self::SelfGrant => f.write_str("nobody can grant credits to themselves"),
+            Self::OwnTier => f.write_str("nobody can change their own tier"),
+            Self::TierFiveNeedsAdmin => f.write_str("only an admin moves a talent out of Tier 5"),
         }
     }
 }
@@ -122,6 +128,14 @@ actions! {
     ManageChallenges, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
     /// Review submissions against the rubric (never one's own: see `review`).
     ReviewSubmissions, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
+    /// Replace a track's tier requirements, edit its playbook and grace period.
+    ManageTracks, "the role of an admin", false, |c| role(c, ADMIN);
+    /// Enrol oneself in a track.
+    EnrolInTrack, "a signed-in talent", false, |c| role(c, &[Role::Talent]);
+    /// Certify a Tier 3 talent to Tier 4 (never oneself: see `certify`).
+    CertifyTalents, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
+    /// Demote, revoke or lock a talent's tier (never one's own; out of Tier 5: admins).
+    ChangeTiers, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
     /// Submit work to a challenge (eligibility is the challenge's rule).
     SubmitWork, "a signed-in talent", false, |c| role(c, &[Role::Talent]);
     /// Claim one's monthly allowance.
@@ -162,4 +176,9 @@ pub fn credits_owner(caller: &Caller, named: Option<Uuid>) -> Result<Uuid> {
         Caller::Service(_) => named
             .ok_or_else(|| DomainError::field("talent_id", "is required when a service key calls")),
     }
+}
+
+/// Admins may do what the other roles may not (e.g. move a talent out of Tier 5).
+pub fn is_admin(caller: &Caller) -> bool {
+    role(caller, ADMIN)
 }

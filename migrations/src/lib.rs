@@ -7,6 +7,7 @@ mod m0001_accounts;
 mod m0002_ledger;
 mod m0003_idempotency_retention;
 mod m0004_challenges;
+mod m0005_tiers;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_ledger::Migration),
             Box::new(m0003_idempotency_retention::Migration),
             Box::new(m0004_challenges::Migration),
+            Box::new(m0005_tiers::Migration),
         ]
     }
 }

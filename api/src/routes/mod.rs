@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod certificates;
 pub mod challenges;
 pub mod credits;
 pub mod me;
@@ -11,6 +12,7 @@ pub mod responses;
 pub mod schemas;
 pub mod submissions;
 pub mod talents;
+pub mod tracks;
 
 use actix_web::HttpRequest;
 use kartel_domain::types::Tier;
@@ -68,7 +70,19 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(submissions::update::update_submission)
         .service(submissions::withdraw::withdraw_submission)
         .service(submissions::review::create_review)
-        .service(submissions::list_reviews::list_reviews);
+        .service(submissions::list_reviews::list_reviews)
+        .service(tracks::list::list_tracks)
+        .service(tracks::update::update_track)
+        .service(tracks::set_requirements::set_track_requirements)
+        .service(tracks::get_reevaluation::get_reevaluation)
+        .service(me::enrol::enrol_in_track)
+        .service(me::progress::get_my_progress)
+        .service(talents::progress::get_talent_progress)
+        .service(talents::tier_history::get_tier_history)
+        .service(talents::certify::certify_talent)
+        .service(talents::demote::demote_talent)
+        .service(talents::lock::lock_talent_tier)
+        .service(certificates::get::get_certificate);
 }
 
 /// Operations endpoints at the root.
@@ -149,6 +163,7 @@ listed!(
     kartel_domain::challenges::Submission,
     kartel_domain::ledger::CreditTransaction,
     kartel_domain::ledger::Hold,
+    kartel_domain::tiers::TierChange,
 );
 
 impl<T: Listed<Item = T>> From<kartel_domain::page::Page<T>> for PageOf<T> {

@@ -23,7 +23,8 @@ use crate::entities::users;
 use crate::error::{DomainError, Result};
 use crate::now;
 use crate::tiers;
-use crate::types::{DisplayName, Role, Roles, Text, Tier, UserStatus, Validator};
+use crate::types::{DisplayName, Role, Roles, Text, Tier, Url, UserStatus, Validator};
+use crate::{db::begin_write, events};
 
 /// What a person sees of their own account, and what admins see of anyone's.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -34,6 +35,10 @@ pub struct Account {
     pub display_name: String,
     #[schema(required = true)]
     pub bio: Option<String>,
+    /// Links to published work (up to 5).
+    pub portfolio_links: Vec<String>,
+    /// Display name, bio and at least one portfolio link: Tier 1 needs it.
+    pub profile_complete: bool,
     pub roles: Vec<Role>,
     pub status: UserStatus,
     /// Highest tier over the enrolled tracks; 0 before any enrolment.
@@ -50,6 +55,12 @@ fn account_of(u: &users::Model, headline_tier: Tier) -> Result<Account> {
         handle: u.handle.clone(),
         display_name: u.display_name.clone(),
         bio: u.bio.clone(),
+        portfolio_links: portfolio_links(u),
+        profile_complete: tiers::profile_complete(
+            &u.display_name,
+            u.bio.as_deref(),
+            u.portfolio_links.as_ref(),
+        ),
         roles: Roles::decode(&u.roles)?.as_slice().to_vec(),
         status: u.status,
         headline_tier,
@@ -71,21 +82,54 @@ pub async fn get_account<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Account
     account_of(&user, tiers::headline_tier(db, id).await?)
 }
 
+/// A user's portfolio links (none when never set).
+pub(crate) fn portfolio_links(u: &users::Model) -> Vec<String> {
+    u.portfolio_links
+        .as_ref()
+        .and_then(|l| serde_json::from_value(l.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// At most this many portfolio links.
+pub const MAX_PORTFOLIO_LINKS: usize = 5;
+
 /// Profile fields a person may change about themselves. `bio: Some(None)` clears it.
 #[derive(Debug, Default)]
 pub struct ProfileChange {
     pub display_name: Option<DisplayName>,
     pub bio: Option<Option<Text>>,
+    pub portfolio_links: Option<Vec<Url>>,
 }
 
 impl ProfileChange {
-    pub fn parse(display_name: Option<&str>, bio: Option<Option<&str>>) -> Result<Self> {
+    pub fn parse(
+        display_name: Option<&str>,
+        bio: Option<Option<&str>>,
+        portfolio_links: Option<&[String]>,
+    ) -> Result<Self> {
         let mut v = Validator::default();
         let display_name =
             display_name.and_then(|n| v.check(DisplayName::parse("display_name", n)));
         let bio = bio.map(|b| b.and_then(|b| v.check(Text::parse("bio", b, 0, 1000))));
+        let portfolio_links = portfolio_links.map(|links| {
+            if links.len() > MAX_PORTFOLIO_LINKS {
+                v.push(crate::FieldError::new(
+                    "portfolio_links",
+                    format!("at most {MAX_PORTFOLIO_LINKS} links"),
+                ));
+            }
+            links
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| v.check(Url::parse(&format!("portfolio_links[{i}]"), l)))
+                .collect()
+        });
         v.finish()?;
-        Ok(Self { display_name, bio })
+        Ok(Self {
+            display_name,
+            bio,
+            portfolio_links,
+        })
     }
 }
 
@@ -108,8 +152,27 @@ pub async fn update_profile(
         );
         b.push(&format!(", bio = {p}"));
     }
+    if let Some(links) = &change.portfolio_links {
+        let links: Vec<&str> = links.iter().map(Url::as_str).collect();
+        let p = b.bind(serde_json::json!(links));
+        b.push(&format!(", portfolio_links = {p}"));
+    }
     let p = b.bind(me.id);
     b.push(&format!(" WHERE id = {p}"));
-    db::execute(db, &b.sql, b.values).await?;
-    get_account(db, me.id).await
+    // The tier code reacts to the change (Tier 1 needs a complete profile)
+    // in the same transaction.
+    let tx = begin_write(db).await?;
+    db::execute(&tx, &b.sql, b.values).await?;
+    let account = get_account(&tx, me.id).await?;
+    events::record(
+        &tx,
+        "profile.updated",
+        "user",
+        me.id,
+        serde_json::json!({ "profile_complete": account.profile_complete }),
+    )
+    .await?;
+    let account = get_account(&tx, me.id).await?;
+    tx.commit().await?;
+    Ok(account)
 }

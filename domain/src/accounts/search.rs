@@ -27,6 +27,7 @@ pub struct TalentProfile {
     pub display_name: String,
     #[schema(required = true)]
     pub bio: Option<String>,
+    pub portfolio_links: Vec<String>,
     #[schema(value_type = i16, minimum = 0, maximum = 5)]
     pub headline_tier: Tier,
     pub tracks: Vec<TrackTier>,
@@ -128,10 +129,12 @@ pub async fn talent_profile(
     } else {
         None
     };
+    let portfolio_links = super::portfolio_links(&user);
     Ok(TalentProfile {
         id: user.id,
         handle: user.handle,
         display_name: user.display_name,
+        portfolio_links,
         bio: user.bio,
         headline_tier,
         tracks,

@@ -12,6 +12,8 @@ pub struct Model {
     pub password_hash: String,
     pub roles: Json,
     pub status: crate::types::UserStatus,
+    /// A JSON array of URLs; null when never set.
+    pub portfolio_links: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

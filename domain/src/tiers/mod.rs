@@ -1,6 +1,29 @@
-//! Tiers per talent and track. For now the headline tier (the highest over a
-//! talent's tracks), which the allowance and profiles read; enrolment,
-//! requirements, promotion and certificates grow here.
+//! Tiers per talent and track: the tracks and their requirements as data
+//! (`tracks`), automatic tiers 1–3 reacting to reviews and profile changes
+//! (`engine`), enrolment, certification, demotion, locks and progress
+//! (`standing`), the history of every change (`history`), the signed
+//! certificates (`certificates`), and the headline tier (the highest over a
+//! talent's tracks) that the allowance and profiles read.
+
+mod certificates;
+mod engine;
+mod history;
+mod standing;
+mod tracks;
+
+pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
+pub(crate) use engine::profile_complete;
+pub use engine::{end_grace_periods, react, reevaluate_batch};
+pub use history::{TierChange, tier_history};
+pub use standing::{
+    LockSpec, NextTier, Progress, ProgressItem, TierChangeSpec, TrackProgress, TrackStanding,
+    certify, demote, enrol, progress, set_lock, standings_of,
+};
+pub use tracks::{
+    Playbook, PlaybookStatus, Reevaluation, ReevaluationStatus, Requirement, RequirementKey,
+    RequirementSpec, RequirementsChanged, TrackChange, TrackInfo, get_reevaluation, get_track,
+    list_tracks, parse_requirements, set_requirements, update_track,
+};
 
 use std::collections::HashMap;
 

@@ -1,8 +1,10 @@
-//! The signed-in person: profile, password, own credits.
+//! The signed-in person: profile, password, own credits, tracks and progress.
 
 pub mod change_password;
 pub mod credit_transactions;
 pub mod credits;
+pub mod enrol;
 pub mod get;
 pub mod holds;
+pub mod progress;
 pub mod update;

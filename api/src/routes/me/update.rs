@@ -30,10 +30,16 @@ pub struct UpdateMeRequest {
         example = "Illustrator and motion designer in Lisbon.\nI paint with light."
     )]
     pub bio: Option<Option<String>>,
+    /// Replaces your portfolio links: up to 5 http(s) URLs; `[]` clears
+    /// them, absent leaves them unchanged.
+    #[schema(max_items = 5, example = json!(["https://portfolio.example.com/ana"]))]
+    pub portfolio_links: Option<Vec<String>>,
 }
 
-/// Change your display name or bio.
+/// Change your display name, bio or portfolio links.
 ///
+/// A complete profile (display name, bio, one portfolio link) is what Tier 1
+/// of every enrolled track needs: the change re-evaluates your tiers.
 /// Send only the fields to change; `"bio": null` clears the bio. Roles,
 /// status and everything else are not yours to change here: an unknown
 /// field is a 422.
@@ -59,6 +65,10 @@ pub async fn update_me(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner()?;
     let bio = body.bio.as_ref().map(Option::as_deref);
-    let change = ProfileChange::parse(body.display_name.as_deref(), bio)?;
+    let change = ProfileChange::parse(
+        body.display_name.as_deref(),
+        bio,
+        body.portfolio_links.as_deref(),
+    )?;
     Ok(HttpResponse::Ok().json(accounts::update_profile(&st.db, &user.0, change).await?))
 }

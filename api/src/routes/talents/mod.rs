@@ -1,10 +1,15 @@
 //! Talent search for staff, public profiles, and a talent's credits for staff.
 
+pub mod certify;
 pub mod credit_transactions;
 pub mod credits;
+pub mod demote;
 pub mod get;
 pub mod holds;
 pub mod list;
+pub mod lock;
+pub mod progress;
+pub mod tier_history;
 
 use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, Utc};

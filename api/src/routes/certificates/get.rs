@@ -1,0 +1,30 @@
+//! GET /certificates/{id}.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::tiers::{self, Certificate};
+use uuid::Uuid;
+
+/// Verify a certificate (anyone, no login).
+///
+/// `status` says whether it still stands (`revoked` after the
+/// certification was revoked or the talent demoted below Tier 4).
+/// `credential` is the compact JWS (EdDSA, `typ` `vc+jwt`) whose payload
+/// is an Open Badges 3.0 credential; it verifies offline with the key of
+/// its `kid` at `/.well-known/jwks.json`.
+#[utoipa::path(
+    tag = "tiers",
+    operation_id = "get_certificate",
+    security(()),
+    params(("id" = Uuid, Path, description = "The certificate's id")),
+    responses(
+        (status = 200, description = "The certificate and its status", body = Certificate),
+        NotFound,
+    )
+)]
+#[get("/certificates/{id}")]
+pub async fn get_certificate(st: State, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(tiers::get_certificate(&st.db, *id).await?))
+}

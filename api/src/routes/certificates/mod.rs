@@ -1,0 +1,3 @@
+//! Certificates: public verification.
+
+pub mod get;

@@ -1,0 +1,32 @@
+//! GET /talents/{id}/progress.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::Authorized;
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::policy::SearchTalents;
+use kartel_domain::tiers::{self, Progress};
+use uuid::Uuid;
+
+/// A talent's tier per track and what the next tier needs (staff).
+#[utoipa::path(
+    tag = "tiers",
+    operation_id = "get_talent_progress",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The talent's id")),
+    responses(
+        (status = 200, description = "The talent's progress", body = Progress),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+    )
+)]
+#[get("/talents/{id}/progress")]
+pub async fn get_talent_progress(
+    st: State,
+    _allowed: Authorized<SearchTalents>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(tiers::progress(&st.db, *id).await?))
+}

@@ -1,0 +1,175 @@
+//! Certificates: reaching Tier 4 issues a credential in the shape of an Open
+//! Badges 3.0 / W3C Verifiable Credential, signed as a compact JWS with the
+//! service's Ed25519 key (the API holds the key; the domain asks a
+//! [`CredentialSigner`]). Anyone verifies one offline with the public keys
+//! at `/.well-known/jwks.json`; `GET /certificates/{id}` also says whether
+//! it was revoked (a demotion below Tier 4 revokes it).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DeriveActiveEnum, EnumIter, FromQueryResult};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db;
+use crate::error::{DomainError, Result};
+use crate::types::Track;
+
+/// Signs credentials with the service's current key.
+pub trait CredentialSigner: Send + Sync {
+    /// The issuer's id (a URI) and its name, as the credential names them.
+    fn issuer(&self) -> (String, String);
+    /// A compact JWS (`alg` EdDSA, `typ` `vc+jwt`, the key's `kid`) over
+    /// `claims`; returns the `kid` and the JWS.
+    fn sign(&self, claims: &serde_json::Value) -> anyhow::Result<(String, String)>;
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+pub enum CertificateStatus {
+    Valid,
+    Revoked,
+}
+
+/// A certificate as anyone may read it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, FromQueryResult)]
+pub struct Certificate {
+    pub id: Uuid,
+    /// `revoked` once the certification was revoked or the talent demoted
+    /// below Tier 4.
+    pub status: CertificateStatus,
+    pub talent_id: Uuid,
+    pub track: Track,
+    pub tier: i16,
+    /// The version of the track's playbook it certified against.
+    pub playbook_version: String,
+    pub issued_at: DateTime<Utc>,
+    #[schema(required = true)]
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The `kid` of the key that signed it (in `/.well-known/jwks.json`).
+    pub kid: String,
+    /// The signed credential: a compact JWS whose payload is the Open
+    /// Badges 3.0 credential.
+    pub credential: String,
+}
+
+const COLUMNS: &str =
+    "id, status, talent_id, track, tier, playbook_version, issued_at, revoked_at, kid, credential";
+
+/// A certificate by id; no login needed.
+pub async fn get_certificate<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Certificate> {
+    db::fetch_one(
+        db,
+        &format!("SELECT {COLUMNS} FROM certificates WHERE id = $1"),
+        [id.into()],
+    )
+    .await?
+    .ok_or(DomainError::NotFound("certificate"))
+}
+
+/// The valid certificate of a talent in a track, if any.
+pub(crate) async fn valid_certificate<C: ConnectionTrait>(
+    db: &C,
+    talent: Uuid,
+    track: Track,
+) -> Result<Option<Certificate>> {
+    Ok(db::fetch_one(
+        db,
+        &format!(
+            "SELECT {COLUMNS} FROM certificates WHERE talent_id = $1 AND track = $2 AND status = 'valid'"
+        ),
+        [talent.into(), track.into()],
+    )
+    .await?)
+}
+
+/// What a certificate attests, for its credential.
+pub(crate) struct Attestation<'a> {
+    pub id: Uuid,
+    pub talent: Uuid,
+    pub talent_name: &'a str,
+    pub track: Track,
+    pub track_name: &'a str,
+    pub playbook_title: &'a str,
+    pub playbook_url: &'a str,
+    pub playbook_version: &'a str,
+    pub challenge_title: &'a str,
+    pub score: f64,
+    pub issued_at: DateTime<Utc>,
+}
+
+/// The credential's payload: an Open Badges 3.0 `OpenBadgeCredential`
+/// (W3C VC 2.0 shape), plus the JWT claims `iss`, `sub`, `jti`, `iat`,
+/// `nbf` that JOSE libraries check.
+pub(crate) fn credential(a: &Attestation, issuer: (String, String)) -> serde_json::Value {
+    let subject = format!("urn:uuid:{}", a.talent);
+    let id = format!("urn:uuid:{}", a.id);
+    serde_json::json!({
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+        ],
+        "id": id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": { "id": issuer.0, "type": ["Profile"], "name": issuer.1 },
+        "validFrom": a.issued_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "name": format!("Certified {} (Tier 4)", a.track_name),
+        "credentialSubject": {
+            "id": subject,
+            "type": ["AchievementSubject"],
+            "name": a.talent_name,
+            "achievement": {
+                "id": format!("urn:kartel:achievement:{}:tier-4", a.track.as_str()),
+                "type": ["Achievement"],
+                "achievementType": "Certificate",
+                "name": format!("Certified {}", a.track_name),
+                "description": format!("Tier 4 (Certified) in the {} track of the Kartel community.", a.track_name),
+                "criteria": {
+                    "id": a.playbook_url,
+                    "narrative": format!(
+                        "Met the Tier 3 requirements of the {track} track, passed its certification challenge \
+                         \"{challenge}\" (score {score:.1}) and was certified by a community manager against \
+                         the playbook \"{title}\", version {version}.",
+                        track = a.track_name,
+                        challenge = a.challenge_title,
+                        score = a.score,
+                        title = a.playbook_title,
+                        version = a.playbook_version,
+                    )
+                },
+                "tag": [a.track.as_str(), "tier-4"],
+                "version": a.playbook_version
+            },
+            "track": a.track.as_str(),
+            "tier": 4
+        },
+        "iss": issuer.0,
+        "sub": subject,
+        "jti": id,
+        "iat": a.issued_at.timestamp(),
+        "nbf": a.issued_at.timestamp()
+    })
+}
+
+/// Revokes the talent's valid certificate in `track`, if any; its id.
+pub(crate) async fn revoke<C: ConnectionTrait>(
+    tx: &C,
+    talent: Uuid,
+    track: Track,
+    reason: &str,
+) -> Result<Option<Uuid>> {
+    let Some(cert) = valid_certificate(tx, talent, track).await? else {
+        return Ok(None);
+    };
+    db::execute(
+        tx,
+        "UPDATE certificates SET status = 'revoked', revoked_at = $1, revoked_reason = $2 \
+         WHERE id = $3 AND status = 'valid'",
+        [crate::now().into(), reason.into(), cert.id.into()],
+    )
+    .await?;
+    Ok(Some(cert.id))
+}
