@@ -18,3 +18,4 @@ mod faults;
 mod openapi;
 mod rate_limits;
 mod staff_credits;
+mod tiers;

@@ -66,7 +66,7 @@ impl TestApp {
         .await
     }
 
-    async fn sign_in(&self, id: Uuid, email: &str) -> User {
+    pub async fn sign_in(&self, id: Uuid, email: &str) -> User {
         let res = self.login(email, PASSWORD).await;
         assert_eq!(res.status(), StatusCode::OK, "login of {email}");
         let t: Value = res.json().await.expect("json");

@@ -32,6 +32,7 @@ mod challenges;
 mod credits;
 mod http;
 mod sql;
+mod tiers;
 
 pub use challenges::{challenge_spec, review_spec, submission_spec};
 use http::with_query;
