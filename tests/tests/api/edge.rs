@@ -65,6 +65,7 @@ fn fill(path: &str) -> String {
     path.split('/')
         .map(|seg| match seg {
             "{tier}" => "0".to_owned(),
+            "{track}" => "preditor".to_owned(),
             s if s.starts_with('{') => Uuid::new_v4().to_string(),
             s => s.to_owned(),
         })
