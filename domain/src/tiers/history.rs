@@ -124,6 +124,9 @@ pub async fn tier_history(
     if !(caller.user_id() == Some(talent) || policy::is_staff(caller)) {
         return Err(DomainError::NotFound("talent"));
     }
+    if !db::exists(db, "SELECT 1 FROM users WHERE id = $1", [talent.into()]).await? {
+        return Err(DomainError::NotFound("talent"));
+    }
     let before: Option<Uuid> = page::decode(cursor)?;
     let mut b = SqlBuilder::new("SELECT * FROM tier_changes WHERE talent_id = ");
     let p = b.bind(talent);
