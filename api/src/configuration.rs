@@ -80,6 +80,9 @@ pub struct Settings {
     /// of this service, e.g. `https://community.example.com`); default
     /// `urn:kartel:<jwt_issuer>`.
     pub issuer_url: Option<String>,
+    /// `KARTEL_NOMINATION_TTL_DAYS`: how long a pending nomination waits
+    /// for the lead before it expires.
+    pub nomination_ttl_days: i64,
 }
 
 impl Default for Settings {
@@ -110,6 +113,7 @@ impl Default for Settings {
             cors_origins: String::new(),
             retired_public_keys: String::new(),
             issuer_url: None,
+            nomination_ttl_days: 30,
         }
     }
 }
@@ -206,6 +210,9 @@ impl Settings {
         }
         if self.api_key_cache_seconds > 60 {
             return Err("invalid setting KARTEL_API_KEY_CACHE_SECONDS: must be at most 60".into());
+        }
+        if !(1..=365).contains(&self.nomination_ttl_days) {
+            return Err("invalid setting KARTEL_NOMINATION_TTL_DAYS: must be 1–365".into());
         }
         if self.hold_sweep_interval_seconds == 0 {
             return Err(

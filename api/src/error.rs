@@ -139,7 +139,8 @@ impl std::fmt::Display for ApiError {
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     use ErrorKind as K;
     match kind {
-        K::Validation | K::CaptureExceedsHold | K::IdempotencyKeyReused | K::RequirementsUnmet => {
+        K::Validation | K::CaptureExceedsHold | K::IdempotencyKeyReused | K::RequirementsUnmet
+        | K::NotTierFour => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         K::NotFound => StatusCode::NOT_FOUND,
@@ -172,6 +173,14 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::SubmissionWithdrawn
         | K::AlreadyEnrolled
         | K::AlreadyCertified
+        | K::PodAtCapacity
+        | K::PodClosed
+        | K::SlotFilled
+        | K::SlotEmpty
+        | K::NominationPending
+        | K::NominationNotPending
+        | K::EngagementEnded
+        | K::TalentPlaced
         | K::IdempotencyInProgress => StatusCode::CONFLICT,
         K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         K::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -46,6 +46,11 @@ async fn sweep(state: Arc<AppState>) {
             ),
             Err(e) => tracing::warn!(error = %e, "ending tier grace periods failed"),
         }
+        match kartel_domain::pods::expire_nominations(&state.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "pending nominations expired"),
+            Err(e) => tracing::warn!(error = %e, "expiring nominations failed"),
+        }
         reevaluate(&state).await;
     }
 }

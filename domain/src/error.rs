@@ -102,6 +102,15 @@ error_kinds! {
     AlreadyEnrolled => "already_enrolled",
     RequirementsUnmet => "requirements_unmet",
     AlreadyCertified => "already_certified",
+    NotTierFour => "not_tier_four",
+    PodAtCapacity => "pod_at_capacity",
+    PodClosed => "pod_closed",
+    SlotFilled => "slot_filled",
+    SlotEmpty => "slot_empty",
+    NominationPending => "nomination_pending",
+    NominationNotPending => "nomination_not_pending",
+    EngagementEnded => "engagement_ended",
+    TalentPlaced => "talent_already_placed",
     IdempotencyKeyReused => "idempotency_key_reused",
     IdempotencyInProgress => "idempotency_in_progress",
     /// The database cannot be reached or has no free connection: retry soon.
@@ -201,6 +210,24 @@ pub enum DomainError {
     RequirementsUnmet(Vec<FieldError>),
     #[error("the talent is already Tier {0} in this track")]
     AlreadyCertified(i16),
+    #[error("this needs a Tier 4 (certified) talent in the track; the talent is Tier {0}")]
+    NotTierFour(i16),
+    #[error("the pod already carries as many client engagements as its capacity ({0})")]
+    PodAtCapacity(i32),
+    #[error("the pod is {0}")]
+    PodClosed(&'static str),
+    #[error("this slot is already filled")]
+    SlotFilled,
+    #[error("this slot has nobody assigned")]
+    SlotEmpty,
+    #[error("this talent already has a pending nomination in this track")]
+    NominationPending,
+    #[error("this nomination is {0}, not pending")]
+    NominationNotPending(&'static str),
+    #[error("this engagement has already ended")]
+    EngagementEnded,
+    #[error("this talent already fills a pod slot; unassign or reassign them first")]
+    TalentPlaced,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -252,6 +279,15 @@ impl DomainError {
             Self::AlreadyEnrolled => K::AlreadyEnrolled,
             Self::RequirementsUnmet(_) => K::RequirementsUnmet,
             Self::AlreadyCertified(_) => K::AlreadyCertified,
+            Self::NotTierFour(_) => K::NotTierFour,
+            Self::PodAtCapacity(_) => K::PodAtCapacity,
+            Self::PodClosed(_) => K::PodClosed,
+            Self::SlotFilled => K::SlotFilled,
+            Self::SlotEmpty => K::SlotEmpty,
+            Self::NominationPending => K::NominationPending,
+            Self::NominationNotPending(_) => K::NominationNotPending,
+            Self::EngagementEnded => K::EngagementEnded,
+            Self::TalentPlaced => K::TalentPlaced,
             Self::IdempotencyKeyReused => K::IdempotencyKeyReused,
             Self::IdempotencyInProgress => K::IdempotencyInProgress,
             Self::Replayed { kind, .. } => *kind,

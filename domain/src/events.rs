@@ -1,8 +1,8 @@
 //! The events outbox: one row per review decision, overturn, challenge
 //! transition, profile change and tier change, written in the same
 //! transaction as what it reports. `record` also lets the code that cares
-//! react in that transaction (today: tiers re-evaluate on review decisions
-//! and profile changes), so the announcing code never calls it and a crash
+//! react in that transaction (tiers re-evaluate on review decisions and
+//! profile changes; pods free the slot of a talent demoted out of Tier 5), so the announcing code never calls it and a crash
 //! loses neither the event nor its consequence.
 
 use sea_orm::ConnectionTrait;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::Result;
-use crate::{new_id, now, tiers};
+use crate::{new_id, now, pods, tiers};
 
 /// Records an event of `kind` about `subject` (e.g. `challenge`, its id) and
 /// runs the reactions to it, in `db`'s transaction.
@@ -22,7 +22,8 @@ pub async fn record<C: ConnectionTrait>(
     payload: serde_json::Value,
 ) -> Result<()> {
     append(db, kind, subject_type, subject_id, payload.clone()).await?;
-    tiers::react(db, kind, subject_id, &payload).await
+    tiers::react(db, kind, subject_id, &payload).await?;
+    pods::react(db, kind, subject_id, &payload).await
 }
 
 /// Records an event without reactions (for the reacting code's own events).

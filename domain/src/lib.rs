@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod page;
 pub mod password;
+pub mod pods;
 pub mod policy;
 pub mod tiers;
 pub mod types;

@@ -105,6 +105,7 @@ macro_rules! actions {
 
 const ADMIN: &[Role] = &[Role::Admin];
 const MANAGER: &[Role] = &[Role::CommunityManager, Role::Admin];
+const LEAD: &[Role] = &[Role::GenerativeLead, Role::Admin];
 const STAFF: &[Role] = &[Role::CommunityManager, Role::GenerativeLead, Role::Admin];
 
 actions! {
@@ -136,6 +137,16 @@ actions! {
     CertifyTalents, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
     /// Demote, revoke or lock a talent's tier (never one's own; out of Tier 5: admins).
     ChangeTiers, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
+    /// Keep pods: create and edit them, their slots, engagements and assignments.
+    ManagePods, "the role of a generative lead or an admin", false, |c| role(c, LEAD);
+    /// Read pods, open roles, nominations and the talent-engine dashboard.
+    ViewTalentEngine, "the role of staff (community manager, generative lead or admin)", false, |c| role(c, STAFF);
+    /// Nominate a Tier 4 talent for a pod role.
+    NominateTalents, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
+    /// Accept or decline a nomination (the Tier 4 → 5 handoff).
+    DecideHandoffs, "the role of a generative lead or an admin", false, |c| role(c, LEAD);
+    /// Set the yearly targets the dashboard measures.
+    SetTargets, "the role of an admin", false, |c| role(c, ADMIN);
     /// Submit work to a challenge (eligibility is the challenge's rule).
     SubmitWork, "a signed-in talent", false, |c| role(c, &[Role::Talent]);
     /// Claim one's monthly allowance.

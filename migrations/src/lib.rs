@@ -8,6 +8,7 @@ mod m0002_ledger;
 mod m0003_idempotency_retention;
 mod m0004_challenges;
 mod m0005_tiers;
+mod m0006_pods;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_idempotency_retention::Migration),
             Box::new(m0004_challenges::Migration),
             Box::new(m0005_tiers::Migration),
+            Box::new(m0006_pods::Migration),
         ]
     }
 }

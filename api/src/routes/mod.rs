@@ -6,8 +6,11 @@ pub mod auth;
 pub mod certificates;
 pub mod challenges;
 pub mod credits;
+pub mod dashboard;
+pub mod handoffs;
 pub mod me;
 pub mod ops;
+pub mod pods;
 pub mod responses;
 pub mod schemas;
 pub mod submissions;
@@ -82,7 +85,25 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(talents::certify::certify_talent)
         .service(talents::demote::demote_talent)
         .service(talents::lock::lock_talent_tier)
-        .service(certificates::get::get_certificate);
+        .service(certificates::get::get_certificate)
+        .service(pods::list::list_pods)
+        .service(pods::create::create_pod)
+        .service(pods::get::get_pod)
+        .service(pods::update::update_pod)
+        .service(pods::add_slot::add_slot)
+        .service(pods::unassign::unassign_slot)
+        .service(pods::assign::assign_slot)
+        .service(pods::add_engagement::add_engagement)
+        .service(pods::end_engagement::end_engagement)
+        .service(pods::open_roles::list_open_roles)
+        .service(pods::bench::list_bench)
+        .service(handoffs::nominate::nominate)
+        .service(handoffs::list::list_handoffs)
+        .service(handoffs::get::get_handoff)
+        .service(handoffs::accept::accept_handoff)
+        .service(handoffs::decline::decline_handoff)
+        .service(dashboard::get::get_talent_engine_dashboard)
+        .service(dashboard::set_targets::set_targets);
 }
 
 /// Operations endpoints at the root.
@@ -164,6 +185,10 @@ listed!(
     kartel_domain::ledger::CreditTransaction,
     kartel_domain::ledger::Hold,
     kartel_domain::tiers::TierChange,
+    kartel_domain::pods::Pod,
+    kartel_domain::pods::OpenRole,
+    kartel_domain::pods::BenchEntry,
+    kartel_domain::pods::Nomination,
 );
 
 impl<T: Listed<Item = T>> From<kartel_domain::page::Page<T>> for PageOf<T> {

@@ -71,7 +71,7 @@ pub async fn get_certificate<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Cer
 }
 
 /// The valid certificate of a talent in a track, if any.
-pub(crate) async fn valid_certificate<C: ConnectionTrait>(
+pub async fn valid_certificate<C: ConnectionTrait>(
     db: &C,
     talent: Uuid,
     track: Track,

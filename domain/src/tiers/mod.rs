@@ -12,7 +12,9 @@ mod standing;
 mod tracks;
 
 pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
-pub(crate) use engine::profile_complete;
+pub use certificates::valid_certificate;
+pub(crate) use engine::{lock_talent, profile_complete};
+pub(crate) use standing::{place_at_five, record_tier_five_step};
 pub use engine::{end_grace_periods, react, reevaluate_batch};
 pub use history::{TierChange, tier_history};
 pub use standing::{

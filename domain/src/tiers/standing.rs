@@ -337,6 +337,43 @@ async fn set_tier<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The handoff's tier step: Tier 4 → 5 in `track` by `actor`, with its
+/// history entry (the caller holds the talent's lock).
+pub(crate) async fn place_at_five<C: ConnectionTrait>(
+    tx: &C,
+    talent: Uuid,
+    track: Track,
+    actor: Uuid,
+    reason: &str,
+    evidence: serde_json::Value,
+) -> Result<()> {
+    let row = engine::standings(tx, talent, Some(track))
+        .await?
+        .pop()
+        .ok_or(DomainError::NotTierFour(0))?;
+    if row.tier.get() != 4 {
+        return Err(DomainError::NotTierFour(row.tier.get()));
+    }
+    set_tier(tx, &row, 5, row.locked).await?;
+    let certificate = certificates::valid_certificate(tx, talent, track).await?.map(|c| c.id);
+    history::record(tx, Change { talent, track, from: 4, to: 5, actor: Some(actor), reason: reason.to_owned(), evidence, certificate }).await?;
+    Ok(())
+}
+
+/// A Tier 5 talent's move between slots or to the bench: a history entry
+/// that keeps the tier.
+pub(crate) async fn record_tier_five_step<C: ConnectionTrait>(
+    tx: &C,
+    talent: Uuid,
+    track: Track,
+    actor: Uuid,
+    reason: String,
+    evidence: serde_json::Value,
+) -> Result<()> {
+    history::record(tx, Change { talent, track, from: 5, to: 5, actor: Some(actor), reason, evidence, certificate: None }).await?;
+    Ok(())
+}
+
 /// A demotion or revocation as a manager or admin sends it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -400,6 +437,10 @@ pub async fn demote(
     } else {
         None
     };
+    if from == 5 {
+        // Whoever keeps placements reacts (the pods free the talent's slot).
+        crate::events::record(&tx, "tier.left_tier_five", "talent", talent, serde_json::json!({ "track": track, "to": to })).await?;
+    }
     let evidence = serde_json::json!({ "certificate_revoked": revoked });
     history::record(
         &tx,

@@ -1,0 +1,42 @@
+//! POST /handoffs.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::{Authorized, JsonBody};
+use crate::routes::responses::*;
+use crate::state::State;
+use actix_web::{HttpResponse, post};
+use kartel_domain::policy::NominateTalents;
+use kartel_domain::pods::{self, Nomination, NominationSpec};
+
+/// Nominate a Tier 4 talent for a pod role (community manager, admin).
+///
+/// The talent must be Tier 4 (certified) in the track: another tier is 422
+/// `not_tier_four`. Optionally for an open slot of the track (422 for
+/// another track's slot, 409 `slot_filled`). One pending nomination per
+/// talent and track (409 `nomination_pending`); never yourself (403). It
+/// expires after the configured time (default 30 days) and then reads
+/// `expired`.
+#[utoipa::path(
+    tag = "handoffs",
+    operation_id = "nominate",
+    security(("bearer" = [])),
+    request_body = NominationSpec,
+    responses(
+        (status = 201, description = "The nomination, pending", body = Nomination),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
+    )
+)]
+#[post("/handoffs")]
+pub async fn nominate(st: State, allowed: Authorized<NominateTalents>, body: JsonBody<NominationSpec>) -> ApiResult<HttpResponse> {
+    let ttl = chrono::Duration::days(st.settings.nomination_ttl_days);
+    let n = pods::nominate(&st.db, &allowed, body.into_inner()?, ttl).await?;
+    Ok(HttpResponse::Created().json(n))
+}

@@ -1,0 +1,39 @@
+//! POST /pods/{id}/slots.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::{Authorized, JsonBody};
+use crate::routes::responses::*;
+use crate::state::State;
+use actix_web::{HttpResponse, post, web};
+use kartel_domain::policy::ManagePods;
+use kartel_domain::pods::{self, Slot, SlotSpec};
+use uuid::Uuid;
+
+/// Add a role slot to a pod (generative lead, admin).
+///
+/// One slot is one role of a track, open until a Tier 5 talent of the track
+/// fills it. Not on a closed pod (409).
+#[utoipa::path(
+    tag = "pods",
+    operation_id = "add_slot",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The pod's id")),
+    request_body = SlotSpec,
+    responses(
+        (status = 201, description = "The new slot", body = Slot),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
+    )
+)]
+#[post("/pods/{id}/slots")]
+pub async fn add_slot(st: State, allowed: Authorized<ManagePods>, id: web::Path<Uuid>, body: JsonBody<SlotSpec>) -> ApiResult<HttpResponse> {
+    let slot = pods::add_slot(&st.db, &allowed, *id, body.into_inner()?).await?;
+    Ok(HttpResponse::Created().json(slot))
+}

@@ -1,0 +1,34 @@
+//! GET /bench.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::Authorized;
+use crate::routes::responses::*;
+use crate::routes::{PageOf, PageQuery};
+use crate::routes::pods::open_roles::RoleQuery;
+use crate::state::State;
+use actix_web::{HttpResponse, get, web};
+use kartel_domain::policy::ViewTalentEngine;
+use kartel_domain::pods::{self, BenchEntry};
+
+/// The bench: Tier 5 talents without a slot (staff).
+///
+/// Available for placement with `PUT
+/// /pods/{id}/slots/{slot_id}/assignment`; filter by track.
+#[utoipa::path(
+    tag = "pods",
+    operation_id = "list_bench",
+    security(("bearer" = [])),
+    params(PageQuery, RoleQuery),
+    responses(
+        (status = 200, description = "A page of available Tier 5 talents", body = PageOf<BenchEntry>),
+        Unauthorized,
+        Forbidden,
+        InvalidQuery,
+    )
+)]
+#[get("/bench")]
+pub async fn list_bench(st: State, allowed: Authorized<ViewTalentEngine>, page: web::Query<PageQuery>, q: web::Query<RoleQuery>) -> ApiResult<HttpResponse> {
+    let page = pods::bench(&st.db, &allowed, q.track, page.cursor.as_deref(), page.limit()?).await?;
+    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+}

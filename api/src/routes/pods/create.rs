@@ -1,0 +1,35 @@
+//! POST /pods.
+
+use crate::error::ApiResult;
+use crate::error::responses::*;
+use crate::extractors::{Authorized, JsonBody};
+use crate::routes::responses::*;
+use crate::state::State;
+use actix_web::{HttpResponse, post};
+use kartel_domain::policy::ManagePods;
+use kartel_domain::pods::{self, Pod, PodSpec};
+
+/// Create a pod (generative lead, admin).
+///
+/// Name and client capacity (0–1,000 concurrent engagements); status
+/// `forming` unless given. Audited.
+#[utoipa::path(
+    tag = "pods",
+    operation_id = "create_pod",
+    security(("bearer" = [])),
+    request_body = PodSpec,
+    responses(
+        (status = 201, description = "The new pod", body = Pod),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidBody,
+    )
+)]
+#[post("/pods")]
+pub async fn create_pod(st: State, allowed: Authorized<ManagePods>, body: JsonBody<PodSpec>) -> ApiResult<HttpResponse> {
+    let pod = pods::create_pod(&st.db, &allowed, body.into_inner()?).await?;
+    Ok(HttpResponse::Created().json(pod))
+}

@@ -1,0 +1,184 @@
+//! After placement: a Tier 5 talent is unassigned to the bench (still Tier
+//! 5, listed as available) or assigned to another open slot of its track;
+//! a demotion out of Tier 5 frees the slot (a reaction to the tier code's
+//! event). Every step is in the tier history.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{PodStatus, SlotStatus, find_slot, pod_row};
+use crate::db::{self, SqlBuilder};
+use crate::error::{DomainError, Result};
+use crate::page::{self, Page};
+use crate::policy::{Allowed, ManagePods, ViewTalentEngine};
+use crate::types::{Limit, Track};
+use crate::{audit, events, now, tiers};
+
+/// Unassigns the slot's talent: the slot opens, the talent goes to the bench.
+pub async fn unassign(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ManagePods>,
+    pod: Uuid,
+    slot_id: Uuid,
+) -> Result<super::Slot> {
+    let lead = allowed.caller().user_id().ok_or_else(|| DomainError::bug("a lead's action by a service"))?;
+    let tx = db::begin_write(db).await?;
+    let slot = find_slot(&tx, pod, slot_id).await?;
+    let Some(talent) = slot.talent_id else {
+        return Err(DomainError::SlotEmpty);
+    };
+    tiers::lock_talent(&tx, talent).await?;
+    let freed = db::execute(
+        &tx,
+        "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1 AND talent_id = $2",
+        [slot_id.into(), talent.into()],
+    )
+    .await?;
+    if freed == 0 {
+        return Err(DomainError::SlotEmpty);
+    }
+    let p = pod_row(&tx, pod).await?;
+    tiers::record_tier_five_step(
+        &tx,
+        talent,
+        slot.track,
+        lead,
+        format!("unassigned from pod {}: on the bench", p.name),
+        serde_json::json!({ "pod_id": pod, "slot_id": slot_id, "action": "unassigned" }),
+    )
+    .await?;
+    let after = find_slot(&tx, pod, slot_id).await?;
+    events::append(&tx, "pod.unassigned", "pod", pod, serde_json::json!({ "slot": &after, "talent_id": talent })).await?;
+    audit::record(&tx, allowed.caller().actor(), "pod.unassign", "pod", Some(pod.to_string()), Some(audit::json(&slot)), Some(audit::json(&after))).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Assigns a Tier 5 talent of the slot's track to an open slot — from the
+/// bench, or moved from another slot (which opens).
+pub async fn assign(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ManagePods>,
+    pod: Uuid,
+    slot_id: Uuid,
+    talent: Uuid,
+) -> Result<super::Slot> {
+    let lead = allowed.caller().user_id().ok_or_else(|| DomainError::bug("a lead's action by a service"))?;
+    let tx = db::begin_write(db).await?;
+    let slot = find_slot(&tx, pod, slot_id).await?;
+    let p = pod_row(&tx, pod).await?;
+    if p.status == PodStatus::Closed {
+        return Err(DomainError::PodClosed("closed"));
+    }
+    tiers::lock_talent(&tx, talent).await?;
+    let tier = tiers::tier_for(&tx, talent, Some(slot.track)).await?.get();
+    if tier != 5 {
+        return Err(DomainError::field(
+            "talent_id",
+            &format!("only a Tier 5 talent of {} fills this slot; the talent is Tier {tier} (nominate Tier 4 talent instead)", slot.track.as_str()),
+        ));
+    }
+    if slot.status == SlotStatus::Filled {
+        return Err(DomainError::SlotFilled);
+    }
+    #[derive(FromQueryResult)]
+    struct Current {
+        id: Uuid,
+        pod_id: Uuid,
+    }
+    let from: Option<Current> =
+        db::fetch_one(&tx, "SELECT id, pod_id FROM pod_slots WHERE talent_id = $1", [talent.into()]).await?;
+    if let Some(f) = &from {
+        db::execute(
+            &tx,
+            "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1",
+            [f.id.into()],
+        )
+        .await?;
+    }
+    let filled = db::execute(
+        &tx,
+        "UPDATE pod_slots SET status = 'filled', talent_id = $1, filled_at = $2 WHERE id = $3 AND status = 'open'",
+        [talent.into(), now().into(), slot_id.into()],
+    )
+    .await?;
+    if filled == 0 {
+        return Err(DomainError::SlotFilled);
+    }
+    let reason = match &from {
+        Some(f) => format!("moved to pod {} (from slot {} of pod {})", p.name, f.id, f.pod_id),
+        None => format!("assigned from the bench to pod {}", p.name),
+    };
+    tiers::record_tier_five_step(
+        &tx,
+        talent,
+        slot.track,
+        lead,
+        reason,
+        serde_json::json!({ "pod_id": pod, "slot_id": slot_id, "from_slot_id": from.as_ref().map(|f| f.id), "action": "assigned" }),
+    )
+    .await?;
+    let after = find_slot(&tx, pod, slot_id).await?;
+    events::append(&tx, "pod.assigned", "pod", pod, serde_json::json!({ "slot": &after, "from_slot_id": from.as_ref().map(|f| f.id) })).await?;
+    audit::record(&tx, allowed.caller().actor(), "pod.assign", "pod", Some(pod.to_string()), Some(audit::json(&slot)), Some(audit::json(&after))).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A Tier 5 talent without a slot.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, FromQueryResult)]
+pub struct BenchEntry {
+    pub talent_id: Uuid,
+    pub handle: String,
+    pub display_name: String,
+    pub track: Track,
+    /// Since when Tier 5 in the track (or last moved).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The bench: Tier 5 talents in no slot, available for placement (staff).
+pub async fn bench(
+    db: &DatabaseConnection,
+    _allowed: &Allowed<ViewTalentEngine>,
+    track: Option<Track>,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> Result<Page<BenchEntry>> {
+    let after: Option<String> = page::decode(cursor)?;
+    let mut b = SqlBuilder::new(
+        "SELECT tt.talent_id, u.handle, u.display_name, tt.track, tt.updated_at FROM talent_tracks tt \
+         JOIN users u ON u.id = tt.talent_id \
+         WHERE tt.tier = 5 AND NOT EXISTS (SELECT 1 FROM pod_slots s WHERE s.talent_id = tt.talent_id)",
+    );
+    if let Some(t) = track {
+        let p = b.bind(t);
+        b.push(&format!(" AND tt.track = {p}"));
+    }
+    if let Some((talent, track)) = after.as_deref().and_then(|a| a.split_once(':')) {
+        let talent: Uuid = talent.parse().map_err(|_| DomainError::field("cursor", "is not a cursor of this list"))?;
+        let (p1, p2) = (b.bind(talent), b.bind(track.to_owned()));
+        b.push(&format!(" AND (tt.talent_id > {p1} OR (tt.talent_id = {p1} AND tt.track > {p2}))"));
+    }
+    b.push(&format!(" ORDER BY tt.talent_id, tt.track LIMIT {}", limit.get() + 1));
+    let rows: Vec<BenchEntry> = db::fetch_all(db, &b.sql, b.values).await?;
+    Ok(Page::from_rows(rows, limit.get(), |e: &BenchEntry| format!("{}:{}", e.talent_id, e.track.as_str())))
+}
+
+/// The pods' reaction to announced events: a talent out of Tier 5 in a
+/// track leaves its slot of that track.
+pub async fn react<C: ConnectionTrait>(tx: &C, kind: &str, subject: Uuid, payload: &serde_json::Value) -> Result<()> {
+    if kind == "tier.left_tier_five" {
+        let track: Track = serde_json::from_value(payload["track"].clone())
+            .map_err(|_| DomainError::bug("a tier event without its track"))?;
+        db::execute(
+            tx,
+            "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE talent_id = $1 AND track = $2",
+            [subject.into(), track.into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
