@@ -139,10 +139,11 @@ impl std::fmt::Display for ApiError {
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     use ErrorKind as K;
     match kind {
-        K::Validation | K::CaptureExceedsHold | K::IdempotencyKeyReused | K::RequirementsUnmet
-        | K::NotTierFour => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        K::Validation
+        | K::CaptureExceedsHold
+        | K::IdempotencyKeyReused
+        | K::RequirementsUnmet
+        | K::NotTierFour => StatusCode::UNPROCESSABLE_ENTITY,
         K::NotFound => StatusCode::NOT_FOUND,
         K::InvalidCredentials
         | K::SessionRevoked

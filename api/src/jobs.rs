@@ -58,10 +58,15 @@ async fn sweep(state: Arc<AppState>) {
 /// Talents evaluated per transaction by the tier jobs.
 const TIER_BATCH: u64 = 100;
 
+/// Batches one run of the re-evaluation job works through at most.
+const REEVALUATION_BATCHES_PER_RUN: usize = 50;
+
 /// Runs the pending re-evaluations batch by batch until none is left (also
 /// picks up one an instance left unfinished).
 async fn reevaluate(state: &AppState) {
-    loop {
+    // Bounded, so the other jobs of the tick are not held up; the next tick
+    // goes on.
+    for _ in 0..REEVALUATION_BATCHES_PER_RUN {
         match kartel_domain::tiers::reevaluate_batch(&state.db, TIER_BATCH).await {
             Ok(true) => {}
             Ok(false) => break,

@@ -100,7 +100,11 @@ impl Keys {
     /// Accepts only EdDSA tokens of our key, issuer and audience, not expired.
     pub fn verify_access_token(&self, token: &str) -> Option<Claims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
+        // A certificate (`typ` vc+jwt), signed by the same key, is never an access token.
+        if header.alg != Algorithm::EdDSA
+            || header.kid.as_deref() != Some(self.kid.as_str())
+            || header.typ.as_deref() == Some("vc+jwt")
+        {
             return None;
         }
         let mut v = Validation::new(Algorithm::EdDSA);

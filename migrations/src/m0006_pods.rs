@@ -47,7 +47,13 @@ impl MigrationTrait for Migration {
         )
         .await?;
         index(m, "ix_pod_slots_pod", "pod_slots", &["pod_id"]).await?;
-        index(m, "ix_pod_slots_status_track", "pod_slots", &["status", "track"]).await?;
+        index(
+            m,
+            "ix_pod_slots_status_track",
+            "pod_slots",
+            &["status", "track"],
+        )
+        .await?;
         // A talent fills at most one slot.
         m.create_index(
             Index::create()
@@ -78,7 +84,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_engagements_pod", "engagements", &["pod_id", "started_at"]).await?;
+        index(
+            m,
+            "ix_engagements_pod",
+            "engagements",
+            &["pod_id", "started_at"],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -105,7 +117,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_nominations_status", "nominations", &["status", "created_at"]).await?;
+        index(
+            m,
+            "ix_nominations_status",
+            "nominations",
+            &["status", "created_at"],
+        )
+        .await?;
         // One pending nomination per talent and track.
         m.create_index(
             Index::create()

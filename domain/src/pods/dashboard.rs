@@ -101,7 +101,9 @@ pub struct Pace {
 /// off within 20 %, off-pace beyond.
 pub fn pace(deployed: i64, targets: &YearlyTargets, at: DateTime<Utc>) -> Pace {
     let year_start = Utc.with_ymd_and_hms(targets.year, 1, 1, 0, 0, 0).single();
-    let next_start = Utc.with_ymd_and_hms(targets.year + 1, 1, 1, 0, 0, 0).single();
+    let next_start = Utc
+        .with_ymd_and_hms(targets.year + 1, 1, 1, 0, 0, 0)
+        .single();
     let fraction = |from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>| match (from, to) {
         (Some(f), Some(_)) if at <= f => 0.0,
         (Some(_), Some(t)) if at >= t => 1.0,
@@ -112,18 +114,25 @@ pub fn pace(deployed: i64, targets: &YearlyTargets, at: DateTime<Utc>) -> Pace {
         Some(q) => (0..4)
             .map(|i| {
                 let month = 1 + 3 * i as u32;
-                let from = Utc.with_ymd_and_hms(targets.year, month, 1, 0, 0, 0).single();
+                let from = Utc
+                    .with_ymd_and_hms(targets.year, month, 1, 0, 0, 0)
+                    .single();
                 let to = if i == 3 {
                     next_start
                 } else {
-                    Utc.with_ymd_and_hms(targets.year, month + 3, 1, 0, 0, 0).single()
+                    Utc.with_ymd_and_hms(targets.year, month + 3, 1, 0, 0, 0)
+                        .single()
                 };
                 q[i] as f64 * fraction(from, to)
             })
             .sum(),
         None => targets.tier5_target as f64 * fraction(year_start, next_start),
     };
-    let ratio = if expected <= 0.0 { 1.0 } else { deployed as f64 / expected };
+    let ratio = if expected <= 0.0 {
+        1.0
+    } else {
+        deployed as f64 / expected
+    };
     let status = if ratio >= 1.0 {
         PaceStatus::OnPace
     } else if ratio >= 0.8 {
@@ -131,7 +140,12 @@ pub fn pace(deployed: i64, targets: &YearlyTargets, at: DateTime<Utc>) -> Pace {
     } else {
         PaceStatus::OffPace
     };
-    Pace { year: targets.year, expected_to_date: expected, ratio, status }
+    Pace {
+        year: targets.year,
+        expected_to_date: expected,
+        ratio,
+        status,
+    }
 }
 
 /// A year's targets (data; default 20 Tier 5 deployed, no quarterly split).
@@ -154,15 +168,23 @@ struct TargetRow {
 }
 
 async fn targets_of(db: &DatabaseConnection, year: i32) -> Result<YearlyTargets> {
-    let row: Option<TargetRow> =
-        db::fetch_one(db, "SELECT year, tier5_target, quarterly FROM yearly_targets WHERE year = $1", [year.into()]).await?;
+    let row: Option<TargetRow> = db::fetch_one(
+        db,
+        "SELECT year, tier5_target, quarterly FROM yearly_targets WHERE year = $1",
+        [year.into()],
+    )
+    .await?;
     Ok(match row {
         Some(r) => YearlyTargets {
             year: r.year,
             tier5_target: r.tier5_target.into(),
             quarterly: r.quarterly.and_then(|q| serde_json::from_value(q).ok()),
         },
-        None => YearlyTargets { year, tier5_target: DEFAULT_TIER5_TARGET, quarterly: None },
+        None => YearlyTargets {
+            year,
+            tier5_target: DEFAULT_TIER5_TARGET,
+            quarterly: None,
+        },
     })
 }
 
@@ -186,11 +208,15 @@ pub async fn set_targets(
     spec: TargetsSpec,
 ) -> Result<YearlyTargets> {
     let mut errors = Vec::new();
-    let year = i32::try_from(spec.year).ok().filter(|y| (2000..=2100).contains(y));
+    let year = i32::try_from(spec.year)
+        .ok()
+        .filter(|y| (2000..=2100).contains(y));
     if year.is_none() {
         errors.push(FieldError::new("year", "must be 2000–2100"));
     }
-    let target = i32::try_from(spec.tier5_target).ok().filter(|t| (0..=100_000).contains(t));
+    let target = i32::try_from(spec.tier5_target)
+        .ok()
+        .filter(|t| (0..=100_000).contains(t));
     if target.is_none() {
         errors.push(FieldError::new("tier5_target", "must be 0–100,000"));
     }
@@ -199,7 +225,10 @@ pub async fn set_targets(
         Some(q) => match <[i64; 4]>::try_from(q.as_slice()) {
             Ok(q) if q.iter().all(|n| (0..=100_000).contains(n)) => Some(q),
             _ => {
-                errors.push(FieldError::new("quarterly", "must be four numbers 0–100,000 (Q1–Q4)"));
+                errors.push(FieldError::new(
+                    "quarterly",
+                    "must be four numbers 0–100,000 (Q1–Q4)",
+                ));
                 None
             }
         },
@@ -211,15 +240,33 @@ pub async fn set_targets(
         return Err(DomainError::Validation(errors));
     }
     let tx = db::begin_write(db).await?;
-    db::execute(&tx, "DELETE FROM yearly_targets WHERE year = $1", [year.into()]).await?;
+    db::execute(
+        &tx,
+        "DELETE FROM yearly_targets WHERE year = $1",
+        [year.into()],
+    )
+    .await?;
     db::execute(
         &tx,
         "INSERT INTO yearly_targets (year, tier5_target, quarterly, updated_at) VALUES ($1, $2, $3, $4)",
         [year.into(), target.into(), quarterly.map(|q| serde_json::json!(q)).into(), now().into()],
     )
     .await?;
-    let t = YearlyTargets { year, tier5_target: target.into(), quarterly };
-    audit::record(&tx, allowed.caller().actor(), "dashboard.targets", "targets", Some(year.to_string()), None, Some(audit::json(&t))).await?;
+    let t = YearlyTargets {
+        year,
+        tier5_target: target.into(),
+        quarterly,
+    };
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "dashboard.targets",
+        "targets",
+        Some(year.to_string()),
+        None,
+        Some(audit::json(&t)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(t)
 }
@@ -285,10 +332,15 @@ struct BulkRow {
 }
 
 async fn count(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Result<i64> {
-    Ok(db::fetch_one::<Count, _>(db, sql, values).await?.map_or(0, |c| c.n))
+    Ok(db::fetch_one::<Count, _>(db, sql, values)
+        .await?
+        .map_or(0, |c| c.n))
 }
 
-pub async fn talent_engine(db: &DatabaseConnection, _allowed: &Allowed<ViewTalentEngine>) -> Result<Dashboard> {
+pub async fn talent_engine(
+    db: &DatabaseConnection,
+    _allowed: &Allowed<ViewTalentEngine>,
+) -> Result<Dashboard> {
     let at = now();
     let year = at.year();
     let year_start = Utc
@@ -316,9 +368,18 @@ pub async fn talent_engine(db: &DatabaseConnection, _allowed: &Allowed<ViewTalen
         [year_start.into()],
     )
     .await?;
-    let registered = count(db, "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users", vec![]).await?;
-    let registered_this_year =
-        count(db, "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users WHERE created_at >= $1", vec![year_start.into()]).await?;
+    let registered = count(
+        db,
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users",
+        vec![],
+    )
+    .await?;
+    let registered_this_year = count(
+        db,
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users WHERE created_at >= $1",
+        vec![year_start.into()],
+    )
+    .await?;
     let mut funnel = vec![FunnelStage {
         stage: "registered".into(),
         talents: registered,
@@ -425,7 +486,10 @@ pub async fn talent_engine(db: &DatabaseConnection, _allowed: &Allowed<ViewTalen
         pace: pace(tier5_deployed, &targets, at),
         targets,
         pods,
-        bulk_run: bulk_run.into_iter().map(|(track, bulk_run)| TrackBulkRunRow { track, bulk_run }).collect(),
+        bulk_run: bulk_run
+            .into_iter()
+            .map(|(track, bulk_run)| TrackBulkRunRow { track, bulk_run })
+            .collect(),
     })
 }
 
@@ -439,7 +503,11 @@ mod tests {
 
     #[test]
     fn pace_follows_the_studio_rule() {
-        let t = YearlyTargets { year: 2026, tier5_target: 20, quarterly: None };
+        let t = YearlyTargets {
+            year: 2026,
+            tier5_target: 20,
+            quarterly: None,
+        };
         // Half-way through the year (2026-07-02 12:00 is day 182.5 of 365): 10 expected.
         let mid = at("2026-07-02T12:00:00Z");
         let p = pace(10, &t, mid);
@@ -448,11 +516,21 @@ mod tests {
         assert_eq!(pace(9, &t, mid).status, PaceStatus::SlightlyOff);
         assert_eq!(pace(8, &t, mid).status, PaceStatus::SlightlyOff);
         assert_eq!(pace(7, &t, mid).status, PaceStatus::OffPace);
-        assert_eq!(pace(0, &t, at("2026-01-01T00:00:00Z")).status, PaceStatus::OnPace);
+        assert_eq!(
+            pace(0, &t, at("2026-01-01T00:00:00Z")).status,
+            PaceStatus::OnPace
+        );
         // Quarterly: Q1 whole (2) and half of Q2 (4 → 2).
-        let q = YearlyTargets { year: 2026, tier5_target: 20, quarterly: Some([2, 4, 6, 8]) };
+        let q = YearlyTargets {
+            year: 2026,
+            tier5_target: 20,
+            quarterly: Some([2, 4, 6, 8]),
+        };
         let p = pace(4, &q, at("2026-05-16T12:00:00Z"));
         assert!((p.expected_to_date - 4.0).abs() < 0.1, "{p:?}");
-        assert_eq!(pace(20, &q, at("2027-03-01T00:00:00Z")).expected_to_date, 20.0);
+        assert_eq!(
+            pace(20, &q, at("2027-03-01T00:00:00Z")).expected_to_date,
+            20.0
+        );
     }
 }

@@ -19,8 +19,7 @@ use uuid::Uuid;
 
 pub use dashboard::{
     Dashboard, FunnelStage, OpenRoleCount, Pace, PaceStatus, PodLoad, TargetsSpec, TierCount,
-    TrackBulkRunRow, YearlyTargets,
-    pace, set_targets, talent_engine,
+    TrackBulkRunRow, YearlyTargets, pace, set_targets, talent_engine,
 };
 pub use nominations::{
     AcceptSpec, DeclineSpec, Nomination, NominationDetail, NominationFilter, NominationSpec,
@@ -138,7 +137,9 @@ pub struct Pod {
 }
 
 /// The missing core tracks among `slots`.
-pub(crate) fn missing_roles<'a>(slots: impl Iterator<Item = (&'a Track, bool)> + Clone) -> Vec<Track> {
+pub(crate) fn missing_roles<'a>(
+    slots: impl Iterator<Item = (&'a Track, bool)> + Clone,
+) -> Vec<Track> {
     CORE_TRACKS
         .into_iter()
         .filter(|t| !slots.clone().any(|(s, filled)| s == t && filled))
@@ -195,7 +196,11 @@ async fn assemble<C: ConnectionTrait>(db: &C, rows: Vec<PodRow>) -> Result<Vec<P
         .into_iter()
         .map(|r| {
             let slots: Vec<Slot> = slots.iter().filter(|s| s.pod_id == r.id).cloned().collect();
-            let missing = missing_roles(slots.iter().map(|s| (&s.track, s.status == SlotStatus::Filled)));
+            let missing = missing_roles(
+                slots
+                    .iter()
+                    .map(|s| (&s.track, s.status == SlotStatus::Filled)),
+            );
             Pod {
                 id: r.id,
                 name: r.name,
@@ -249,7 +254,9 @@ pub async fn list_pods(
     b.push(&format!(" ORDER BY id LIMIT {}", limit.get() + 1));
     let rows: Vec<PodRow> = db::fetch_all(db, &b.sql, b.values).await?;
     let pods = assemble(db, rows).await?;
-    Ok(Page::from_rows(pods, limit.get(), |p: &Pod| p.id.to_string()))
+    Ok(Page::from_rows(pods, limit.get(), |p: &Pod| {
+        p.id.to_string()
+    }))
 }
 
 /// A new pod as the lead sends it.
@@ -305,7 +312,16 @@ pub async fn create_pod(
     )
     .await?;
     let pod = get_pod(&tx, id).await?;
-    audit::record(&tx, allowed.caller().actor(), "pod.create", "pod", Some(id.to_string()), None, Some(audit::json(&pod))).await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "pod.create",
+        "pod",
+        Some(id.to_string()),
+        None,
+        Some(audit::json(&pod)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(pod)
 }
@@ -317,7 +333,10 @@ pub async fn update_pod(
     change: PodChange,
 ) -> Result<Pod> {
     let mut v = Validator::default();
-    let name = change.name.as_deref().and_then(|n| v.check(Text::parse("name", n, 1, 120)));
+    let name = change
+        .name
+        .as_deref()
+        .and_then(|n| v.check(Text::parse("name", n, 1, 120)));
     let cap = change.client_capacity.and_then(|c| capacity(&mut v, c));
     v.finish()?;
     let tx = db::begin_write(db).await?;
@@ -350,11 +369,23 @@ pub async fn update_pod(
     if db::execute(&tx, &b.sql, b.values).await? == 0 {
         return Err(DomainError::field(
             "client_capacity",
-            &format!("must be at least the open engagements ({})", before.active_engagements),
+            &format!(
+                "must be at least the open engagements ({})",
+                before.active_engagements
+            ),
         ));
     }
     let after = get_pod(&tx, id).await?;
-    audit::record(&tx, allowed.caller().actor(), "pod.update", "pod", Some(id.to_string()), Some(audit::json(&before)), Some(audit::json(&after))).await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "pod.update",
+        "pod",
+        Some(id.to_string()),
+        Some(audit::json(&before)),
+        Some(audit::json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -386,15 +417,28 @@ pub async fn add_slot(
     )
     .await?;
     let slot = find_slot(&tx, pod, id).await?;
-    audit::record(&tx, allowed.caller().actor(), "pod.slot_add", "pod", Some(pod.to_string()), None, Some(audit::json(&slot))).await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "pod.slot_add",
+        "pod",
+        Some(pod.to_string()),
+        None,
+        Some(audit::json(&slot)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(slot)
 }
 
 pub(crate) async fn find_slot<C: ConnectionTrait>(db: &C, pod: Uuid, id: Uuid) -> Result<Slot> {
-    db::fetch_one(db, "SELECT * FROM pod_slots WHERE id = $1 AND pod_id = $2", [id.into(), pod.into()])
-        .await?
-        .ok_or(DomainError::NotFound("slot"))
+    db::fetch_one(
+        db,
+        "SELECT * FROM pod_slots WHERE id = $1 AND pod_id = $2",
+        [id.into(), pod.into()],
+    )
+    .await?
+    .ok_or(DomainError::NotFound("slot"))
 }
 
 /// An open slot, with its pod's name.
@@ -431,7 +475,9 @@ pub async fn open_roles(
     }
     b.push(&format!(" ORDER BY s.id LIMIT {}", limit.get() + 1));
     let rows: Vec<OpenRole> = db::fetch_all(db, &b.sql, b.values).await?;
-    Ok(Page::from_rows(rows, limit.get(), |r: &OpenRole| r.slot_id.to_string()))
+    Ok(Page::from_rows(rows, limit.get(), |r: &OpenRole| {
+        r.slot_id.to_string()
+    }))
 }
 
 /// A client engagement as the lead records it.
@@ -453,11 +499,15 @@ pub async fn add_engagement(
     pod: Uuid,
     spec: EngagementSpec,
 ) -> Result<Engagement> {
-    let client = Text::parse("client_name", &spec.client_name, 1, 200).map_err(|e| DomainError::Validation(vec![e]))?;
+    let client = Text::parse("client_name", &spec.client_name, 1, 200)
+        .map_err(|e| DomainError::Validation(vec![e]))?;
     let at = now();
     let started = spec.started_at.unwrap_or(at);
     if started > at {
-        return Err(DomainError::field("started_at", "must not be in the future"));
+        return Err(DomainError::field(
+            "started_at",
+            "must not be in the future",
+        ));
     }
     let tx = db::begin_write(db).await?;
     let p = pod_row(&tx, pod).await?;
@@ -486,7 +536,16 @@ pub async fn add_engagement(
     )
     .await?;
     let e = find_engagement(&tx, pod, id).await?;
-    audit::record(&tx, allowed.caller().actor(), "pod.engagement_add", "pod", Some(pod.to_string()), None, Some(audit::json(&e))).await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "pod.engagement_add",
+        "pod",
+        Some(pod.to_string()),
+        None,
+        Some(audit::json(&e)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(e)
 }
@@ -527,7 +586,16 @@ pub async fn end_engagement(
     )
     .await?;
     let e = find_engagement(&tx, pod, id).await?;
-    audit::record(&tx, allowed.caller().actor(), "pod.engagement_end", "pod", Some(pod.to_string()), None, Some(audit::json(&e))).await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "pod.engagement_end",
+        "pod",
+        Some(pod.to_string()),
+        None,
+        Some(audit::json(&e)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(e)
 }

@@ -111,26 +111,46 @@ pub async fn nominate(
     spec: NominationSpec,
     ttl: Duration,
 ) -> Result<Nomination> {
-    let me = allowed.caller().user_id().ok_or_else(|| DomainError::bug("a nomination by a service"))?;
+    let me = allowed
+        .caller()
+        .user_id()
+        .ok_or_else(|| DomainError::bug("a nomination by a service"))?;
     if me == spec.talent_id {
         return Err(DomainError::Forbidden(Denied::OwnTier));
     }
-    let note = Text::parse("note", &spec.note, 0, 2000).map_err(|e| DomainError::Validation(vec![e]))?;
+    let note =
+        Text::parse("note", &spec.note, 0, 2000).map_err(|e| DomainError::Validation(vec![e]))?;
     let tx = db::begin_write(db).await?;
-    if !db::exists(&tx, "SELECT 1 FROM users WHERE id = $1", [spec.talent_id.into()]).await? {
+    if !db::exists(
+        &tx,
+        "SELECT 1 FROM users WHERE id = $1",
+        [spec.talent_id.into()],
+    )
+    .await?
+    {
         return Err(DomainError::NotFound("talent"));
     }
     tiers::lock_talent(&tx, spec.talent_id).await?;
-    let tier = tiers::tier_for(&tx, spec.talent_id, Some(spec.track)).await?.get();
+    let tier = tiers::tier_for(&tx, spec.talent_id, Some(spec.track))
+        .await?
+        .get();
     if tier != 4 {
         return Err(DomainError::NotTierFour(tier));
     }
     if let Some(slot) = spec.slot_id {
-        let s: super::Slot = db::fetch_one(&tx, "SELECT * FROM pod_slots WHERE id = $1", [slot.into()])
-            .await?
-            .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
+        let s: super::Slot =
+            db::fetch_one(&tx, "SELECT * FROM pod_slots WHERE id = $1", [slot.into()])
+                .await?
+                .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
         if s.track != spec.track {
-            return Err(DomainError::field("slot_id", &format!("the slot is for {}, not {}", s.track.as_str(), spec.track.as_str())));
+            return Err(DomainError::field(
+                "slot_id",
+                &format!(
+                    "the slot is for {}, not {}",
+                    s.track.as_str(),
+                    spec.track.as_str()
+                ),
+            ));
         }
         if s.status != SlotStatus::Open {
             return Err(DomainError::SlotFilled);
@@ -171,8 +191,24 @@ pub async fn nominate(
     )
     .await?;
     let n = find(&tx, id).await?;
-    events::append(&tx, "handoff.nominated", "nomination", id, serde_json::json!(&n)).await?;
-    audit::record(&tx, allowed.caller().actor(), "handoff.nominate", "nomination", Some(id.to_string()), None, Some(audit::json(&n))).await?;
+    events::append(
+        &tx,
+        "handoff.nominated",
+        "nomination",
+        id,
+        serde_json::json!(&n),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "handoff.nominate",
+        "nomination",
+        Some(id.to_string()),
+        None,
+        Some(audit::json(&n)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -202,7 +238,9 @@ pub async fn list_nominations(
         }
         Some(NominationStatus::Expired) => {
             let p = b.bind(at);
-            b.push(&format!(" AND (status = 'expired' OR (status = 'pending' AND expires_at <= {p}))"));
+            b.push(&format!(
+                " AND (status = 'expired' OR (status = 'pending' AND expires_at <= {p}))"
+            ));
         }
         Some(s) => {
             let p = b.bind(s);
@@ -221,7 +259,9 @@ pub async fn list_nominations(
     b.push(&format!(" ORDER BY id DESC LIMIT {}", limit.get() + 1));
     let rows: Vec<Nomination> = db::fetch_all(db, &b.sql, b.values).await?;
     let rows = rows.into_iter().map(|n| n.as_of(at)).collect();
-    Ok(Page::from_rows(rows, limit.get(), |n: &Nomination| n.id.to_string()))
+    Ok(Page::from_rows(rows, limit.get(), |n: &Nomination| {
+        n.id.to_string()
+    }))
 }
 
 /// An accepted submission with its review, as evidence.
@@ -267,7 +307,15 @@ pub async fn get_nomination(
         [n.talent_id.into()],
     )
     .await?;
-    let history = tiers::tier_history(db, allowed.caller(), n.talent_id, Some(n.track), None, Limit::parse(Some(20)).map_err(|e| DomainError::Validation(vec![e]))?).await?;
+    let history = tiers::tier_history(
+        db,
+        allowed.caller(),
+        n.talent_id,
+        Some(n.track),
+        None,
+        Limit::parse(Some(20)).map_err(|e| DomainError::Validation(vec![e]))?,
+    )
+    .await?;
     Ok(NominationDetail {
         certificate: tiers::valid_certificate(db, n.talent_id, n.track).await?,
         accepted_submissions: accepted,
@@ -288,7 +336,9 @@ pub struct AcceptSpec {
 #[serde(deny_unknown_fields)]
 pub struct DeclineSpec {
     /// Why, for the manager and the record (required).
-    #[schema(example = "Strong work, but we need more video experience; nominate again after the next certification round.")]
+    #[schema(
+        example = "Strong work, but we need more video experience; nominate again after the next certification round."
+    )]
     pub reason: String,
 }
 
@@ -308,7 +358,10 @@ pub async fn accept(
     id: Uuid,
     spec: AcceptSpec,
 ) -> Result<Nomination> {
-    let lead = allowed.caller().user_id().ok_or_else(|| DomainError::bug("a decision by a service"))?;
+    let lead = allowed
+        .caller()
+        .user_id()
+        .ok_or_else(|| DomainError::bug("a decision by a service"))?;
     let tx = db::begin_write(db).await?;
     let n = find(&tx, id).await?;
     if n.talent_id == lead {
@@ -317,14 +370,31 @@ pub async fn accept(
     tiers::lock_talent(&tx, n.talent_id).await?;
     let n = find(&tx, id).await?;
     pending(&n)?;
-    if db::exists(&tx, "SELECT 1 FROM pod_slots WHERE talent_id = $1", [n.talent_id.into()]).await? {
+    if db::exists(
+        &tx,
+        "SELECT 1 FROM pod_slots WHERE talent_id = $1",
+        [n.talent_id.into()],
+    )
+    .await?
+    {
         return Err(DomainError::TalentPlaced);
     }
-    let slot = db::fetch_one::<super::Slot, _>(&tx, "SELECT * FROM pod_slots WHERE id = $1", [spec.slot_id.into()])
-        .await?
-        .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
+    let slot = db::fetch_one::<super::Slot, _>(
+        &tx,
+        "SELECT * FROM pod_slots WHERE id = $1",
+        [spec.slot_id.into()],
+    )
+    .await?
+    .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
     if slot.track != n.track {
-        return Err(DomainError::field("slot_id", &format!("the slot is for {}, not {}", slot.track.as_str(), n.track.as_str())));
+        return Err(DomainError::field(
+            "slot_id",
+            &format!(
+                "the slot is for {}, not {}",
+                slot.track.as_str(),
+                n.track.as_str()
+            ),
+        ));
     }
     let pod = super::pod_row(&tx, slot.pod_id).await?;
     if pod.status == PodStatus::Closed {
@@ -340,8 +410,17 @@ pub async fn accept(
     if filled == 0 {
         return Err(DomainError::SlotFilled);
     }
-    let evidence = serde_json::json!({ "nomination_id": n.id, "pod_id": pod.id, "slot_id": slot.id });
-    tiers::place_at_five(&tx, n.talent_id, n.track, lead, &format!("accepted into pod {} by the generative lead", pod.name), evidence).await?;
+    let evidence =
+        serde_json::json!({ "nomination_id": n.id, "pod_id": pod.id, "slot_id": slot.id });
+    tiers::place_at_five(
+        &tx,
+        n.talent_id,
+        n.track,
+        lead,
+        &format!("accepted into pod {} by the generative lead", pod.name),
+        evidence,
+    )
+    .await?;
     let decided = db::execute(
         &tx,
         "UPDATE nominations SET status = 'accepted', decided_by = $1, decided_at = $2, placed_slot_id = $3 \
@@ -353,8 +432,24 @@ pub async fn accept(
         return Err(DomainError::NominationNotPending("decided"));
     }
     let after = find(&tx, id).await?;
-    events::append(&tx, "handoff.accepted", "nomination", id, serde_json::json!({ "nomination": &after, "pod_id": pod.id, "slot_id": slot.id })).await?;
-    audit::record(&tx, allowed.caller().actor(), "handoff.accept", "nomination", Some(id.to_string()), Some(audit::json(&n)), Some(audit::json(&after))).await?;
+    events::append(
+        &tx,
+        "handoff.accepted",
+        "nomination",
+        id,
+        serde_json::json!({ "nomination": &after, "pod_id": pod.id, "slot_id": slot.id }),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "handoff.accept",
+        "nomination",
+        Some(id.to_string()),
+        Some(audit::json(&n)),
+        Some(audit::json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -366,8 +461,12 @@ pub async fn decline(
     id: Uuid,
     spec: DeclineSpec,
 ) -> Result<Nomination> {
-    let lead = allowed.caller().user_id().ok_or_else(|| DomainError::bug("a decision by a service"))?;
-    let reason = Text::parse("reason", &spec.reason, 1, 2000).map_err(|e| DomainError::Validation(vec![e]))?;
+    let lead = allowed
+        .caller()
+        .user_id()
+        .ok_or_else(|| DomainError::bug("a decision by a service"))?;
+    let reason = Text::parse("reason", &spec.reason, 1, 2000)
+        .map_err(|e| DomainError::Validation(vec![e]))?;
     let tx = db::begin_write(db).await?;
     let n = find(&tx, id).await?;
     pending(&n)?;
@@ -380,11 +479,29 @@ pub async fn decline(
     )
     .await?;
     if decided == 0 {
-        return Err(DomainError::NominationNotPending(find(&tx, id).await?.status.as_str()));
+        return Err(DomainError::NominationNotPending(
+            find(&tx, id).await?.status.as_str(),
+        ));
     }
     let after = find(&tx, id).await?;
-    events::append(&tx, "handoff.declined", "nomination", id, serde_json::json!(&after)).await?;
-    audit::record(&tx, allowed.caller().actor(), "handoff.decline", "nomination", Some(id.to_string()), Some(audit::json(&n)), Some(audit::json(&after))).await?;
+    events::append(
+        &tx,
+        "handoff.declined",
+        "nomination",
+        id,
+        serde_json::json!(&after),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "handoff.decline",
+        "nomination",
+        Some(id.to_string()),
+        Some(audit::json(&n)),
+        Some(audit::json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -398,4 +515,3 @@ pub async fn expire_nominations(db: &DatabaseConnection) -> Result<u64> {
     )
     .await?)
 }
-

@@ -24,7 +24,10 @@ pub async fn unassign(
     pod: Uuid,
     slot_id: Uuid,
 ) -> Result<super::Slot> {
-    let lead = allowed.caller().user_id().ok_or_else(|| DomainError::bug("a lead's action by a service"))?;
+    let lead = allowed
+        .caller()
+        .user_id()
+        .ok_or_else(|| DomainError::bug("a lead's action by a service"))?;
     let tx = db::begin_write(db).await?;
     let slot = find_slot(&tx, pod, slot_id).await?;
     let Some(talent) = slot.talent_id else {
@@ -51,8 +54,24 @@ pub async fn unassign(
     )
     .await?;
     let after = find_slot(&tx, pod, slot_id).await?;
-    events::append(&tx, "pod.unassigned", "pod", pod, serde_json::json!({ "slot": &after, "talent_id": talent })).await?;
-    audit::record(&tx, allowed.caller().actor(), "pod.unassign", "pod", Some(pod.to_string()), Some(audit::json(&slot)), Some(audit::json(&after))).await?;
+    events::append(
+        &tx,
+        "pod.unassigned",
+        "pod",
+        pod,
+        serde_json::json!({ "slot": &after, "talent_id": talent }),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "pod.unassign",
+        "pod",
+        Some(pod.to_string()),
+        Some(audit::json(&slot)),
+        Some(audit::json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -66,7 +85,10 @@ pub async fn assign(
     slot_id: Uuid,
     talent: Uuid,
 ) -> Result<super::Slot> {
-    let lead = allowed.caller().user_id().ok_or_else(|| DomainError::bug("a lead's action by a service"))?;
+    let lead = allowed
+        .caller()
+        .user_id()
+        .ok_or_else(|| DomainError::bug("a lead's action by a service"))?;
     let tx = db::begin_write(db).await?;
     let slot = find_slot(&tx, pod, slot_id).await?;
     let p = pod_row(&tx, pod).await?;
@@ -78,7 +100,10 @@ pub async fn assign(
     if tier != 5 {
         return Err(DomainError::field(
             "talent_id",
-            &format!("only a Tier 5 talent of {} fills this slot; the talent is Tier {tier} (nominate Tier 4 talent instead)", slot.track.as_str()),
+            &format!(
+                "only a Tier 5 talent of {} fills this slot; the talent is Tier {tier} (nominate Tier 4 talent instead)",
+                slot.track.as_str()
+            ),
         ));
     }
     if slot.status == SlotStatus::Filled {
@@ -89,8 +114,12 @@ pub async fn assign(
         id: Uuid,
         pod_id: Uuid,
     }
-    let from: Option<Current> =
-        db::fetch_one(&tx, "SELECT id, pod_id FROM pod_slots WHERE talent_id = $1", [talent.into()]).await?;
+    let from: Option<Current> = db::fetch_one(
+        &tx,
+        "SELECT id, pod_id FROM pod_slots WHERE talent_id = $1",
+        [talent.into()],
+    )
+    .await?;
     if let Some(f) = &from {
         db::execute(
             &tx,
@@ -109,7 +138,10 @@ pub async fn assign(
         return Err(DomainError::SlotFilled);
     }
     let reason = match &from {
-        Some(f) => format!("moved to pod {} (from slot {} of pod {})", p.name, f.id, f.pod_id),
+        Some(f) => format!(
+            "moved to pod {} (from slot {} of pod {})",
+            p.name, f.id, f.pod_id
+        ),
         None => format!("assigned from the bench to pod {}", p.name),
     };
     tiers::record_tier_five_step(
@@ -122,8 +154,24 @@ pub async fn assign(
     )
     .await?;
     let after = find_slot(&tx, pod, slot_id).await?;
-    events::append(&tx, "pod.assigned", "pod", pod, serde_json::json!({ "slot": &after, "from_slot_id": from.as_ref().map(|f| f.id) })).await?;
-    audit::record(&tx, allowed.caller().actor(), "pod.assign", "pod", Some(pod.to_string()), Some(audit::json(&slot)), Some(audit::json(&after))).await?;
+    events::append(
+        &tx,
+        "pod.assigned",
+        "pod",
+        pod,
+        serde_json::json!({ "slot": &after, "from_slot_id": from.as_ref().map(|f| f.id) }),
+    )
+    .await?;
+    audit::record(
+        &tx,
+        allowed.caller().actor(),
+        "pod.assign",
+        "pod",
+        Some(pod.to_string()),
+        Some(audit::json(&slot)),
+        Some(audit::json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -158,18 +206,32 @@ pub async fn bench(
         b.push(&format!(" AND tt.track = {p}"));
     }
     if let Some((talent, track)) = after.as_deref().and_then(|a| a.split_once(':')) {
-        let talent: Uuid = talent.parse().map_err(|_| DomainError::field("cursor", "is not a cursor of this list"))?;
+        let talent: Uuid = talent
+            .parse()
+            .map_err(|_| DomainError::field("cursor", "is not a cursor of this list"))?;
         let (p1, p2) = (b.bind(talent), b.bind(track.to_owned()));
-        b.push(&format!(" AND (tt.talent_id > {p1} OR (tt.talent_id = {p1} AND tt.track > {p2}))"));
+        b.push(&format!(
+            " AND (tt.talent_id > {p1} OR (tt.talent_id = {p1} AND tt.track > {p2}))"
+        ));
     }
-    b.push(&format!(" ORDER BY tt.talent_id, tt.track LIMIT {}", limit.get() + 1));
+    b.push(&format!(
+        " ORDER BY tt.talent_id, tt.track LIMIT {}",
+        limit.get() + 1
+    ));
     let rows: Vec<BenchEntry> = db::fetch_all(db, &b.sql, b.values).await?;
-    Ok(Page::from_rows(rows, limit.get(), |e: &BenchEntry| format!("{}:{}", e.talent_id, e.track.as_str())))
+    Ok(Page::from_rows(rows, limit.get(), |e: &BenchEntry| {
+        format!("{}:{}", e.talent_id, e.track.as_str())
+    }))
 }
 
 /// The pods' reaction to announced events: a talent out of Tier 5 in a
 /// track leaves its slot of that track.
-pub async fn react<C: ConnectionTrait>(tx: &C, kind: &str, subject: Uuid, payload: &serde_json::Value) -> Result<()> {
+pub async fn react<C: ConnectionTrait>(
+    tx: &C,
+    kind: &str,
+    subject: Uuid,
+    payload: &serde_json::Value,
+) -> Result<()> {
     if kind == "tier.left_tier_five" {
         let track: Track = serde_json::from_value(payload["track"].clone())
             .map_err(|_| DomainError::bug("a tier event without its track"))?;

@@ -31,6 +31,7 @@ pub enum Cause {
     Enrolled,
     RequirementsChanged { reevaluation: Uuid },
     GracePeriodEnded,
+    Unlocked { by: Uuid },
 }
 
 impl Cause {
@@ -42,6 +43,7 @@ impl Cause {
             Cause::RequirementsChanged { reevaluation } => {
                 serde_json::json!({ "reevaluation_id": reevaluation })
             }
+            Cause::Unlocked { by } => serde_json::json!({ "unlocked_by": by }),
             _ => serde_json::json!({}),
         }
     }
@@ -52,6 +54,9 @@ impl Cause {
             (Cause::Enrolled, true) => "automatic: the requirements were met on enrolment",
             (Cause::RequirementsChanged { .. }, true) => {
                 "automatic: the track's requirements changed and are met"
+            }
+            (Cause::Unlocked { .. }, true) => {
+                "automatic: the requirements were met when a manager unlocked the track"
             }
             (_, true) => "automatic: the requirements are met",
             (_, false) => {
@@ -322,28 +327,26 @@ async fn step<C: ConnectionTrait>(
         }
         return Ok(false);
     }
-    let mut tier = current;
-    while tier > 0 && !stats.holds(reqs, track, tier) {
-        tier -= 1;
-    }
-    set_row(tx, row, tier, None, at).await?;
-    for from in (tier + 1..=current).rev() {
-        let mut evidence = cause.evidence();
-        evidence["unmet"] = serde_json::json!(stats.unmet(reqs, track, from));
-        evidence["below_requirements_since"] = serde_json::json!(since);
-        history::record(
-            tx,
-            Change::automatic(
-                row.talent_id,
-                track,
-                from,
-                from - 1,
-                cause.reason(false),
-                evidence,
-            ),
-        )
-        .await?;
-    }
+    // One tier down; if that one does not hold either, its own grace
+    // period starts now.
+    let tier = current - 1;
+    let next_since = (!stats.holds(reqs, track, tier)).then_some(at);
+    set_row(tx, row, tier, next_since, at).await?;
+    let mut evidence = cause.evidence();
+    evidence["unmet"] = serde_json::json!(stats.unmet(reqs, track, current));
+    evidence["below_requirements_since"] = serde_json::json!(since);
+    history::record(
+        tx,
+        Change::automatic(
+            row.talent_id,
+            track,
+            current,
+            tier,
+            cause.reason(false),
+            evidence,
+        ),
+    )
+    .await?;
     Ok(true)
 }
 
@@ -373,13 +376,15 @@ async fn set_row<C: ConnectionTrait>(
     db::execute(
         tx,
         "UPDATE talent_tracks SET tier = $1, below_since = $2, updated_at = $3 \
-         WHERE talent_id = $4 AND track = $5",
+         WHERE talent_id = $4 AND track = $5 AND tier = $6 AND locked = $7",
         [
             tier.into(),
             below_since.into(),
             at.into(),
             row.talent_id.into(),
             row.track.into(),
+            row.tier.get().into(),
+            false.into(),
         ],
     )
     .await?;
@@ -439,8 +444,16 @@ pub async fn end_grace_periods(db: &DatabaseConnection, batch: u64) -> Result<u6
         .await?;
         for d in due {
             let tx = db::begin_write(db).await?;
-            moved += evaluate(&tx, d.talent_id, Some(track), &Cause::GracePeriodEnded).await?;
-            tx.commit().await?;
+            match evaluate(&tx, d.talent_id, Some(track), &Cause::GracePeriodEnded).await {
+                Ok(n) => {
+                    tx.commit().await?;
+                    moved += n;
+                }
+                Err(e) => {
+                    tracing::warn!(talent = %d.talent_id, error = %e, "ending a grace period failed; skipped");
+                    tx.rollback().await?;
+                }
+            }
         }
     }
     Ok(moved)

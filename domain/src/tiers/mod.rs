@@ -11,16 +11,16 @@ mod history;
 mod standing;
 mod tracks;
 
-pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
 pub use certificates::valid_certificate;
-pub(crate) use engine::{lock_talent, profile_complete};
-pub(crate) use standing::{place_at_five, record_tier_five_step};
+pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
 pub use engine::{end_grace_periods, react, reevaluate_batch};
+pub(crate) use engine::{lock_talent, profile_complete};
 pub use history::{TierChange, tier_history};
 pub use standing::{
     LockSpec, NextTier, Progress, ProgressItem, TierChangeSpec, TrackProgress, TrackStanding,
     certify, demote, enrol, progress, set_lock, standings_of,
 };
+pub(crate) use standing::{place_at_five, record_tier_five_step};
 pub use tracks::{
     Playbook, PlaybookStatus, Reevaluation, ReevaluationStatus, Requirement, RequirementKey,
     RequirementSpec, RequirementsChanged, TrackChange, TrackInfo, get_reevaluation, get_track,

@@ -179,6 +179,7 @@ pub async fn certify(
         "SELECT s.id AS submission_id, s.review_id, s.score, c.title FROM submissions s \
          JOIN challenges c ON c.id = s.challenge_id \
          WHERE s.talent_id = $1 AND c.certifies_track = $2 AND s.status = 'accepted' AND s.review_id IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM certificates r WHERE r.submission_id = s.id AND r.status = 'revoked') \
          ORDER BY s.score DESC, s.id LIMIT 1",
         [talent.into(), track.into()],
     )
@@ -198,11 +199,25 @@ pub async fn certify(
             ),
         ));
     }
+    if let Some(r) = &row {
+        if r.locked {
+            missing.push(FieldError::new(
+                "locked",
+                "a manager locked this track's tier; unlock it first",
+            ));
+        }
+        if r.below_since.is_some() {
+            missing.push(FieldError::new(
+                "tier",
+                "the Tier 3 requirements no longer hold (grace period running)",
+            ));
+        }
+    }
     if work.is_none() {
         missing.push(FieldError::new(
             "certifying_submission",
             format!(
-                "needs an accepted submission in a challenge that certifies {}",
+                "needs an accepted submission in a challenge that certifies {} (not one a revoked certificate cited)",
                 track.as_str()
             ),
         ));
@@ -268,7 +283,7 @@ pub async fn certify(
         ],
     )
     .await?;
-    set_tier(&tx, &row, 4, true).await?;
+    set_tier(&tx, &row, 4, row.locked).await?;
     let evidence = serde_json::json!({
         "submission_id": work.submission_id,
         "review_id": work.review_id,
@@ -355,8 +370,23 @@ pub(crate) async fn place_at_five<C: ConnectionTrait>(
         return Err(DomainError::NotTierFour(row.tier.get()));
     }
     set_tier(tx, &row, 5, row.locked).await?;
-    let certificate = certificates::valid_certificate(tx, talent, track).await?.map(|c| c.id);
-    history::record(tx, Change { talent, track, from: 4, to: 5, actor: Some(actor), reason: reason.to_owned(), evidence, certificate }).await?;
+    let certificate = certificates::valid_certificate(tx, talent, track)
+        .await?
+        .map(|c| c.id);
+    history::record(
+        tx,
+        Change {
+            talent,
+            track,
+            from: 4,
+            to: 5,
+            actor: Some(actor),
+            reason: reason.to_owned(),
+            evidence,
+            certificate,
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -370,7 +400,20 @@ pub(crate) async fn record_tier_five_step<C: ConnectionTrait>(
     reason: String,
     evidence: serde_json::Value,
 ) -> Result<()> {
-    history::record(tx, Change { talent, track, from: 5, to: 5, actor: Some(actor), reason, evidence, certificate: None }).await?;
+    history::record(
+        tx,
+        Change {
+            talent,
+            track,
+            from: 5,
+            to: 5,
+            actor: Some(actor),
+            reason,
+            evidence,
+            certificate: None,
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -439,7 +482,14 @@ pub async fn demote(
     };
     if from == 5 {
         // Whoever keeps placements reacts (the pods free the talent's slot).
-        crate::events::record(&tx, "tier.left_tier_five", "talent", talent, serde_json::json!({ "track": track, "to": to })).await?;
+        crate::events::record(
+            &tx,
+            "tier.left_tier_five",
+            "talent",
+            talent,
+            serde_json::json!({ "track": track, "to": to }),
+        )
+        .await?;
     }
     let evidence = serde_json::json!({ "certificate_revoked": revoked });
     history::record(
@@ -506,7 +556,8 @@ pub async fn set_lock(
     )
     .await?;
     if !spec.locked {
-        engine::evaluate(&tx, talent, Some(track), &Cause::ProfileChanged).await?;
+        let by = caller.user_id().unwrap_or_default();
+        engine::evaluate(&tx, talent, Some(track), &Cause::Unlocked { by }).await?;
     }
     let s = standing(&tx, talent, track).await?;
     let after = serde_json::json!({ "standing": &s, "reason": reason.as_str() });
@@ -603,7 +654,10 @@ pub async fn progress<C: ConnectionTrait>(db: &C, talent: Uuid) -> Result<Progre
                     tier: tier + 1,
                     requirements: reqs
                         .iter()
-                        .filter(|q| q.tier == tier + 1)
+                        .filter(|q| {
+                            q.tier == tier + 1
+                                || (q.tier <= tier && stats.value(q.key, r.track) < q.target)
+                        })
                         .map(|q| item(q.key.as_str(), q.target, stats.value(q.key, r.track)))
                         .collect(),
                 }),

@@ -464,6 +464,14 @@ pub async fn set_requirements(
 ) -> Result<RequirementsChanged> {
     let reqs = parse_requirements(specs)?;
     let tx = db::begin_write(db).await?;
+    // Lock the track first: two replacements of one track run one after
+    // the other (neither would see the other's uncommitted rows).
+    db::execute(
+        &tx,
+        "UPDATE tracks SET updated_at = $1 WHERE track = $2",
+        [now().into(), track.into()],
+    )
+    .await?;
     let before = get_track(&tx, track).await?;
     db::execute(
         &tx,

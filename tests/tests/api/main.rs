@@ -16,6 +16,7 @@ mod credits;
 mod edge;
 mod faults;
 mod openapi;
+mod pods;
 mod rate_limits;
 mod staff_credits;
 mod tiers;

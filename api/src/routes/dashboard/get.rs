@@ -5,8 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::state::State;
 use actix_web::{HttpResponse, get};
-use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::pods::{self, Dashboard};
+use kartel_domain::policy::ViewTalentEngine;
 
 /// The talent-engine dashboard (staff).
 ///
@@ -29,6 +29,9 @@ use kartel_domain::pods::{self, Dashboard};
     )
 )]
 #[get("/dashboard/talent-engine")]
-pub async fn get_talent_engine_dashboard(st: State, allowed: Authorized<ViewTalentEngine>) -> ApiResult<HttpResponse> {
+pub async fn get_talent_engine_dashboard(
+    st: State,
+    allowed: Authorized<ViewTalentEngine>,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(pods::talent_engine(&st.db, &allowed).await?))
 }

@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, put};
-use kartel_domain::policy::SetTargets;
 use kartel_domain::pods::{self, TargetsSpec, YearlyTargets};
+use kartel_domain::policy::SetTargets;
 
 /// Set a year's targets (admin).
 ///
@@ -29,6 +29,10 @@ use kartel_domain::pods::{self, TargetsSpec, YearlyTargets};
     )
 )]
 #[put("/dashboard/targets")]
-pub async fn set_targets(st: State, allowed: Authorized<SetTargets>, body: JsonBody<TargetsSpec>) -> ApiResult<HttpResponse> {
+pub async fn set_targets(
+    st: State,
+    allowed: Authorized<SetTargets>,
+    body: JsonBody<TargetsSpec>,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(pods::set_targets(&st.db, &allowed, body.into_inner()?).await?))
 }

@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
-use kartel_domain::policy::DecideHandoffs;
 use kartel_domain::pods::{self, AcceptSpec, Nomination};
+use kartel_domain::policy::DecideHandoffs;
 use uuid::Uuid;
 
 /// Accept a nomination into an open slot (generative lead, admin).
@@ -38,6 +38,11 @@ use uuid::Uuid;
     )
 )]
 #[post("/handoffs/{id}/accept")]
-pub async fn accept_handoff(st: State, allowed: Authorized<DecideHandoffs>, id: web::Path<Uuid>, body: JsonBody<AcceptSpec>) -> ApiResult<HttpResponse> {
+pub async fn accept_handoff(
+    st: State,
+    allowed: Authorized<DecideHandoffs>,
+    id: web::Path<Uuid>,
+    body: JsonBody<AcceptSpec>,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(pods::accept(&st.db, &allowed, *id, body.into_inner()?).await?))
 }

@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
-use kartel_domain::policy::DecideHandoffs;
 use kartel_domain::pods::{self, DeclineSpec, Nomination};
+use kartel_domain::policy::DecideHandoffs;
 use uuid::Uuid;
 
 /// Decline a nomination with a reason (generative lead, admin).
@@ -33,6 +33,11 @@ use uuid::Uuid;
     )
 )]
 #[post("/handoffs/{id}/decline")]
-pub async fn decline_handoff(st: State, allowed: Authorized<DecideHandoffs>, id: web::Path<Uuid>, body: JsonBody<DeclineSpec>) -> ApiResult<HttpResponse> {
+pub async fn decline_handoff(
+    st: State,
+    allowed: Authorized<DecideHandoffs>,
+    id: web::Path<Uuid>,
+    body: JsonBody<DeclineSpec>,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(pods::decline(&st.db, &allowed, *id, body.into_inner()?).await?))
 }

@@ -5,8 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
-use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::pods::{self, NominationDetail};
+use kartel_domain::policy::ViewTalentEngine;
 use uuid::Uuid;
 
 /// A nomination with its evidence, in one call (staff).
@@ -26,6 +26,10 @@ use uuid::Uuid;
     )
 )]
 #[get("/handoffs/{id}")]
-pub async fn get_handoff(st: State, allowed: Authorized<ViewTalentEngine>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_handoff(
+    st: State,
+    allowed: Authorized<ViewTalentEngine>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(pods::get_nomination(&st.db, &allowed, *id).await?))
 }

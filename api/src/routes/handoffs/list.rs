@@ -7,8 +7,8 @@ use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
-use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::pods::{self, Nomination, NominationFilter, NominationStatus};
+use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::types::Track;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -36,8 +36,17 @@ pub struct HandoffQuery {
     )
 )]
 #[get("/handoffs")]
-pub async fn list_handoffs(st: State, allowed: Authorized<ViewTalentEngine>, page: web::Query<PageQuery>, q: web::Query<HandoffQuery>) -> ApiResult<HttpResponse> {
-    let f = NominationFilter { status: q.status, track: q.track };
-    let page = pods::list_nominations(&st.db, &allowed, &f, page.cursor.as_deref(), page.limit()?).await?;
+pub async fn list_handoffs(
+    st: State,
+    allowed: Authorized<ViewTalentEngine>,
+    page: web::Query<PageQuery>,
+    q: web::Query<HandoffQuery>,
+) -> ApiResult<HttpResponse> {
+    let f = NominationFilter {
+        status: q.status,
+        track: q.track,
+    };
+    let page =
+        pods::list_nominations(&st.db, &allowed, &f, page.cursor.as_deref(), page.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
-use kartel_domain::policy::NominateTalents;
 use kartel_domain::pods::{self, Nomination, NominationSpec};
+use kartel_domain::policy::NominateTalents;
 
 /// Nominate a Tier 4 talent for a pod role (community manager, admin).
 ///
@@ -35,7 +35,11 @@ use kartel_domain::pods::{self, Nomination, NominationSpec};
     )
 )]
 #[post("/handoffs")]
-pub async fn nominate(st: State, allowed: Authorized<NominateTalents>, body: JsonBody<NominationSpec>) -> ApiResult<HttpResponse> {
+pub async fn nominate(
+    st: State,
+    allowed: Authorized<NominateTalents>,
+    body: JsonBody<NominationSpec>,
+) -> ApiResult<HttpResponse> {
     let ttl = chrono::Duration::days(st.settings.nomination_ttl_days);
     let n = pods::nominate(&st.db, &allowed, body.into_inner()?, ttl).await?;
     Ok(HttpResponse::Created().json(n))

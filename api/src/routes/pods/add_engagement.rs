@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
-use kartel_domain::policy::ManagePods;
 use kartel_domain::pods::{self, Engagement, EngagementSpec};
+use kartel_domain::policy::ManagePods;
 use uuid::Uuid;
 
 /// Record a client engagement (generative lead, admin).
@@ -34,7 +34,12 @@ use uuid::Uuid;
     )
 )]
 #[post("/pods/{id}/engagements")]
-pub async fn add_engagement(st: State, allowed: Authorized<ManagePods>, id: web::Path<Uuid>, body: JsonBody<EngagementSpec>) -> ApiResult<HttpResponse> {
+pub async fn add_engagement(
+    st: State,
+    allowed: Authorized<ManagePods>,
+    id: web::Path<Uuid>,
+    body: JsonBody<EngagementSpec>,
+) -> ApiResult<HttpResponse> {
     let e = pods::add_engagement(&st.db, &allowed, *id, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(e))
 }

@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
-use kartel_domain::policy::ManagePods;
 use kartel_domain::pods::{self, Slot, SlotSpec};
+use kartel_domain::policy::ManagePods;
 use uuid::Uuid;
 
 /// Add a role slot to a pod (generative lead, admin).
@@ -33,7 +33,12 @@ use uuid::Uuid;
     )
 )]
 #[post("/pods/{id}/slots")]
-pub async fn add_slot(st: State, allowed: Authorized<ManagePods>, id: web::Path<Uuid>, body: JsonBody<SlotSpec>) -> ApiResult<HttpResponse> {
+pub async fn add_slot(
+    st: State,
+    allowed: Authorized<ManagePods>,
+    id: web::Path<Uuid>,
+    body: JsonBody<SlotSpec>,
+) -> ApiResult<HttpResponse> {
     let slot = pods::add_slot(&st.db, &allowed, *id, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(slot))
 }

@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, put, web};
-use kartel_domain::policy::ManagePods;
 use kartel_domain::pods::{self, Slot};
+use kartel_domain::policy::ManagePods;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -43,7 +43,12 @@ pub struct AssignRequest {
     )
 )]
 #[put("/pods/{id}/slots/{slot_id}/assignment")]
-pub async fn assign_slot(st: State, allowed: Authorized<ManagePods>, path: web::Path<(Uuid, Uuid)>, body: JsonBody<AssignRequest>) -> ApiResult<HttpResponse> {
+pub async fn assign_slot(
+    st: State,
+    allowed: Authorized<ManagePods>,
+    path: web::Path<(Uuid, Uuid)>,
+    body: JsonBody<AssignRequest>,
+) -> ApiResult<HttpResponse> {
     let (pod, slot) = path.into_inner();
     let body = body.into_inner()?;
     Ok(HttpResponse::Ok().json(pods::assign(&st.db, &allowed, pod, slot, body.talent_id).await?))

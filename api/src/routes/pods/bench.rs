@@ -3,13 +3,13 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::Authorized;
+use crate::routes::pods::open_roles::RoleQuery;
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
-use crate::routes::pods::open_roles::RoleQuery;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
-use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::pods::{self, BenchEntry};
+use kartel_domain::policy::ViewTalentEngine;
 
 /// The bench: Tier 5 talents without a slot (staff).
 ///
@@ -28,7 +28,19 @@ use kartel_domain::pods::{self, BenchEntry};
     )
 )]
 #[get("/bench")]
-pub async fn list_bench(st: State, allowed: Authorized<ViewTalentEngine>, page: web::Query<PageQuery>, q: web::Query<RoleQuery>) -> ApiResult<HttpResponse> {
-    let page = pods::bench(&st.db, &allowed, q.track, page.cursor.as_deref(), page.limit()?).await?;
+pub async fn list_bench(
+    st: State,
+    allowed: Authorized<ViewTalentEngine>,
+    page: web::Query<PageQuery>,
+    q: web::Query<RoleQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = pods::bench(
+        &st.db,
+        &allowed,
+        q.track,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

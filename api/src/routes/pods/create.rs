@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
-use kartel_domain::policy::ManagePods;
 use kartel_domain::pods::{self, Pod, PodSpec};
+use kartel_domain::policy::ManagePods;
 
 /// Create a pod (generative lead, admin).
 ///
@@ -29,7 +29,11 @@ use kartel_domain::pods::{self, Pod, PodSpec};
     )
 )]
 #[post("/pods")]
-pub async fn create_pod(st: State, allowed: Authorized<ManagePods>, body: JsonBody<PodSpec>) -> ApiResult<HttpResponse> {
+pub async fn create_pod(
+    st: State,
+    allowed: Authorized<ManagePods>,
+    body: JsonBody<PodSpec>,
+) -> ApiResult<HttpResponse> {
     let pod = pods::create_pod(&st.db, &allowed, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(pod))
 }

@@ -5,8 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
-use kartel_domain::policy::ManagePods;
 use kartel_domain::pods::{self, Engagement};
+use kartel_domain::policy::ManagePods;
 use uuid::Uuid;
 
 /// End a client engagement (generative lead, admin).
@@ -28,7 +28,11 @@ use uuid::Uuid;
     )
 )]
 #[post("/pods/{id}/engagements/{engagement_id}/end")]
-pub async fn end_engagement(st: State, allowed: Authorized<ManagePods>, path: web::Path<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn end_engagement(
+    st: State,
+    allowed: Authorized<ManagePods>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
     let (pod, e) = path.into_inner();
     Ok(HttpResponse::Ok().json(pods::end_engagement(&st.db, &allowed, pod, e).await?))
 }

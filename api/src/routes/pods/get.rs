@@ -5,8 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
-use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::pods::{self, Pod};
+use kartel_domain::policy::ViewTalentEngine;
 use uuid::Uuid;
 
 /// A pod (staff).
@@ -23,6 +23,10 @@ use uuid::Uuid;
     )
 )]
 #[get("/pods/{id}")]
-pub async fn get_pod(st: State, _allowed: Authorized<ViewTalentEngine>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_pod(
+    st: State,
+    _allowed: Authorized<ViewTalentEngine>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(pods::get_pod(&st.db, *id).await?))
 }

@@ -7,8 +7,8 @@ use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
-use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::pods::{self, Pod, PodStatus};
+use kartel_domain::policy::ViewTalentEngine;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -38,7 +38,19 @@ pub struct PodQuery {
     )
 )]
 #[get("/pods")]
-pub async fn list_pods(st: State, allowed: Authorized<ViewTalentEngine>, page: web::Query<PageQuery>, q: web::Query<PodQuery>) -> ApiResult<HttpResponse> {
-    let page = pods::list_pods(&st.db, &allowed, q.status, page.cursor.as_deref(), page.limit()?).await?;
+pub async fn list_pods(
+    st: State,
+    allowed: Authorized<ViewTalentEngine>,
+    page: web::Query<PageQuery>,
+    q: web::Query<PodQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = pods::list_pods(
+        &st.db,
+        &allowed,
+        q.status,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

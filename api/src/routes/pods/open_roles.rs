@@ -7,8 +7,8 @@ use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
-use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::pods::{self, OpenRole};
+use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::types::Track;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -37,7 +37,19 @@ pub struct RoleQuery {
     )
 )]
 #[get("/roles/open")]
-pub async fn list_open_roles(st: State, allowed: Authorized<ViewTalentEngine>, page: web::Query<PageQuery>, q: web::Query<RoleQuery>) -> ApiResult<HttpResponse> {
-    let page = pods::open_roles(&st.db, &allowed, q.track, page.cursor.as_deref(), page.limit()?).await?;
+pub async fn list_open_roles(
+    st: State,
+    allowed: Authorized<ViewTalentEngine>,
+    page: web::Query<PageQuery>,
+    q: web::Query<RoleQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = pods::open_roles(
+        &st.db,
+        &allowed,
+        q.track,
+        page.cursor.as_deref(),
+        page.limit()?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

@@ -5,8 +5,8 @@ use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::state::State;
 use actix_web::{HttpResponse, delete, web};
-use kartel_domain::policy::ManagePods;
 use kartel_domain::pods::{self, Slot};
+use kartel_domain::policy::ManagePods;
 use uuid::Uuid;
 
 /// Unassign a slot's talent (generative lead, admin).
@@ -28,7 +28,11 @@ use uuid::Uuid;
     )
 )]
 #[delete("/pods/{id}/slots/{slot_id}/assignment")]
-pub async fn unassign_slot(st: State, allowed: Authorized<ManagePods>, path: web::Path<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn unassign_slot(
+    st: State,
+    allowed: Authorized<ManagePods>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
     let (pod, slot) = path.into_inner();
     Ok(HttpResponse::Ok().json(pods::unassign(&st.db, &allowed, pod, slot).await?))
 }

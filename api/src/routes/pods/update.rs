@@ -6,8 +6,8 @@ use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, patch, web};
-use kartel_domain::policy::ManagePods;
 use kartel_domain::pods::{self, Pod, PodChange};
+use kartel_domain::policy::ManagePods;
 use uuid::Uuid;
 
 /// Edit a pod (generative lead, admin).
@@ -34,7 +34,12 @@ use uuid::Uuid;
     )
 )]
 #[patch("/pods/{id}")]
-pub async fn update_pod(st: State, allowed: Authorized<ManagePods>, id: web::Path<Uuid>, body: JsonBody<PodChange>) -> ApiResult<HttpResponse> {
+pub async fn update_pod(
+    st: State,
+    allowed: Authorized<ManagePods>,
+    id: web::Path<Uuid>,
+    body: JsonBody<PodChange>,
+) -> ApiResult<HttpResponse> {
     let pod = pods::update_pod(&st.db, &allowed, *id, body.into_inner()?).await?;
     Ok(HttpResponse::Ok().json(pod))
 }

@@ -31,6 +31,7 @@ mod auth;
 mod challenges;
 mod credits;
 mod http;
+mod pods;
 mod sql;
 mod tiers;
 

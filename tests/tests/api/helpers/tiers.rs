@@ -142,6 +142,13 @@ impl TestApp {
         assert_eq!(res.status(), StatusCode::OK, "set requirements");
     }
 
+    /// No requirements at all in `track`: every tier holds (for tests that
+    /// set a tier directly and must not see it lapse).
+    pub async fn no_requirements(&self, admin: &User, track: &str) {
+        let res = self.set_requirements(admin, track, &json!([])).await;
+        assert_eq!(res.status(), StatusCode::OK, "set requirements");
+    }
+
     /// An approved playbook for `track`.
     pub async fn approve_playbook(&self, admin: &User, track: &str) {
         let res = self

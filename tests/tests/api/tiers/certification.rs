@@ -48,6 +48,8 @@ fn verify(jws: &str, jwks: &Value) -> Result<Value, String> {
 /// how it is reached) with an accepted submission in a challenge that
 /// certifies the track.
 async fn certifiable(app: &TestApp, manager: &User, track: &str) -> User {
+    let admin = app.new_admin().await;
+    app.no_requirements(&admin, track).await;
     let talent = app.new_talent().await;
     app.complete_profile(&talent).await;
     app.enrol(talent.id, track, 3).await;
@@ -75,6 +77,7 @@ both_backends! {
 
         // Who may: managers and admins, never for themselves.
         app.approve_playbook(&admin, "preditor").await;
+        app.no_requirements(&admin, "preditor").await;
         app.judged(&manager, &talent, Some("preditor"), Some("preditor"), true).await;
         assert_problem(app.certify(&talent, &talent, "preditor").await, 403, "forbidden").await;
         let other = app.new_talent().await;
@@ -152,6 +155,13 @@ both_backends! {
         assert_eq!(h[0]["reason"], "copied work in the certification piece");
         assert_eq!(h[0]["certificate_id"], json!(id));
         assert_eq!(steps(&h[..2]), vec![(3, 4), (4, 3)]);
+        // Not straight back: the track is locked and the cited submission spent.
+        let body = assert_problem(app.certify(&manager, &talent, "workflow_engineer").await, 422, "requirements_unmet").await;
+        let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, vec!["locked", "certifying_submission"]);
+        // A certificate is not an access token, though the same key signs both.
+        let res = app.get("/api/v1/me", Some(jws)).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert_problem(app.certificate(&uuid::Uuid::new_v4().to_string()).await, 404, "not_found").await;
     }
 

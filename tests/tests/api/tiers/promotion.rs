@@ -155,8 +155,16 @@ both_backends! {
         assert!(p["tracks"][0]["below_requirements_since"].is_null());
         assert_eq!(steps(&history(app, &talent, &talent).await), vec![(0, 1), (1, 2)]);
 
-        // Rejected again, and the grace period has passed: the job demotes.
+        // Rejected again: 13 days into the grace period, two job ticks later, still Tier 2.
         assert_eq!(overturn(&m2, &accepted, "rejected").await.status(), StatusCode::CREATED);
+        app.exec_sql(
+            "UPDATE talent_tracks SET below_since = $1 WHERE talent_id = $2",
+            [(chrono::Utc::now() - chrono::Duration::days(13)).into(), talent.id.into()],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(app.tier_in(&talent, "preditor").await, 2, "within the grace period");
+        // Past it: the job demotes.
         app.exec_sql(
             "UPDATE talent_tracks SET below_since = $1 WHERE talent_id = $2",
             [(chrono::Utc::now() - chrono::Duration::days(15)).into(), talent.id.into()],
@@ -178,6 +186,27 @@ both_backends! {
         assert!(h[0]["reason"].as_str().unwrap().contains("grace period"), "the talent sees why: {}", h[0]["reason"]);
     }
 
+    #[settings(|s| s.hold_sweep_interval_seconds = 1)]
+    async fn tiers_4_and_5_never_move_automatically(app: &TestApp) {
+        let admin = app.new_admin().await;
+        let manager = app.new_manager().await;
+        let (four, five) = (app.new_talent().await, app.new_talent().await);
+        app.enrol(four.id, "preditor", 4).await;
+        app.enrol(five.id, "preditor", 5).await;
+        // Nothing of theirs meets even Tier 1: reviews, a requirements change
+        // and an expired grace period leave them where they are.
+        app.judged(&manager, &four, None, None, false).await;
+        app.small_requirements(&admin, "preditor").await;
+        app.exec_sql(
+            "UPDATE talent_tracks SET below_since = $1",
+            [(chrono::Utc::now() - chrono::Duration::days(100)).into()],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!((app.tier_in(&four, "preditor").await, app.tier_in(&five, "preditor").await), (4, 5));
+        assert!(history(app, &four, &four).await.is_empty());
+    }
+
     async fn a_locked_tier_does_not_move_until_unlocked(app: &TestApp) {
         let admin = app.new_admin().await;
         let manager = app.new_manager().await;
@@ -195,6 +224,8 @@ both_backends! {
         assert_eq!(app.tier_in(&talent, "workflow_engineer").await, 1, "locked");
         let res = app.lock_tier(&manager, &talent, "workflow_engineer", false).await;
         assert_eq!(res.json::<Value>().await.unwrap()["tier"], 2, "unlocking evaluates");
+        let h = history(app, &talent, &talent).await;
+        assert_eq!(h[0]["evidence"]["unlocked_by"], json!(manager.id));
         let log: Value = app.audit_log(&admin, "action=tier.lock").await.json().await.unwrap();
         assert_eq!(log["items"].as_array().unwrap().len(), 1);
     }

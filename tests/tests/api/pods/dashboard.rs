@@ -1,0 +1,81 @@
+//! The talent-engine dashboard: its numbers equal counts taken from the
+//! data the test made.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, assert_problem};
+
+both_backends! {
+    async fn the_dashboard_counts_what_the_data_holds(app: &TestApp) {
+        let admin = app.new_admin().await;
+        let manager = app.new_manager().await;
+        let lead = app.new_lead().await;
+        // Tiers: preditor 1, 1, 3, 4; ai_generalist 2 (the Tier 3 preditor).
+        let mut talents = Vec::new();
+        for tier in [1, 1, 3] {
+            let t = app.new_talent().await;
+            app.enrol(t.id, "preditor", tier).await;
+            talents.push(t);
+        }
+        app.enrol(talents[2].id, "ai_generalist", 2).await;
+        let (pod, slots) = app.pod_with_slots(&lead, 2, &["preditor", "ai_generalist"]).await;
+        let (placed, id) = app.nominated(&manager, "preditor").await;
+        assert_eq!(app.accept(&lead, &id, &slots[0]).await.status(), StatusCode::OK);
+        let (_waiting, _) = app.nominated(&manager, "preditor").await;
+        app.add_engagement(&lead, &pod, "Acme").await;
+        // One reviewed batch in an ai_generalist challenge, successful.
+        app.judged(&manager, &talents[0], Some("ai_generalist"), None, true).await;
+        assert_problem(app.set_targets(&manager, &json!({"year": 2026, "tier5_target": 10})).await, 403, "forbidden").await;
+        assert_problem(app.set_targets(&admin, &json!({"year": 2026, "tier5_target": 10, "quarterly": [1, 2]})).await, 422, "validation_failed").await;
+        let year = chrono::Datelike::year(&chrono::Utc::now());
+        assert_eq!(app.set_targets(&admin, &json!({"year": year, "tier5_target": 10})).await.status(), StatusCode::OK);
+
+        assert_problem(app.dashboard(&talents[0]).await, 403, "forbidden").await;
+        let res = app.dashboard(&manager).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let d: Value = res.json().await.unwrap();
+        let tiers: Vec<(String, i64, i64)> = d["tiers"].as_array().unwrap().iter()
+            .map(|t| (t["track"].as_str().unwrap().to_owned(), t["tier"].as_i64().unwrap(), t["talents"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(tiers, vec![
+            ("ai_generalist".into(), 2, 1),
+            ("preditor".into(), 1, 2),
+            ("preditor".into(), 3, 1),
+            ("preditor".into(), 4, 1),
+            ("preditor".into(), 5, 1),
+        ]);
+        // Registered: everyone with an account (3 talents, 2 nominees, staff).
+        let registered: i64 = app.query_sql::<Count>("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users", []).await.unwrap().n;
+        let stage = |name: &str| d["funnel"].as_array().unwrap().iter().find(|s| s["stage"] == name).unwrap().clone();
+        assert_eq!(stage("registered")["talents"], json!(registered));
+        assert_eq!(stage("registered")["this_year"], json!(registered));
+        let counts: Vec<i64> = (1..=5).map(|k| stage(&format!("tier_{k}"))["talents"].as_i64().unwrap()).collect();
+        assert_eq!(counts, vec![5, 3, 3, 2, 1]);
+        // This year only the handoff went through the history: 4 → 5.
+        assert_eq!(stage("tier_5")["this_year"], 1);
+        assert_eq!(d["nominations_waiting"], 1);
+        assert!(d["oldest_nomination_age_seconds"].as_i64().unwrap() >= 0);
+        assert_eq!(d["open_roles"], json!([{"pod_id": pod, "pod_name": d["open_roles"][0]["pod_name"], "track": "ai_generalist", "open_slots": 1}]));
+        assert_eq!((d["tier5_deployed"].clone(), d["tier5_target"].clone()), (json!(1), json!(10)));
+        let pod_load = &d["pods"][0];
+        assert_eq!((pod_load["active_engagements"].clone(), pod_load["client_capacity"].clone(), pod_load["peak_concurrent_engagements"].clone()), (json!(1), json!(2), json!(1)));
+        assert_eq!(pod_load["missing_roles"], json!(["workflow_engineer", "ai_generalist", "data_lora_specialist"]));
+        let bulk = d["bulk_run"].as_array().unwrap();
+        assert_eq!(bulk.len(), 1);
+        assert_eq!((bulk[0]["track"].clone(), bulk[0]["reviewed_batches"].clone(), bulk[0]["successful_batches"].clone()), (json!("ai_generalist"), json!(1), json!(1)));
+        // Pace: 1 deployed against 10 pro-rated to today.
+        let expected = d["pace"]["expected_to_date"].as_f64().unwrap();
+        assert!(expected > 0.0 && expected <= 10.0);
+        let ratio = 1.0 / expected;
+        let status = if ratio >= 1.0 { "on_pace" } else if ratio >= 0.8 { "slightly_off" } else { "off_pace" };
+        assert_eq!(d["pace"]["status"], status);
+        let _ = placed;
+    }
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct Count {
+    n: i64,
+}
