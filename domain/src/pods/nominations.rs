@@ -73,7 +73,7 @@ pub struct Nomination {
 
 impl Nomination {
     /// A pending nomination past its expiry reads as expired, job or not.
-    fn as_of(mut self, at: DateTime<Utc>) -> Self {
+    fn seen_at(mut self, at: DateTime<Utc>) -> Self {
         if self.status == NominationStatus::Pending && self.expires_at <= at {
             self.status = NominationStatus::Expired;
         }
@@ -85,7 +85,7 @@ async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Nomination> {
     let n: Nomination = db::fetch_one(db, "SELECT * FROM nominations WHERE id = $1", [id.into()])
         .await?
         .ok_or(DomainError::NotFound("nomination"))?;
-    Ok(n.as_of(now()))
+    Ok(n.seen_at(now()))
 }
 
 /// A nomination as a manager sends it.
@@ -258,7 +258,7 @@ pub async fn list_nominations(
     }
     b.push(&format!(" ORDER BY id DESC LIMIT {}", limit.get() + 1));
     let rows: Vec<Nomination> = db::fetch_all(db, &b.sql, b.values).await?;
-    let rows = rows.into_iter().map(|n| n.as_of(at)).collect();
+    let rows = rows.into_iter().map(|n| n.seen_at(at)).collect();
     Ok(Page::from_rows(rows, limit.get(), |n: &Nomination| {
         n.id.to_string()
     }))

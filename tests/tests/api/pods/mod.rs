@@ -4,4 +4,4 @@
 
 mod dashboard;
 mod handoff;
-mod pods;
+mod keeping;
