@@ -83,6 +83,9 @@ pub struct Settings {
     /// `KARTEL_NOMINATION_TTL_DAYS`: how long a pending nomination waits
     /// for the lead before it expires.
     pub nomination_ttl_days: i64,
+    /// `KARTEL_DASHBOARD_CACHE_SECONDS`: the talent-engine dashboard is
+    /// computed at most this often per instance (0: on every request).
+    pub dashboard_cache_seconds: u64,
 }
 
 impl Default for Settings {
@@ -114,6 +117,7 @@ impl Default for Settings {
             retired_public_keys: String::new(),
             issuer_url: None,
             nomination_ttl_days: 30,
+            dashboard_cache_seconds: 10,
         }
     }
 }
@@ -210,6 +214,11 @@ impl Settings {
         }
         if self.api_key_cache_seconds > 60 {
             return Err("invalid setting KARTEL_API_KEY_CACHE_SECONDS: must be at most 60".into());
+        }
+        if self.dashboard_cache_seconds > 3600 {
+            return Err(
+                "invalid setting KARTEL_DASHBOARD_CACHE_SECONDS: must be at most 3600".into(),
+            );
         }
         if !(1..=365).contains(&self.nomination_ttl_days) {
             return Err("invalid setting KARTEL_NOMINATION_TTL_DAYS: must be 1–365".into());

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod configuration;
+pub mod dashboard_cache;
 pub mod error;
 pub mod extractors;
 pub mod jobs;

@@ -107,6 +107,9 @@ impl Application {
             )
         })?;
         let port = listener.local_addr()?.port();
+        let dashboard = crate::dashboard_cache::DashboardCache::new(Duration::from_secs(
+            settings.dashboard_cache_seconds,
+        ));
         let key_cache = KeyCache::new(Duration::from_secs(settings.api_key_cache_seconds));
         let state = Arc::new(AppState {
             db,
@@ -116,6 +119,7 @@ impl Application {
             redis,
             key_cache,
             leaderboards,
+            dashboard,
         });
         let server = serve(listener, state.clone())?;
         Ok(Self {

@@ -17,6 +17,7 @@ pub struct AppState {
     pub redis: Option<ConnectionManager>,
     pub key_cache: crate::key_cache::KeyCache,
     pub leaderboards: crate::leaderboards::Leaderboards,
+    pub dashboard: crate::dashboard_cache::DashboardCache,
 }
 
 pub type State = actix_web::web::Data<AppState>;

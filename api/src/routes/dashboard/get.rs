@@ -5,10 +5,13 @@ use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::state::State;
 use actix_web::{HttpResponse, get};
-use kartel_domain::pods::{self, Dashboard};
+use kartel_domain::pods::Dashboard;
 use kartel_domain::policy::ViewTalentEngine;
 
 /// The talent-engine dashboard (staff).
+///
+/// Computed at most every `KARTEL_DASHBOARD_CACHE_SECONDS` (default 10) per
+/// instance; `generated_at` says when.
 ///
 /// Talents per tier and track; the funnel (registered → Tier 1 … 5) and its
 /// conversion this year; nominations waiting and the oldest one's age; open
@@ -33,5 +36,5 @@ pub async fn get_talent_engine_dashboard(
     st: State,
     allowed: Authorized<ViewTalentEngine>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(pods::talent_engine(&st.db, &allowed).await?))
+    Ok(HttpResponse::Ok().json(&*st.dashboard.get(&st.db, &allowed).await?))
 }

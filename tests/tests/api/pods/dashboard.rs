@@ -75,6 +75,24 @@ both_backends! {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cached_dashboard_is_computed_once_per_period() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.dashboard_cache_seconds = 3600).await;
+    let manager = app.new_manager().await;
+    let first: Value = app.dashboard(&manager).await.json().await.unwrap();
+    app.new_talent().await;
+    let second: Value = app.dashboard(&manager).await.json().await.unwrap();
+    assert_eq!(
+        first["generated_at"], second["generated_at"],
+        "served from the cache"
+    );
+    assert_eq!(
+        first["funnel"][0]["talents"],
+        second["funnel"][0]["talents"]
+    );
+    app.stop().await;
+}
+
 #[derive(sea_orm::FromQueryResult)]
 struct Count {
     n: i64,
