@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServiceResponse};
-use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::error::PathError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
-use kartel_domain::FieldError;
 use kartel_migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
@@ -198,7 +197,10 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
             )
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
-            .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| extractors::query_error(&e).into()),
+            )
             .service(scope::scope("/api/v1").configure(routes::api_v1))
             .configure(routes::root)
             .split_for_parts();
@@ -263,10 +265,6 @@ fn path_error(_: PathError) -> ApiError {
         "not_found",
         "no such resource (the id in the path is malformed)",
     )
-}
-
-fn query_error(e: QueryPayloadError) -> ApiError {
-    ApiError::validation(vec![FieldError::new("query", e.to_string())])
 }
 
 /// The documented paths and their methods, to tell "no such path" (404) from

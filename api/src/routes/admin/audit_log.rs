@@ -2,11 +2,11 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Authorized;
+use crate::extractors::{Authorized, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::audit::{self, AuditEntry, AuditFilter};
 use kartel_domain::policy::ReadAuditLog;
 use serde::Deserialize;
@@ -49,10 +49,11 @@ pub struct AuditQuery {
 pub async fn list_audit_log(
     st: State,
     allowed: Authorized<ReadAuditLog>,
-    page: web::Query<PageQuery>,
-    q: web::Query<AuditQuery>,
+    page: Query<PageQuery>,
+    q: Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = q.into_inner();
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let f = AuditFilter {
         action: q.action,
         actor_id: q.actor_id,

@@ -2,11 +2,11 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Authorized;
+use crate::extractors::{Authorized, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::api_keys::{self, ApiKey};
 use kartel_domain::policy::ManageApiKeys;
 
@@ -29,8 +29,9 @@ use kartel_domain::policy::ManageApiKeys;
 pub async fn list_api_keys(
     st: State,
     allowed: Authorized<ManageApiKeys>,
-    page: web::Query<PageQuery>,
+    page: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
     let page = api_keys::list(&st.db, &allowed, page.cursor.as_deref(), page.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageOf::from(page)))
 }

@@ -2,7 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::MaybeUser;
+use crate::extractors::{MaybeUser, Query};
 use crate::routes::PageQuery;
 use crate::routes::responses::*;
 use crate::state::State;
@@ -34,8 +34,9 @@ pub async fn get_leaderboard(
     st: State,
     user: MaybeUser,
     id: web::Path<Uuid>,
-    page: web::Query<PageQuery>,
+    page: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
     let caller = user.0.map(Caller::User);
     let limit = page.limit()?;
     let offset = challenges::leaderboard_offset(page.cursor.as_deref())?;

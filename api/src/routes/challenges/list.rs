@@ -1,11 +1,11 @@
 //! GET /challenges: the list, filtered.
 
 use crate::error::ApiResult;
-use crate::extractors::MaybeUser;
+use crate::extractors::{MaybeUser, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Challenge, ChallengeFilter, ChallengeStatus};
 use kartel_domain::types::Track;
@@ -44,9 +44,11 @@ pub struct ChallengeQuery {
 pub async fn list_challenges(
     st: State,
     user: MaybeUser,
-    page: web::Query<PageQuery>,
-    q: web::Query<ChallengeQuery>,
+    page: Query<PageQuery>,
+    q: Query<ChallengeQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let caller = user.0.map(Caller::User);
     let filter = ChallengeFilter {
         status: q.status,

@@ -2,7 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::MaybeUser;
+use crate::extractors::{MaybeUser, Query};
 use crate::routes::responses::*;
 use crate::routes::submissions::SubmissionQuery;
 use crate::routes::{PageOf, PageQuery};
@@ -35,9 +35,11 @@ pub async fn list_challenge_submissions(
     st: State,
     user: MaybeUser,
     id: web::Path<Uuid>,
-    page: web::Query<PageQuery>,
-    q: web::Query<SubmissionQuery>,
+    page: Query<PageQuery>,
+    q: Query<SubmissionQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let caller = user.0.map(Caller::User);
     let f = SubmissionFilter {
         challenge: Some(*id),

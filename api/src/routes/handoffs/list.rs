@@ -2,11 +2,11 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Authorized;
+use crate::extractors::{Authorized, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::pods::{self, Nomination, NominationFilter, NominationStatus};
 use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::types::Track;
@@ -39,9 +39,11 @@ pub struct HandoffQuery {
 pub async fn list_handoffs(
     st: State,
     allowed: Authorized<ViewTalentEngine>,
-    page: web::Query<PageQuery>,
-    q: web::Query<HandoffQuery>,
+    page: Query<PageQuery>,
+    q: Query<HandoffQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let f = NominationFilter {
         status: q.status,
         track: q.track,

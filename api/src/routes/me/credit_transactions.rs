@@ -2,12 +2,12 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::CurrentUser;
+use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::talents::HistoryQuery;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::Caller;
 use kartel_domain::ledger::{self, CreditTransaction};
 
@@ -30,9 +30,11 @@ use kartel_domain::ledger::{self, CreditTransaction};
 pub async fn list_my_credit_transactions(
     st: State,
     user: CurrentUser,
-    page: web::Query<PageQuery>,
-    q: web::Query<HistoryQuery>,
+    page: Query<PageQuery>,
+    q: Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let id = user.0.id;
     let page = ledger::history(
         &st.db,

@@ -2,12 +2,12 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::CurrentUser;
+use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::talents::HoldQuery;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::Caller;
 use kartel_domain::ledger::{self, Hold};
 
@@ -31,9 +31,11 @@ use kartel_domain::ledger::{self, Hold};
 pub async fn list_my_holds(
     st: State,
     user: CurrentUser,
-    page: web::Query<PageQuery>,
-    q: web::Query<HoldQuery>,
+    page: Query<PageQuery>,
+    q: Query<HoldQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let id = user.0.id;
     let caller = Caller::User(user.0);
     let page = ledger::list_holds(

@@ -2,12 +2,12 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Authorized;
+use crate::extractors::{Authorized, Query};
 use crate::routes::pods::open_roles::RoleQuery;
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::pods::{self, BenchEntry};
 use kartel_domain::policy::ViewTalentEngine;
 
@@ -31,9 +31,11 @@ use kartel_domain::policy::ViewTalentEngine;
 pub async fn list_bench(
     st: State,
     allowed: Authorized<ViewTalentEngine>,
-    page: web::Query<PageQuery>,
-    q: web::Query<RoleQuery>,
+    page: Query<PageQuery>,
+    q: Query<RoleQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let page = pods::bench(
         &st.db,
         &allowed,

@@ -2,11 +2,11 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Authorized;
+use crate::extractors::{Authorized, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::pods::{self, Pod, PodStatus};
 use kartel_domain::policy::ViewTalentEngine;
 use serde::Deserialize;
@@ -41,9 +41,11 @@ pub struct PodQuery {
 pub async fn list_pods(
     st: State,
     allowed: Authorized<ViewTalentEngine>,
-    page: web::Query<PageQuery>,
-    q: web::Query<PodQuery>,
+    page: Query<PageQuery>,
+    q: Query<PodQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let page = pods::list_pods(
         &st.db,
         &allowed,

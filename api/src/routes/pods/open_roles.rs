@@ -2,11 +2,11 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Authorized;
+use crate::extractors::{Authorized, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::pods::{self, OpenRole};
 use kartel_domain::policy::ViewTalentEngine;
 use kartel_domain::types::Track;
@@ -40,9 +40,11 @@ pub struct RoleQuery {
 pub async fn list_open_roles(
     st: State,
     allowed: Authorized<ViewTalentEngine>,
-    page: web::Query<PageQuery>,
-    q: web::Query<RoleQuery>,
+    page: Query<PageQuery>,
+    q: Query<RoleQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let page = pods::open_roles(
         &st.db,
         &allowed,

@@ -2,7 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::CurrentUser;
+use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
@@ -32,8 +32,9 @@ pub async fn list_reviews(
     st: State,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    page: web::Query<PageQuery>,
+    page: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
     let caller = Caller::User(user.0);
     let page =
         challenges::list_reviews(&st.db, &caller, *id, page.cursor.as_deref(), page.limit()?)

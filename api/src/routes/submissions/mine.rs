@@ -3,11 +3,11 @@
 use super::SubmissionQuery;
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::CurrentUser;
+use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::Caller;
 use kartel_domain::challenges::{self, Submission, SubmissionFilter};
 
@@ -29,9 +29,11 @@ use kartel_domain::challenges::{self, Submission, SubmissionFilter};
 pub async fn list_my_submissions(
     st: State,
     user: CurrentUser,
-    page: web::Query<PageQuery>,
-    q: web::Query<SubmissionQuery>,
+    page: Query<PageQuery>,
+    q: Query<SubmissionQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let me = user.0.id;
     let caller = Caller::User(user.0);
     let f = SubmissionFilter {

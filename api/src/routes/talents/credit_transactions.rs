@@ -3,7 +3,7 @@
 use super::HistoryQuery;
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::CurrentUser;
+use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
@@ -37,9 +37,11 @@ pub async fn list_talent_credit_transactions(
     st: State,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    page: web::Query<PageQuery>,
-    q: web::Query<HistoryQuery>,
+    page: Query<PageQuery>,
+    q: Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let caller = Caller::User(user.0);
     let page = ledger::history(
         &st.db,

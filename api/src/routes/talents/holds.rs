@@ -2,7 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::CurrentUser;
+use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
@@ -38,9 +38,11 @@ pub async fn list_talent_holds(
     st: State,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    page: web::Query<PageQuery>,
-    q: web::Query<HoldQuery>,
+    page: Query<PageQuery>,
+    q: Query<HoldQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let caller = Caller::User(user.0);
     let page = ledger::list_holds(
         &st.db,

@@ -2,11 +2,11 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Authorized;
+use crate::extractors::{Authorized, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use kartel_domain::accounts::{self, Account, TalentFilter};
 use kartel_domain::policy::SearchTalents;
 use kartel_domain::types::{Role, Track, UserStatus};
@@ -50,10 +50,11 @@ pub struct TalentQuery {
 pub async fn list_talents(
     st: State,
     allowed: Authorized<SearchTalents>,
-    page: web::Query<PageQuery>,
-    q: web::Query<TalentQuery>,
+    page: Query<PageQuery>,
+    q: Query<TalentQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = q.into_inner();
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let filter = TalentFilter {
         q: q.q,
         status: q.status,

@@ -2,7 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::CurrentUser;
+use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
@@ -44,9 +44,11 @@ pub async fn get_tier_history(
     st: State,
     user: CurrentUser,
     id: web::Path<Uuid>,
-    page: web::Query<PageQuery>,
-    q: web::Query<TierHistoryQuery>,
+    page: Query<PageQuery>,
+    q: Query<TierHistoryQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = page.into_inner()?;
+    let q = q.into_inner()?;
     let page = tiers::tier_history(
         &st.db,
         &Caller::User(user.0),

@@ -79,6 +79,8 @@ both_backends! {
         assert_eq!(d["bulk_run"]["overall"]["reviewed_batches"], 1);
         assert_eq!(d["tier_history"][0]["to_tier"], 4);
         assert_problem(app.handoff(&talent, &id).await, 403, "forbidden").await;
+        assert_problem(app.handoffs(&talent, "status=maybe&limit=0").await, 403, "forbidden").await;
+        assert_problem(app.handoffs(&lead, "status=maybe").await, 422, "validation_failed").await;
 
         let (pod, slots) = app.pod_with_slots(&lead, 2, &["ai_generalist", "preditor"]).await;
         // A manager cannot decide; another track's slot is 422.

@@ -162,5 +162,11 @@ both_backends! {
         let page: Value = app.search_talents(&manager, "track=ai_generalist&tier=3").await.json().await.unwrap();
         assert_eq!(ids(page), vec![c.id.to_string()]);
         assert_problem(app.search_talents(&a, "track=preditor").await, 403, "forbidden").await;
+        // A stranger to the route is told so whatever query it sends; staff get the 422.
+        for q in ["limit=abc", "tier=9", "track=painter"] {
+            assert_problem(app.search_talents(&a, q).await, 403, "forbidden").await;
+            let status = app.search_talents(&manager, q).await.status();
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+        }
     }
 }
