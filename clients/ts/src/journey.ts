@@ -1,0 +1,128 @@
+// A talent's journey through the Kartel API, as the portal would drive it:
+// typed from openapi/openapi.json (openapi-typescript) and sent with
+// openapi-fetch. `tsc --strict` checks it before it runs, so a field the
+// document renames or drops breaks the build here first. Problem answers
+// come out typed (`error.code`, `error.errors`).
+//
+// Environment: KARTEL_URL, KARTEL_ADMIN_EMAIL, KARTEL_ADMIN_PASSWORD.
+import createClient from "openapi-fetch";
+import type { components, paths } from "./api.js";
+
+type Problem = components["schemas"]["Problem"];
+
+const base = process.env.KARTEL_URL ?? "http://127.0.0.1:8080";
+const adminEmail = required("KARTEL_ADMIN_EMAIL");
+const adminPassword = required("KARTEL_ADMIN_PASSWORD");
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+function ok<T>(step: string, r: { data?: T; error?: unknown; response: Response }): T {
+  if (r.data === undefined) {
+    throw new Error(`${step}: ${r.response.status} ${JSON.stringify(r.error)}`);
+  }
+  console.log(`ok  ${step} (${r.response.status})`);
+  return r.data;
+}
+
+function refused(step: string, r: { error?: Problem; response: Response }, status: number, code: string): Problem {
+  const e = r.error;
+  if (r.response.status !== status || e === undefined || e.code !== code) {
+    throw new Error(`${step}: expected ${status} ${code}, got ${r.response.status} ${JSON.stringify(e)}`);
+  }
+  console.log(`ok  ${step} refused (${status} ${e.code})`);
+  return e;
+}
+
+function expect(cond: boolean, what: string): void {
+  if (!cond) throw new Error(`expected: ${what}`);
+}
+
+const anonymous = createClient<paths>({ baseUrl: base });
+const as = (token: string) => createClient<paths>({ baseUrl: base, headers: { Authorization: `Bearer ${token}` } });
+const key = () => crypto.randomUUID();
+
+const tag = key().slice(0, 8);
+const email = `ts-${tag}@example.com`;
+const password = "correct horse battery staple";
+
+// Register, sign in, refresh.
+const account = ok("register", await anonymous.POST("/api/v1/auth/register", {
+  body: { email, password, handle: `ts_${tag}`, display_name: "Type Script" },
+}));
+expect(account.email === email && account.roles.includes("talent"), "a talent account");
+refused("register again", await anonymous.POST("/api/v1/auth/register", {
+  body: { email, password, handle: `ts2_${tag}`, display_name: "Again" },
+}), 409, "email_taken");
+refused("sign in with a wrong password", await anonymous.POST("/api/v1/auth/login", {
+  body: { email, password: "not the password at all" },
+}), 401, "invalid_credentials");
+const first = ok("sign in", await anonymous.POST("/api/v1/auth/login", { body: { email, password } }));
+expect(first.token_type === "Bearer" && first.expires_in > 0, "a bearer token");
+const tokens = ok("refresh", await anonymous.POST("/api/v1/auth/refresh", {
+  body: { refresh_token: first.refresh_token },
+}));
+const talent = as(tokens.access_token);
+
+// Profile and a track: Tier 1 once the profile is complete.
+const me = ok("me", await talent.GET("/api/v1/me"));
+expect(me.id === account.id && me.profile_complete === false, "an incomplete profile");
+const bad = refused("a portfolio link that is no URL", await talent.PATCH("/api/v1/me", {
+  body: { portfolio_links: ["not a url"] },
+}), 422, "validation_failed");
+expect(bad.errors?.[0]?.field === "portfolio_links[0]", "the field is named");
+const profile = ok("complete the profile", await talent.PATCH("/api/v1/me", {
+  body: { bio: "I cut trailers.", portfolio_links: ["https://portfolio.example.com/ts"] },
+}));
+expect(profile.profile_complete, "a complete profile");
+const standing = ok("enrol", await talent.POST("/api/v1/me/tracks", { body: { track: "preditor" } }));
+expect(standing.tier === 1 && standing.certificate === null, "Tier 1, no certificate");
+const progress = ok("progress", await talent.GET("/api/v1/me/progress"));
+const next = progress.tracks[0]?.next;
+expect(next?.tier === 2 && next.requirements.every((r) => typeof r.target === "number"), "what Tier 2 needs");
+const tracks = ok("tracks", await anonymous.GET("/api/v1/tracks"));
+expect(tracks.items.length === 5, "five tracks");
+
+// Credits: the allowance once, the balance and the history.
+const claimKey = key();
+const claimed = ok("claim the allowance", await talent.POST("/api/v1/credits/allowance", {
+  params: { header: { "Idempotency-Key": claimKey } },
+}));
+refused("claim it twice", await talent.POST("/api/v1/credits/allowance", {
+  params: { header: { "Idempotency-Key": key() } },
+}), 409, "allowance_already_claimed");
+const balance = ok("balance", await talent.GET("/api/v1/me/credits"));
+expect(balance.available === claimed.amount && balance.held === 0, "the allowance is available");
+const history = ok("history", await talent.GET("/api/v1/me/credits/transactions", { params: { query: { limit: 10 } } }));
+expect(history.items.length === 1 && history.next_cursor === null, "one transaction");
+
+// A generation run by a service key: hold, then capture part.
+const adminTokens = ok("admin signs in", await anonymous.POST("/api/v1/auth/login", {
+  body: { email: adminEmail, password: adminPassword },
+}));
+const admin = as(adminTokens.access_token);
+const apiKey = ok("create a service key", await admin.POST("/api/v1/admin/api-keys", {
+  body: { name: `ts-${tag}`, scopes: ["credits:hold"] },
+}));
+const service = createClient<paths>({ baseUrl: base, headers: { "X-Api-Key": apiKey.secret } });
+const hold = ok("hold", await service.POST("/api/v1/credits/holds", {
+  params: { header: { "Idempotency-Key": key() } },
+  body: { talent_id: account.id, amount: 30, purpose: "render 4 images", expires_in_seconds: 600 },
+}));
+expect(hold.status === "pending", "a pending hold");
+ok("capture", await service.POST("/api/v1/credits/holds/{id}/capture", {
+  params: { path: { id: hold.id }, header: { "Idempotency-Key": key() } },
+  body: { amount: 20 },
+}));
+const after = ok("balance after the run", await talent.GET("/api/v1/me/credits"));
+expect(after.available === claimed.amount - 20 && after.held === 0, "20 spent, 10 released");
+refused("a talent reads the dashboard", await talent.GET("/api/v1/dashboard/talent-engine"), 403, "forbidden");
+refused("an unknown certificate", await anonymous.GET("/api/v1/certificates/{id}", {
+  params: { path: { id: crypto.randomUUID() } },
+}), 404, "not_found");
+const open = ok("open challenges", await anonymous.GET("/api/v1/challenges", { params: { query: { status: "open" } } }));
+expect(Array.isArray(open.items), "a page of challenges");
+console.log("journey complete");
