@@ -182,6 +182,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::NominationNotPending
         | K::EngagementEnded
         | K::TalentPlaced
+        | K::PodHasPlacements
         | K::IdempotencyInProgress => StatusCode::CONFLICT,
         K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         K::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -111,6 +111,7 @@ error_kinds! {
     NominationNotPending => "nomination_not_pending",
     EngagementEnded => "engagement_ended",
     TalentPlaced => "talent_already_placed",
+    PodHasPlacements => "pod_has_placements",
     IdempotencyKeyReused => "idempotency_key_reused",
     IdempotencyInProgress => "idempotency_in_progress",
     /// The database cannot be reached or has no free connection: retry soon.
@@ -228,6 +229,10 @@ pub enum DomainError {
     EngagementEnded,
     #[error("this talent already fills a pod slot; unassign or reassign them first")]
     TalentPlaced,
+    #[error(
+        "the pod still has talent placed in its slots; unassign or move them before closing it"
+    )]
+    PodHasPlacements,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -288,6 +293,7 @@ impl DomainError {
             Self::NominationNotPending(_) => K::NominationNotPending,
             Self::EngagementEnded => K::EngagementEnded,
             Self::TalentPlaced => K::TalentPlaced,
+            Self::PodHasPlacements => K::PodHasPlacements,
             Self::IdempotencyKeyReused => K::IdempotencyKeyReused,
             Self::IdempotencyInProgress => K::IdempotencyInProgress,
             Self::Replayed { kind, .. } => *kind,

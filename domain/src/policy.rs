@@ -61,6 +61,8 @@ pub enum Denied {
     OwnTier,
     /// Only an admin moves a talent out of Tier 5.
     TierFiveNeedsAdmin,
+    /// Who nominated a talent does not also decide the nomination.
+    OwnNomination,
 }
 
 impl std::fmt::Display for Denied {
@@ -71,6 +73,9 @@ impl std::fmt::Display for Denied {
             Self::SelfGrant => f.write_str("nobody can grant credits to themselves"),
             Self::OwnTier => f.write_str("nobody can change their own tier"),
             Self::TierFiveNeedsAdmin => f.write_str("only an admin moves a talent out of Tier 5"),
+            Self::OwnNomination => {
+                f.write_str("who nominated a talent does not also decide the nomination")
+            }
         }
     }
 }

@@ -240,15 +240,18 @@ pub async fn set_targets(
         return Err(DomainError::Validation(errors));
     }
     let tx = db::begin_write(db).await?;
-    db::execute(
+    let before: Option<TargetRow> = db::fetch_one(
         &tx,
-        "DELETE FROM yearly_targets WHERE year = $1",
+        "SELECT year, tier5_target, quarterly FROM yearly_targets WHERE year = $1",
         [year.into()],
     )
     .await?;
+    let before = before.map(|r| serde_json::json!({ "year": r.year, "tier5_target": r.tier5_target, "quarterly": r.quarterly }));
     db::execute(
         &tx,
-        "INSERT INTO yearly_targets (year, tier5_target, quarterly, updated_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO yearly_targets (year, tier5_target, quarterly, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (year) DO UPDATE SET tier5_target = excluded.tier5_target, quarterly = excluded.quarterly, \
+         updated_at = excluded.updated_at",
         [year.into(), target.into(), quarterly.map(|q| serde_json::json!(q)).into(), now().into()],
     )
     .await?;
@@ -263,7 +266,7 @@ pub async fn set_targets(
         "dashboard.targets",
         "targets",
         Some(year.to_string()),
-        None,
+        before,
         Some(audit::json(&t)),
     )
     .await?;
@@ -283,8 +286,11 @@ pub struct Dashboard {
     #[schema(required = true)]
     pub oldest_nomination_age_seconds: Option<i64>,
     pub open_roles: Vec<OpenRoleCount>,
-    /// Tier 5 talents placed in a pod slot now.
+    /// Talents deployed this year: accepted into a pod slot (Tier 4 → 5)
+    /// since 1 January — what the yearly target and the pace count.
     pub tier5_deployed: i64,
+    /// Tier 5 talents in a slot of a pod that is not closed, now.
+    pub tier5_placed_now: i64,
     pub tier5_target: i64,
     pub targets: YearlyTargets,
     pub pace: Pace,
@@ -415,7 +421,15 @@ pub async fn talent_engine(
     .await?;
     let tier5_deployed = count(
         db,
-        "SELECT CAST(COUNT(DISTINCT talent_id) AS BIGINT) AS n FROM pod_slots WHERE status = 'filled'",
+        "SELECT CAST(COUNT(DISTINCT talent_id) AS BIGINT) AS n FROM tier_changes \
+         WHERE from_tier = 4 AND to_tier = 5 AND created_at >= $1",
+        vec![year_start.into()],
+    )
+    .await?;
+    let tier5_placed_now = count(
+        db,
+        "SELECT CAST(COUNT(DISTINCT s.talent_id) AS BIGINT) AS n FROM pod_slots s JOIN pods p ON p.id = s.pod_id \
+         WHERE s.status = 'filled' AND p.status <> 'closed'",
         vec![],
     )
     .await?;
@@ -435,7 +449,7 @@ pub async fn talent_engine(
     for f in filled {
         filled_by_pod.entry(f.pod_id).or_default().push(f.track);
     }
-    let peak = peaks(db, &pod_rows.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
+    let peak = peaks(db, None).await?;
     let pods = pod_rows
         .into_iter()
         .map(|p| {
@@ -482,6 +496,7 @@ pub async fn talent_engine(
         oldest_nomination_age_seconds: oldest.map(|o| (at - o).num_seconds()),
         open_roles,
         tier5_deployed,
+        tier5_placed_now,
         tier5_target: targets.tier5_target,
         pace: pace(tier5_deployed, &targets, at),
         targets,

@@ -152,22 +152,32 @@ struct Peak {
     peak: i64,
 }
 
-/// The peak concurrency each pod carried: for each engagement's start, how
-/// many of the pod's engagements were open then.
-pub(crate) async fn peaks<C: ConnectionTrait>(db: &C, pods: &[Uuid]) -> Result<HashMap<Uuid, i64>> {
-    if pods.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut b = SqlBuilder::new(
-        "SELECT x.pod_id, CAST(MAX(x.c) AS BIGINT) AS peak FROM (\
-           SELECT e1.pod_id, e1.id, COUNT(*) AS c FROM engagements e1 JOIN engagements e2 \
-             ON e2.pod_id = e1.pod_id AND e2.started_at <= e1.started_at \
-             AND (e2.ended_at IS NULL OR e2.ended_at > e1.started_at) \
-           WHERE e1.pod_id IN (",
-    );
-    let ps: Vec<String> = pods.iter().map(|id| b.bind(*id)).collect();
-    b.push(&ps.join(", "));
-    b.push(") GROUP BY e1.pod_id, e1.id) x GROUP BY x.pod_id");
+/// The peak concurrency each pod carried (of `pods`, or of every pod): a
+/// sweep over its engagements' starts (+1) and ends (−1) in time order, an
+/// end before a start at the same instant; the peak is the running sum's
+/// maximum. Linear in the engagements, not quadratic.
+pub(crate) async fn peaks<C: ConnectionTrait>(
+    db: &C,
+    pods: Option<&[Uuid]>,
+) -> Result<HashMap<Uuid, i64>> {
+    let mut b = SqlBuilder::new("");
+    let filter = match pods {
+        Some([]) => return Ok(HashMap::new()),
+        Some(ids) => {
+            let ps: Vec<String> = ids.iter().map(|id| b.bind(*id)).collect();
+            format!(" AND pod_id IN ({})", ps.join(", "))
+        }
+        None => String::new(),
+    };
+    b.push(&format!(
+        "SELECT pod_id, CAST(MAX(open_now) AS BIGINT) AS peak FROM (\
+           SELECT pod_id, SUM(d) OVER (PARTITION BY pod_id ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS open_now FROM (\
+             SELECT pod_id, started_at AS t, 1 AS d FROM engagements WHERE 1 = 1{filter} \
+             UNION ALL \
+             SELECT pod_id, ended_at AS t, -1 AS d FROM engagements WHERE ended_at IS NOT NULL{filter}\
+           ) ev\
+         ) x GROUP BY pod_id"
+    ));
     let rows: Vec<Peak> = db::fetch_all(db, &b.sql, b.values).await?;
     Ok(rows.into_iter().map(|p| (p.pod_id, p.peak)).collect())
 }
@@ -191,7 +201,7 @@ async fn assemble<C: ConnectionTrait>(db: &C, rows: Vec<PodRow>) -> Result<Vec<P
     let list = in_list(&mut b);
     b.push(&format!("{list}) ORDER BY started_at, id"));
     let open: Vec<Engagement> = db::fetch_all(db, &b.sql, b.values).await?;
-    let peaks = peaks(db, &ids).await?;
+    let peaks = peaks(db, Some(&ids)).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -217,6 +227,21 @@ async fn assemble<C: ConnectionTrait>(db: &C, rows: Vec<PodRow>) -> Result<Vec<P
             }
         })
         .collect())
+}
+
+/// Serialises what depends on a pod's status (closing it, adding a slot,
+/// placing a talent): on PostgreSQL a lock on its row; SQLite serialises
+/// writers anyway.
+pub(crate) async fn lock_pod<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<()> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db::execute(
+            db,
+            "SELECT id FROM pods WHERE id = $1 FOR UPDATE",
+            [id.into()],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn pod_row<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<PodRow> {
@@ -340,9 +365,15 @@ pub async fn update_pod(
     let cap = change.client_capacity.and_then(|c| capacity(&mut v, c));
     v.finish()?;
     let tx = db::begin_write(db).await?;
+    lock_pod(&tx, id).await?;
     let before = get_pod(&tx, id).await?;
     if before.status == PodStatus::Closed && change.status.is_some_and(|s| s != PodStatus::Closed) {
         return Err(DomainError::PodClosed("closed"));
+    }
+    if change.status == Some(PodStatus::Closed)
+        && before.slots.iter().any(|s| s.status == SlotStatus::Filled)
+    {
+        return Err(DomainError::PodHasPlacements);
     }
     let mut b = SqlBuilder::new("UPDATE pods SET updated_at = ");
     let p = b.bind(now());
@@ -404,6 +435,7 @@ pub async fn add_slot(
     spec: SlotSpec,
 ) -> Result<Slot> {
     let tx = db::begin_write(db).await?;
+    lock_pod(&tx, pod).await?;
     let p = pod_row(&tx, pod).await?;
     if p.status == PodStatus::Closed {
         return Err(DomainError::PodClosed("closed"));
@@ -486,13 +518,12 @@ pub async fn open_roles(
 pub struct EngagementSpec {
     #[schema(example = "Acme Sneakers")]
     pub client_name: String,
-    /// When it started; default now. Not in the future.
-    #[serde(default)]
-    pub started_at: Option<DateTime<Utc>>,
 }
 
-/// Records an engagement; beyond the pod's capacity it is 409
-/// `pod_at_capacity` (a guarded counter, so concurrent ones never exceed it).
+/// Records an engagement, starting now (a backdated start could overlap
+/// ended ones and carry the pod past its capacity in the records); beyond
+/// the pod's capacity it is 409 `pod_at_capacity` (a guarded counter, so
+/// concurrent ones never exceed it).
 pub async fn add_engagement(
     db: &DatabaseConnection,
     allowed: &Allowed<ManagePods>,
@@ -502,13 +533,7 @@ pub async fn add_engagement(
     let client = Text::parse("client_name", &spec.client_name, 1, 200)
         .map_err(|e| DomainError::Validation(vec![e]))?;
     let at = now();
-    let started = spec.started_at.unwrap_or(at);
-    if started > at {
-        return Err(DomainError::field(
-            "started_at",
-            "must not be in the future",
-        ));
-    }
+    let started = at;
     let tx = db::begin_write(db).await?;
     let p = pod_row(&tx, pod).await?;
     if matches!(p.status, PodStatus::Closed | PodStatus::Paused) {

@@ -32,6 +32,8 @@ pub enum NominationStatus {
     Accepted,
     Declined,
     Expired,
+    /// The talent left Tier 4 in the track before a decision.
+    Withdrawn,
 }
 
 impl NominationStatus {
@@ -41,6 +43,7 @@ impl NominationStatus {
             Self::Accepted => "accepted",
             Self::Declined => "declined",
             Self::Expired => "expired",
+            Self::Withdrawn => "withdrawn",
         }
     }
 }
@@ -136,6 +139,15 @@ pub async fn nominate(
         .get();
     if tier != 4 {
         return Err(DomainError::NotTierFour(tier));
+    }
+    if db::exists(
+        &tx,
+        "SELECT 1 FROM pod_slots WHERE talent_id = $1",
+        [spec.talent_id.into()],
+    )
+    .await?
+    {
+        return Err(DomainError::TalentPlaced);
     }
     if let Some(slot) = spec.slot_id {
         let s: super::Slot =
@@ -367,6 +379,9 @@ pub async fn accept(
     if n.talent_id == lead {
         return Err(DomainError::Forbidden(Denied::OwnTier));
     }
+    if n.nominated_by == lead {
+        return Err(DomainError::Forbidden(Denied::OwnNomination));
+    }
     tiers::lock_talent(&tx, n.talent_id).await?;
     let n = find(&tx, id).await?;
     pending(&n)?;
@@ -396,6 +411,7 @@ pub async fn accept(
             ),
         ));
     }
+    super::lock_pod(&tx, slot.pod_id).await?;
     let pod = super::pod_row(&tx, slot.pod_id).await?;
     if pod.status == PodStatus::Closed {
         return Err(DomainError::PodClosed("closed"));
@@ -424,12 +440,12 @@ pub async fn accept(
     let decided = db::execute(
         &tx,
         "UPDATE nominations SET status = 'accepted', decided_by = $1, decided_at = $2, placed_slot_id = $3 \
-         WHERE id = $4 AND status = 'pending'",
+         WHERE id = $4 AND status = 'pending' AND expires_at > $2",
         [lead.into(), at.into(), slot.id.into(), n.id.into()],
     )
     .await?;
     if decided == 0 {
-        return Err(DomainError::NominationNotPending("decided"));
+        return Err(DomainError::NominationNotPending("decided or expired"));
     }
     let after = find(&tx, id).await?;
     events::append(
@@ -469,6 +485,9 @@ pub async fn decline(
         .map_err(|e| DomainError::Validation(vec![e]))?;
     let tx = db::begin_write(db).await?;
     let n = find(&tx, id).await?;
+    if n.nominated_by == lead {
+        return Err(DomainError::Forbidden(Denied::OwnNomination));
+    }
     pending(&n)?;
     let at = now();
     let decided = db::execute(

@@ -91,11 +91,12 @@ pub async fn assign(
         .ok_or_else(|| DomainError::bug("a lead's action by a service"))?;
     let tx = db::begin_write(db).await?;
     let slot = find_slot(&tx, pod, slot_id).await?;
+    tiers::lock_talent(&tx, talent).await?;
+    super::lock_pod(&tx, pod).await?;
     let p = pod_row(&tx, pod).await?;
     if p.status == PodStatus::Closed {
         return Err(DomainError::PodClosed("closed"));
     }
-    tiers::lock_talent(&tx, talent).await?;
     let tier = tiers::tier_for(&tx, talent, Some(slot.track)).await?.get();
     if tier != 5 {
         return Err(DomainError::field(
@@ -123,8 +124,8 @@ pub async fn assign(
     if let Some(f) = &from {
         db::execute(
             &tx,
-            "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1",
-            [f.id.into()],
+            "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1 AND talent_id = $2",
+            [f.id.into(), talent.into()],
         )
         .await?;
     }
@@ -205,7 +206,9 @@ pub async fn bench(
         let p = b.bind(t);
         b.push(&format!(" AND tt.track = {p}"));
     }
-    if let Some((talent, track)) = after.as_deref().and_then(|a| a.split_once(':')) {
+    let bad_cursor = || DomainError::field("cursor", "is not a cursor of this list");
+    if let Some(a) = after.as_deref() {
+        let (talent, track) = a.split_once(':').ok_or_else(bad_cursor)?;
         let talent: Uuid = talent
             .parse()
             .map_err(|_| DomainError::field("cursor", "is not a cursor of this list"))?;
@@ -224,21 +227,56 @@ pub async fn bench(
     }))
 }
 
-/// The pods' reaction to announced events: a talent out of Tier 5 in a
-/// track leaves its slot of that track.
+/// The pods' reaction to announced events: a talent demoted out of Tier 5
+/// in a track leaves its slot of that track (with a pod event); one demoted
+/// below Tier 4 loses its pending nominations in the track (withdrawn).
 pub async fn react<C: ConnectionTrait>(
     tx: &C,
     kind: &str,
     subject: Uuid,
     payload: &serde_json::Value,
 ) -> Result<()> {
-    if kind == "tier.left_tier_five" {
-        let track: Track = serde_json::from_value(payload["track"].clone())
-            .map_err(|_| DomainError::bug("a tier event without its track"))?;
+    if kind != "tier.demoted" {
+        return Ok(());
+    }
+    let track: Track = serde_json::from_value(payload["track"].clone())
+        .map_err(|_| DomainError::bug("a tier event without its track"))?;
+    let (from, to) = (payload["from"].as_i64(), payload["to"].as_i64());
+    if from == Some(5) {
+        #[derive(FromQueryResult)]
+        struct Freed {
+            id: Uuid,
+            pod_id: Uuid,
+        }
+        let freed: Option<Freed> = db::fetch_one(
+            tx,
+            "SELECT id, pod_id FROM pod_slots WHERE talent_id = $1 AND track = $2",
+            [subject.into(), track.into()],
+        )
+        .await?;
+        if let Some(f) = freed {
+            db::execute(
+                tx,
+                "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1",
+                [f.id.into()],
+            )
+            .await?;
+            events::append(
+                tx,
+                "pod.unassigned",
+                "pod",
+                f.pod_id,
+                serde_json::json!({ "slot_id": f.id, "talent_id": subject, "reason": "demoted out of Tier 5" }),
+            )
+            .await?;
+        }
+    }
+    if to.is_some_and(|t| t < 4) {
         db::execute(
             tx,
-            "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE talent_id = $1 AND track = $2",
-            [subject.into(), track.into()],
+            "UPDATE nominations SET status = 'withdrawn', decision_reason = 'the talent was demoted below Tier 4', \
+             decided_at = $1 WHERE talent_id = $2 AND track = $3 AND status = 'pending'",
+            [now().into(), subject.into(), track.into()],
         )
         .await?;
     }

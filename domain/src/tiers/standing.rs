@@ -480,17 +480,16 @@ pub async fn demote(
     } else {
         None
     };
-    if from == 5 {
-        // Whoever keeps placements reacts (the pods free the talent's slot).
-        crate::events::record(
-            &tx,
-            "tier.left_tier_five",
-            "talent",
-            talent,
-            serde_json::json!({ "track": track, "to": to }),
-        )
-        .await?;
-    }
+    // Whoever keeps placements and nominations reacts: the pods free the
+    // talent's slot out of Tier 5 and withdraw pending nominations below 4.
+    crate::events::record(
+        &tx,
+        "tier.demoted",
+        "talent",
+        talent,
+        serde_json::json!({ "track": track, "from": from, "to": to }),
+    )
+    .await?;
     let evidence = serde_json::json!({ "certificate_revoked": revoked });
     history::record(
         &tx,

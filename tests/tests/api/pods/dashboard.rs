@@ -58,7 +58,7 @@ both_backends! {
         assert_eq!(d["nominations_waiting"], 1);
         assert!(d["oldest_nomination_age_seconds"].as_i64().unwrap() >= 0);
         assert_eq!(d["open_roles"], json!([{"pod_id": pod, "pod_name": d["open_roles"][0]["pod_name"], "track": "ai_generalist", "open_slots": 1}]));
-        assert_eq!((d["tier5_deployed"].clone(), d["tier5_target"].clone()), (json!(1), json!(10)));
+        assert_eq!((d["tier5_deployed"].clone(), d["tier5_placed_now"].clone(), d["tier5_target"].clone()), (json!(1), json!(1), json!(10)));
         let pod_load = &d["pods"][0];
         assert_eq!((pod_load["active_engagements"].clone(), pod_load["client_capacity"].clone(), pod_load["peak_concurrent_engagements"].clone()), (json!(1), json!(2), json!(1)));
         assert_eq!(pod_load["missing_roles"], json!(["workflow_engineer", "ai_generalist", "data_lora_specialist"]));
@@ -67,7 +67,11 @@ both_backends! {
         assert_eq!((bulk[0]["track"].clone(), bulk[0]["reviewed_batches"].clone(), bulk[0]["successful_batches"].clone()), (json!("ai_generalist"), json!(1), json!(1)));
         // Pace: 1 deployed against 10 pro-rated to today.
         let expected = d["pace"]["expected_to_date"].as_f64().unwrap();
-        assert!(expected > 0.0 && expected <= 10.0);
+        let now = chrono::Utc::now();
+        let start = chrono::NaiveDate::from_ymd_opt(year, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let end = chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let mine = 10.0 * (now - start).num_seconds() as f64 / (end - start).num_seconds() as f64;
+        assert!((expected - mine).abs() < 0.01, "{expected} vs {mine}");
         let ratio = 1.0 / expected;
         let status = if ratio >= 1.0 { "on_pace" } else if ratio >= 0.8 { "slightly_off" } else { "off_pace" };
         assert_eq!(d["pace"]["status"], status);

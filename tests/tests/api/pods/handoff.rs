@@ -179,6 +179,18 @@ both_backends! {
         assert_eq!((pa["slots"][0]["status"].clone(), pa["slots"][0]["talent_id"].clone()), (json!("open"), Value::Null));
         let roles: Value = app.open_roles(&manager, "track=preditor").await.json().await.unwrap();
         assert_eq!(roles["items"].as_array().unwrap().len(), 2);
+        // A pending nomination of a talent demoted below Tier 4 is withdrawn.
+        let (nominee, nid) = app.nominated(&manager, "ai_generalist").await;
+        assert_eq!(app.demote(&manager, &nominee, "ai_generalist", &json!({"tier": 3, "reason": "lapsed"})).await.status(), StatusCode::OK);
+        let d: Value = app.handoff(&lead, &nid).await.json().await.unwrap();
+        assert_eq!(d["nomination"]["status"], "withdrawn");
+        // A placed talent is not nominated again; a pod with placements does not close.
+        assert_eq!(app.assign(&lead, &pod_a, &a[0], &talent).await.status(), StatusCode::UNPROCESSABLE_ENTITY, "Tier 4 now");
+        let (placed, pid) = app.nominated(&manager, "ai_generalist").await;
+        assert_eq!(app.accept(&lead, &pid, &b[1]).await.status(), StatusCode::OK);
+        app.enrol(placed.id, "preditor", 4).await;
+        assert_problem(app.nominate(&manager, &placed, "preditor", None).await, 409, "talent_already_placed").await;
+        assert_problem(app.update_pod(&lead, &pod_b, &json!({"status": "closed"})).await, 409, "pod_has_placements").await;
     }
 
     async fn a_talent_never_reaches_tier_5_by_a_route_of_its_own(app: &TestApp) {
@@ -193,8 +205,19 @@ both_backends! {
         assert_problem(app.add_slot(&talent, &pod, "preditor").await, 403, "forbidden").await;
         // A lead who is also the nominated talent cannot accept themselves.
         let admin = app.new_admin().await;
-        app.update_user(&admin, talent.id, &json!({"roles": ["talent", "generative_lead"]})).await;
-        assert_problem(app.accept(&talent, &id, &slots[0]).await, 403, "forbidden").await;
+        let res = app.update_user(&admin, talent.id, &json!({"roles": ["talent", "generative_lead"]})).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = assert_problem(app.accept(&talent, &id, &slots[0]).await, 403, "forbidden").await;
+        assert!(body["detail"].as_str().unwrap().contains("own tier"), "{body}");
+        // Nor does whoever nominated decide: an admin may do both, but not for one talent.
+        let other = app.new_talent().await;
+        app.enrol(other.id, "preditor", 4).await;
+        let n: Value = app.nominate(&admin, &other, "preditor", None).await.json().await.unwrap();
+        let nid = n["id"].as_str().unwrap();
+        let body = assert_problem(app.accept(&admin, nid, &slots[0]).await, 403, "forbidden").await;
+        assert!(body["detail"].as_str().unwrap().contains("nominated"), "{body}");
+        assert_problem(app.decline(&admin, nid, "no").await, 403, "forbidden").await;
+        assert_eq!(app.accept(&lead, nid, &slots[0]).await.status(), StatusCode::OK);
         assert_eq!(app.tier_in(&talent, "preditor").await, 4);
     }
 }

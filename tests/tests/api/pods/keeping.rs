@@ -60,6 +60,15 @@ both_backends! {
         assert_eq!(app.add_engagement(&lead, &pod, "Client X").await.status(), StatusCode::CREATED);
         let p: Value = app.get_pod(&lead, &pod).await.json().await.unwrap();
         assert_eq!((p["active_engagements"].clone(), p["peak_concurrent_engagements"].clone()), (json!(3), json!(3)));
+        // Engagements one after another never overlap: the peak stays 1.
+        let (seq, _) = app.pod_with_slots(&lead, 5, &[]).await;
+        for c in ["A", "B", "C"] {
+            let e: Value = app.add_engagement(&lead, &seq, c).await.json().await.unwrap();
+            app.end_engagement(&lead, &seq, e["id"].as_str().unwrap()).await;
+        }
+        app.add_engagement(&lead, &seq, "D").await;
+        let p: Value = app.get_pod(&lead, &seq).await.json().await.unwrap();
+        assert_eq!((p["active_engagements"].clone(), p["peak_concurrent_engagements"].clone()), (json!(1), json!(1)));
         // Paused: none.
         app.update_pod(&lead, &pod, &json!({"status": "paused", "client_capacity": 10})).await;
         assert_problem(app.add_engagement(&lead, &pod, "Y").await, 409, "pod_closed").await;
