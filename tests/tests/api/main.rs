@@ -15,6 +15,7 @@ mod cli;
 mod credits;
 mod edge;
 mod faults;
+mod instances;
 mod openapi;
 mod pods;
 mod rate_limits;
