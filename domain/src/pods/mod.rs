@@ -6,8 +6,10 @@
 //! aggregate queries (`dashboard`).
 
 mod dashboard;
+mod engagements;
 mod nominations;
 mod placement;
+mod slots;
 
 use std::collections::HashMap;
 
@@ -21,12 +23,15 @@ pub use dashboard::{
     Dashboard, FunnelStage, OpenRoleCount, Pace, PaceStatus, PodLoad, TargetsSpec, TierCount,
     TrackBulkRunRow, YearlyTargets, pace, set_targets, talent_engine,
 };
+pub use engagements::{EngagementSpec, add_engagement, end_engagement};
 pub use nominations::{
     AcceptSpec, DeclineSpec, Nomination, NominationDetail, NominationFilter, NominationSpec,
     NominationStatus, accept, decline, expire_nominations, get_nomination, list_nominations,
     nominate,
 };
 pub use placement::{BenchEntry, assign, bench, react, unassign};
+pub(crate) use slots::find_slot;
+pub use slots::{OpenRole, SlotSpec, add_slot, open_roles};
 
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
@@ -419,208 +424,4 @@ pub async fn update_pod(
     .await?;
     tx.commit().await?;
     Ok(after)
-}
-
-/// A new slot: one role of `track`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SlotSpec {
-    pub track: Track,
-}
-
-pub async fn add_slot(
-    db: &DatabaseConnection,
-    allowed: &Allowed<ManagePods>,
-    pod: Uuid,
-    spec: SlotSpec,
-) -> Result<Slot> {
-    let tx = db::begin_write(db).await?;
-    lock_pod(&tx, pod).await?;
-    let p = pod_row(&tx, pod).await?;
-    if p.status == PodStatus::Closed {
-        return Err(DomainError::PodClosed("closed"));
-    }
-    let (id, at) = (new_id(), now());
-    db::execute(
-        &tx,
-        "INSERT INTO pod_slots (id, pod_id, track, status, talent_id, filled_at, created_at) \
-         VALUES ($1, $2, $3, 'open', NULL, NULL, $4)",
-        [id.into(), pod.into(), spec.track.into(), at.into()],
-    )
-    .await?;
-    let slot = find_slot(&tx, pod, id).await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "pod.slot_add",
-        "pod",
-        Some(pod.to_string()),
-        None,
-        Some(audit::json(&slot)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(slot)
-}
-
-pub(crate) async fn find_slot<C: ConnectionTrait>(db: &C, pod: Uuid, id: Uuid) -> Result<Slot> {
-    db::fetch_one(
-        db,
-        "SELECT * FROM pod_slots WHERE id = $1 AND pod_id = $2",
-        [id.into(), pod.into()],
-    )
-    .await?
-    .ok_or(DomainError::NotFound("slot"))
-}
-
-/// An open slot, with its pod's name.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, FromQueryResult)]
-pub struct OpenRole {
-    pub slot_id: Uuid,
-    pub pod_id: Uuid,
-    pub pod_name: String,
-    pub pod_status: PodStatus,
-    pub track: Track,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Open slots across pods that are not closed, oldest first (staff).
-pub async fn open_roles(
-    db: &DatabaseConnection,
-    _allowed: &Allowed<ViewTalentEngine>,
-    track: Option<Track>,
-    cursor: Option<&str>,
-    limit: Limit,
-) -> Result<Page<OpenRole>> {
-    let after: Option<Uuid> = page::decode(cursor)?;
-    let mut b = SqlBuilder::new(
-        "SELECT s.id AS slot_id, s.pod_id, p.name AS pod_name, p.status AS pod_status, s.track, s.created_at \
-         FROM pod_slots s JOIN pods p ON p.id = s.pod_id WHERE s.status = 'open' AND p.status <> 'closed'",
-    );
-    if let Some(t) = track {
-        let p = b.bind(t);
-        b.push(&format!(" AND s.track = {p}"));
-    }
-    if let Some(a) = after {
-        let p = b.bind(a);
-        b.push(&format!(" AND s.id > {p}"));
-    }
-    b.push(&format!(" ORDER BY s.id LIMIT {}", limit.get() + 1));
-    let rows: Vec<OpenRole> = db::fetch_all(db, &b.sql, b.values).await?;
-    Ok(Page::from_rows(rows, limit.get(), |r: &OpenRole| {
-        r.slot_id.to_string()
-    }))
-}
-
-/// A client engagement as the lead records it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EngagementSpec {
-    #[schema(example = "Acme Sneakers")]
-    pub client_name: String,
-}
-
-/// Records an engagement, starting now (a backdated start could overlap
-/// ended ones and carry the pod past its capacity in the records); beyond
-/// the pod's capacity it is 409 `pod_at_capacity` (a guarded counter, so
-/// concurrent ones never exceed it).
-pub async fn add_engagement(
-    db: &DatabaseConnection,
-    allowed: &Allowed<ManagePods>,
-    pod: Uuid,
-    spec: EngagementSpec,
-) -> Result<Engagement> {
-    let client = Text::parse("client_name", &spec.client_name, 1, 200)
-        .map_err(|e| DomainError::Validation(vec![e]))?;
-    let at = now();
-    let started = at;
-    let tx = db::begin_write(db).await?;
-    let p = pod_row(&tx, pod).await?;
-    if matches!(p.status, PodStatus::Closed | PodStatus::Paused) {
-        return Err(DomainError::PodClosed(p.status.as_str()));
-    }
-    let moved = db::execute(
-        &tx,
-        "UPDATE pods SET active_engagements = active_engagements + 1, updated_at = $1 \
-         WHERE id = $2 AND active_engagements < client_capacity AND status IN ('forming', 'active')",
-        [at.into(), pod.into()],
-    )
-    .await?;
-    if moved == 0 {
-        let p = pod_row(&tx, pod).await?;
-        return Err(match p.status {
-            PodStatus::Closed | PodStatus::Paused => DomainError::PodClosed(p.status.as_str()),
-            _ => DomainError::PodAtCapacity(p.client_capacity),
-        });
-    }
-    let id = new_id();
-    db::execute(
-        &tx,
-        "INSERT INTO engagements (id, pod_id, client_name, started_at, ended_at, created_at) VALUES ($1, $2, $3, $4, NULL, $5)",
-        [id.into(), pod.into(), client.as_str().into(), started.into(), at.into()],
-    )
-    .await?;
-    let e = find_engagement(&tx, pod, id).await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "pod.engagement_add",
-        "pod",
-        Some(pod.to_string()),
-        None,
-        Some(audit::json(&e)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(e)
-}
-
-async fn find_engagement<C: ConnectionTrait>(db: &C, pod: Uuid, id: Uuid) -> Result<Engagement> {
-    db::fetch_one(
-        db,
-        "SELECT id, pod_id, client_name, started_at, ended_at FROM engagements WHERE id = $1 AND pod_id = $2",
-        [id.into(), pod.into()],
-    )
-    .await?
-    .ok_or(DomainError::NotFound("engagement"))
-}
-
-/// Ends an open engagement (once: a second end is 409).
-pub async fn end_engagement(
-    db: &DatabaseConnection,
-    allowed: &Allowed<ManagePods>,
-    pod: Uuid,
-    id: Uuid,
-) -> Result<Engagement> {
-    let tx = db::begin_write(db).await?;
-    find_engagement(&tx, pod, id).await?;
-    let at = now();
-    let ended = db::execute(
-        &tx,
-        "UPDATE engagements SET ended_at = $1 WHERE id = $2 AND pod_id = $3 AND ended_at IS NULL",
-        [at.into(), id.into(), pod.into()],
-    )
-    .await?;
-    if ended == 0 {
-        return Err(DomainError::EngagementEnded);
-    }
-    db::execute(
-        &tx,
-        "UPDATE pods SET active_engagements = active_engagements - 1, updated_at = $1 WHERE id = $2 AND active_engagements > 0",
-        [at.into(), pod.into()],
-    )
-    .await?;
-    let e = find_engagement(&tx, pod, id).await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "pod.engagement_end",
-        "pod",
-        Some(pod.to_string()),
-        None,
-        Some(audit::json(&e)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(e)
 }

@@ -34,13 +34,7 @@ pub async fn unassign(
         return Err(DomainError::SlotEmpty);
     };
     tiers::lock_talent(&tx, talent).await?;
-    let freed = db::execute(
-        &tx,
-        "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1 AND talent_id = $2",
-        [slot_id.into(), talent.into()],
-    )
-    .await?;
-    if freed == 0 {
+    if !vacate(&tx, slot_id, talent).await? {
         return Err(DomainError::SlotEmpty);
     }
     let p = pod_row(&tx, pod).await?;
@@ -122,12 +116,7 @@ pub async fn assign(
     )
     .await?;
     if let Some(f) = &from {
-        db::execute(
-            &tx,
-            "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1 AND talent_id = $2",
-            [f.id.into(), talent.into()],
-        )
-        .await?;
+        vacate(&tx, f.id, talent).await?;
     }
     let filled = db::execute(
         &tx,
@@ -255,12 +244,7 @@ pub async fn react<C: ConnectionTrait>(
         )
         .await?;
         if let Some(f) = freed {
-            db::execute(
-                tx,
-                "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1",
-                [f.id.into()],
-            )
-            .await?;
+            vacate(tx, f.id, subject).await?;
             events::append(
                 tx,
                 "pod.unassigned",
@@ -281,4 +265,15 @@ pub async fn react<C: ConnectionTrait>(
         .await?;
     }
     Ok(())
+}
+
+/// Opens a slot `talent` fills (guarded by the occupant); whether it did.
+async fn vacate<C: ConnectionTrait>(tx: &C, slot: Uuid, talent: Uuid) -> Result<bool> {
+    let n = db::execute(
+        tx,
+        "UPDATE pod_slots SET status = 'open', talent_id = NULL, filled_at = NULL WHERE id = $1 AND talent_id = $2",
+        [slot.into(), talent.into()],
+    )
+    .await?;
+    Ok(n == 1)
 }

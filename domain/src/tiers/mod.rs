@@ -6,19 +6,22 @@
 //! talent's tracks) that the allowance and profiles read.
 
 mod certificates;
+mod certification;
 mod engine;
 mod history;
+mod progress;
 mod standing;
 mod tracks;
 
 pub use certificates::valid_certificate;
 pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
+pub use certification::certify;
 pub use engine::{end_grace_periods, react, reevaluate_batch};
 pub(crate) use engine::{lock_talent, profile_complete};
 pub use history::{TierChange, tier_history};
+pub use progress::{NextTier, Progress, ProgressItem, TrackProgress, progress};
 pub use standing::{
-    LockSpec, NextTier, Progress, ProgressItem, TierChangeSpec, TrackProgress, TrackStanding,
-    certify, demote, enrol, progress, set_lock, standings_of,
+    LockSpec, TierChangeSpec, TrackStanding, demote, enrol, set_lock, standings_of,
 };
 pub(crate) use standing::{place_at_five, record_tier_five_step};
 pub use tracks::{
