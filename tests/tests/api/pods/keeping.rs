@@ -34,6 +34,15 @@ both_backends! {
         assert_problem(app.update_pod(&manager, id, &json!({"status": "paused"})).await, 403, "forbidden").await;
         let page: Value = app.list_pods(&manager, "status=active").await.json().await.unwrap();
         assert_eq!(page["items"].as_array().unwrap().len(), 1);
+        // The lead's operations refuse a manager; the staff reads refuse a talent.
+        let slot: Value = app.add_slot(&lead, id, "preditor").await.json().await.unwrap();
+        let e: Value = app.add_engagement(&lead, id, "Acme").await.json().await.unwrap();
+        assert_problem(app.add_engagement(&manager, id, "Acme").await, 403, "forbidden").await;
+        assert_problem(app.end_engagement(&manager, id, e["id"].as_str().unwrap()).await, 403, "forbidden").await;
+        assert_problem(app.unassign(&manager, id, slot["id"].as_str().unwrap()).await, 403, "forbidden").await;
+        assert_problem(app.open_roles(&talent, "").await, 403, "forbidden").await;
+        assert_problem(app.bench(&talent, "").await, 403, "forbidden").await;
+        assert_eq!(app.end_engagement(&lead, id, e["id"].as_str().unwrap()).await.status(), StatusCode::OK);
         // Closed stays closed; no slots on it.
         assert_eq!(app.update_pod(&lead, id, &json!({"status": "closed"})).await.status(), StatusCode::OK);
         assert_problem(app.update_pod(&lead, id, &json!({"status": "active"})).await, 409, "pod_closed").await;
