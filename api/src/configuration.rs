@@ -86,6 +86,21 @@ pub struct Settings {
     /// `KARTEL_DASHBOARD_CACHE_SECONDS`: the talent-engine dashboard is
     /// computed at most this often per instance (0: on every request).
     pub dashboard_cache_seconds: u64,
+    /// `KARTEL_SMTP_URL`: where mail is handed off, e.g.
+    /// `smtp://mail.example.com:587?tls=required`, `smtps://user:pass@host`,
+    /// `smtp://127.0.0.1:1025` (a local catcher). Unset: mails are written
+    /// to the log, links included, instead of being sent.
+    pub smtp_url: Option<Secret>,
+    /// `KARTEL_MAIL_FROM`: the sender of every mail.
+    pub mail_from: String,
+    /// `KARTEL_PUBLIC_URL`: the portal's address; links in mails start with it.
+    pub public_url: String,
+    /// `KARTEL_MAIL_POLL_MILLIS`: how often the mailer looks for mail
+    /// written by other instances or due for a retry.
+    pub mail_poll_millis: u64,
+    /// `KARTEL_MAIL_RETRY_SECONDS`: the first retry's delay after a failed
+    /// hand-off; it doubles with each attempt, up to an hour.
+    pub mail_retry_seconds: u64,
 }
 
 impl Default for Settings {
@@ -118,6 +133,11 @@ impl Default for Settings {
             issuer_url: None,
             nomination_ttl_days: 30,
             dashboard_cache_seconds: 10,
+            smtp_url: None,
+            mail_from: "Kartel <no-reply@localhost>".into(),
+            public_url: "http://localhost:3000".into(),
+            mail_poll_millis: 2000,
+            mail_retry_seconds: 10,
         }
     }
 }
@@ -177,6 +197,26 @@ impl Settings {
             && !(r.expose().starts_with("redis://") || r.expose().starts_with("rediss://"))
         {
             return Err("invalid setting REDIS_URL: must start with redis:// or rediss://".into());
+        }
+        if let Some(u) = &self.smtp_url {
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(u.expose()).map_err(
+                |e| {
+                    format!(
+                        "invalid setting KARTEL_SMTP_URL: {e} (e.g. smtp://host:587?tls=required)"
+                    )
+                },
+            )?;
+        }
+        self.mail_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| format!("invalid setting KARTEL_MAIL_FROM: {e}"))?;
+        if !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://")) {
+            return Err(
+                "invalid setting KARTEL_PUBLIC_URL: must start with https:// or http://".into(),
+            );
+        }
+        if self.mail_poll_millis == 0 {
+            return Err("invalid setting KARTEL_MAIL_POLL_MILLIS: must be at least 1".into());
         }
         if !(30..=900).contains(&self.access_token_ttl_seconds) {
             return Err(

@@ -149,9 +149,12 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::SessionRevoked
         | K::InvalidRefreshToken
         | K::RefreshTokenReused => StatusCode::UNAUTHORIZED,
-        K::AccountSuspended | K::Forbidden | K::NotEligible | K::OwnSubmission => {
-            StatusCode::FORBIDDEN
-        }
+        K::AccountSuspended
+        | K::Forbidden
+        | K::NotEligible
+        | K::OwnSubmission
+        | K::EmailUnverified => StatusCode::FORBIDDEN,
+        K::InvalidToken => StatusCode::BAD_REQUEST,
         K::EmailTaken
         | K::HandleTaken
         | K::OwnAdminRole
@@ -183,6 +186,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::EngagementEnded
         | K::TalentPlaced
         | K::PodHasPlacements
+        | K::AlreadyVerified
         | K::IdempotencyInProgress => StatusCode::CONFLICT,
         K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         K::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod key_cache;
 pub mod keys;
 pub mod leaderboards;
+pub mod mailer;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

@@ -110,7 +110,11 @@ impl Application {
             settings.dashboard_cache_seconds,
         ));
         let key_cache = KeyCache::new(Duration::from_secs(settings.api_key_cache_seconds));
+        let mailer = crate::mailer::Mailer::new(&settings)?;
+        let links = kartel_domain::mail::Links::new(&settings.public_url);
         let state = Arc::new(AppState {
+            mailer,
+            links,
             db,
             keys,
             settings,
@@ -144,8 +148,10 @@ impl Application {
     /// Serves, with the background jobs running, until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let jobs = jobs::spawn(self.state.clone());
+        let mailer = crate::mailer::spawn(self.state.clone());
         let result = self.server.await;
         jobs.abort();
+        mailer.abort();
         result
     }
 }

@@ -18,6 +18,9 @@ pub struct AppState {
     pub key_cache: crate::key_cache::KeyCache,
     pub leaderboards: crate::leaderboards::Leaderboards,
     pub dashboard: crate::dashboard_cache::DashboardCache,
+    pub mailer: crate::mailer::Mailer,
+    /// Where links in mails point.
+    pub links: kartel_domain::mail::Links,
 }
 
 pub type State = actix_web::web::Data<AppState>;

@@ -112,6 +112,11 @@ error_kinds! {
     EngagementEnded => "engagement_ended",
     TalentPlaced => "talent_already_placed",
     PodHasPlacements => "pod_has_placements",
+    /// The talent has not verified their email address yet.
+    EmailUnverified => "email_unverified",
+    /// A verification or reset token that is wrong, used or expired.
+    InvalidToken => "invalid_token",
+    AlreadyVerified => "email_already_verified",
     IdempotencyKeyReused => "idempotency_key_reused",
     IdempotencyInProgress => "idempotency_in_progress",
     /// The database cannot be reached or has no free connection: retry soon.
@@ -233,6 +238,14 @@ pub enum DomainError {
         "the pod still has talent placed in its slots; unassign or move them before closing it"
     )]
     PodHasPlacements,
+    #[error(
+        "the email address is not verified yet; follow the link mailed to it (or ask for a new one)"
+    )]
+    EmailUnverified,
+    #[error("this link is invalid, expired or already used; ask for a new one")]
+    InvalidToken,
+    #[error("this email address is already verified")]
+    AlreadyVerified,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -294,6 +307,9 @@ impl DomainError {
             Self::EngagementEnded => K::EngagementEnded,
             Self::TalentPlaced => K::TalentPlaced,
             Self::PodHasPlacements => K::PodHasPlacements,
+            Self::EmailUnverified => K::EmailUnverified,
+            Self::InvalidToken => K::InvalidToken,
+            Self::AlreadyVerified => K::AlreadyVerified,
             Self::IdempotencyKeyReused => K::IdempotencyKeyReused,
             Self::IdempotencyInProgress => K::IdempotencyInProgress,
             Self::Replayed { kind, .. } => *kind,

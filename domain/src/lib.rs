@@ -13,12 +13,14 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod ledger;
+pub mod mail;
 pub mod page;
 pub mod password;
 pub mod pods;
 pub mod policy;
 pub mod tiers;
 pub mod types;
+pub mod verification;
 
 pub use caller::{Caller, ServiceCaller, UserCaller};
 pub use error::{DomainError, FieldError};

@@ -293,6 +293,9 @@ impl Roles {
 pub enum UserStatus {
     Active,
     Suspended,
+    /// Erased at the person's request: the row stays (the books, reviews and
+    /// history point at it) under a pseudonym, and nobody signs in as it.
+    Erased,
 }
 
 impl UserStatus {
@@ -300,6 +303,7 @@ impl UserStatus {
         match self {
             Self::Active => "active",
             Self::Suspended => "suspended",
+            Self::Erased => "erased",
         }
     }
 }

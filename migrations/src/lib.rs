@@ -9,6 +9,7 @@ mod m0003_idempotency_retention;
 mod m0004_challenges;
 mod m0005_tiers;
 mod m0006_pods;
+mod m0007_mail;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_challenges::Migration),
             Box::new(m0005_tiers::Migration),
             Box::new(m0006_pods::Migration),
+            Box::new(m0007_mail::Migration),
         ]
     }
 }

@@ -32,9 +32,16 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(auth::login::login)
         .service(auth::refresh::refresh)
         .service(auth::logout::logout)
+        .service(auth::verify_email::verify_email)
+        .service(auth::resend_verification::resend_verification)
+        .service(auth::password_reset::request_password_reset)
+        .service(auth::password_reset_confirm::confirm_password_reset)
         .service(me::get::get_me)
         .service(me::update::update_me)
         .service(me::change_password::change_password)
+        .service(me::change_email::change_email)
+        .service(me::export::export_my_data)
+        .service(me::erase::erase_me)
         .service(me::credits::get_my_credits)
         .service(me::credit_transactions::list_my_credit_transactions)
         .service(me::holds::list_my_holds)
@@ -44,6 +51,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(talents::credit_transactions::list_talent_credit_transactions)
         .service(talents::holds::list_talent_holds)
         .service(admin::update_user::update_user)
+        .service(admin::erase_user::erase_user)
         .service(admin::create_api_key::create_api_key)
         .service(admin::list_api_keys::list_api_keys)
         .service(admin::get_api_key::get_api_key)
@@ -104,6 +112,14 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(handoffs::decline::decline_handoff)
         .service(dashboard::get::get_talent_engine_dashboard)
         .service(dashboard::set_targets::set_targets);
+}
+
+/// Caches outside the database that showed an erased person forget them:
+/// the leaderboards of the challenges they submitted to.
+pub async fn forget_erased(st: &AppState, erased: &kartel_domain::accounts::Erased) {
+    for challenge in &erased.challenges {
+        st.leaderboards.changed(*challenge).await;
+    }
 }
 
 /// Operations endpoints at the root.

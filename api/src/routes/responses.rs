@@ -22,4 +22,10 @@ problem_responses! {
     InvalidRefreshToken => "401", "The refresh token is unknown or expired (`invalid_refresh_token`), was already used (`refresh_token_reused`: that ends the whole login), or its session has ended (`session_revoked`)";
     /// Sign-in of a suspended account.
     AccountSuspended => "403", "The account is suspended (`account_suspended`)";
+    /// A mailed link's token refused, or a body that is not JSON.
+    BadLinkToken => "400", "The body is not valid JSON, or the token is wrong, already used or expired (`invalid_token`): ask for a new mail";
+    /// Already verified.
+    AlreadyVerified => "409", "The address is already verified (`email_already_verified`)";
+    /// A wrong password or field (see `errors`).
+    InvalidPassword => "422", "Invalid fields (see `errors`; a wrong password names `password`), or a body of the wrong shape";
 }

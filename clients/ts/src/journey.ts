@@ -4,7 +4,10 @@
 // document renames or drops breaks the build here first. Problem answers
 // come out typed (`error.code`, `error.errors`).
 //
-// Environment: KARTEL_URL, KARTEL_ADMIN_EMAIL, KARTEL_ADMIN_PASSWORD.
+// Environment: KARTEL_URL, KARTEL_ADMIN_EMAIL, KARTEL_ADMIN_PASSWORD, and
+// KARTEL_SERVER_LOG: the server's log, where mails go without SMTP (the
+// verification link is read from there).
+import { readFileSync } from "node:fs";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./api.js";
 
@@ -13,6 +16,7 @@ type Problem = components["schemas"]["Problem"];
 const base = process.env.KARTEL_URL ?? "http://127.0.0.1:8080";
 const adminEmail = required("KARTEL_ADMIN_EMAIL");
 const adminPassword = required("KARTEL_ADMIN_PASSWORD");
+const serverLog = required("KARTEL_SERVER_LOG");
 
 function required(name: string): string {
   const v = process.env[name];
@@ -44,6 +48,20 @@ function expect(cond: boolean, what: string): void {
 const anonymous = createClient<paths>({ baseUrl: base });
 const as = (token: string) => createClient<paths>({ baseUrl: base, headers: { Authorization: `Bearer ${token}` } });
 const key = () => crypto.randomUUID();
+
+// The newest link with a `token=` mailed to `to`, from the server's log
+// (mails are logged there when no SMTP server is configured).
+async function mailedToken(to: string, prefix: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const found = readFileSync(serverLog, "utf8")
+      .split("\n")
+      .filter((l) => l.includes(to))
+      .flatMap((l) => [...l.matchAll(new RegExp(`token=(${prefix}[A-Za-z0-9_-]+)`, "g"))].map((m) => m[1]!));
+    if (found.length > 0) return found[found.length - 1]!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail with a ${prefix} token to ${to} in ${serverLog}`);
+}
 
 const tag = key().slice(0, 8);
 const email = `ts-${tag}@example.com`;
@@ -86,7 +104,18 @@ expect(next?.tier === 2 && next.requirements.every((r) => typeof r.target === "n
 const tracks = ok("tracks", await anonymous.GET("/api/v1/tracks"));
 expect(tracks.items.length === 5, "five tracks");
 
-// Credits: the allowance once, the balance and the history.
+// Credits: the allowance needs a verified address.
+expect(me.email_verified === false, "an unverified address at first");
+refused("claim the allowance unverified", await talent.POST("/api/v1/credits/allowance", {
+  params: { header: { "Idempotency-Key": key() } },
+}), 403, "email_unverified");
+refused("a made-up verification token", await anonymous.POST("/api/v1/auth/verify-email", {
+  body: { token: "ve_made-up" },
+}), 400, "invalid_token");
+const verified = ok("verify the address with the mailed link", await anonymous.POST("/api/v1/auth/verify-email", {
+  body: { token: await mailedToken(email, "ve_") },
+}));
+expect(verified.email_verified, "a verified address");
 const claimKey = key();
 const claimed = ok("claim the allowance", await talent.POST("/api/v1/credits/allowance", {
   params: { header: { "Idempotency-Key": claimKey } },

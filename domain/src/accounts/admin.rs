@@ -51,6 +51,10 @@ pub async fn admin_update_user(
     let t = now();
     let txn = db::begin_write(db).await?;
     let before = find_user(&txn, target).await?;
+    if before.status == UserStatus::Erased {
+        // An erasure is final: nobody brings the person back.
+        return Err(DomainError::NotFound("user"));
+    }
     let mut b = SqlBuilder::new("UPDATE users SET updated_at = ");
     let p = b.bind(t);
     b.push(&p);

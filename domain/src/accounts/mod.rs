@@ -2,6 +2,9 @@
 //! profiles, staff search, and the admin's changes of roles and status.
 
 mod admin;
+mod email;
+mod erasure;
+mod export;
 mod register;
 mod search;
 mod sessions;
@@ -13,6 +16,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use admin::{UserChange, admin_update_user};
+pub use email::{
+    change_email, confirm_password_reset, request_password_reset, resend_verification, verify_email,
+};
+pub use erasure::{Erased, erase_self, erase_user};
+pub use export::{PersonalData, SessionRecord, export};
 pub use register::{NewAccount, create_account, create_admin};
 pub use search::{TalentFilter, TalentProfile, list_talents, talent_profile};
 pub use sessions::{SignIn, authenticate, change_password, login, logout, refresh};
@@ -41,6 +49,10 @@ pub struct Account {
     pub profile_complete: bool,
     pub roles: Vec<Role>,
     pub status: UserStatus,
+    /// Whether the address is confirmed (by the link mailed to it). Until
+    /// then a talent cannot claim an allowance, submit work, or be
+    /// certified or nominated (403 `email_unverified`).
+    pub email_verified: bool,
     /// Highest tier over the enrolled tracks; 0 before any enrolment.
     #[schema(value_type = i16, minimum = 0, maximum = 5)]
     pub headline_tier: Tier,
@@ -63,6 +75,7 @@ fn account_of(u: &users::Model, headline_tier: Tier) -> Result<Account> {
         ),
         roles: Roles::decode(&u.roles)?.as_slice().to_vec(),
         status: u.status,
+        email_verified: u.email_verified_at.is_some(),
         headline_tier,
         created_at: u.created_at,
         updated_at: u.updated_at,

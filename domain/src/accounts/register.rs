@@ -1,5 +1,6 @@
-//! Registration: a checked new account, created with its credits account in
-//! one transaction; and the CLI's admin creation.
+//! Registration: a checked new account, created with its credits account and
+//! its address's verification mail in one transaction; and the CLI's admin
+//! creation (whose address the operator vouches for).
 
 use sea_orm::DatabaseConnection;
 
@@ -7,7 +8,9 @@ use super::{Account, account_of, find_user};
 use crate::caller::Actor;
 use crate::db;
 use crate::error::{DomainError, Result};
+use crate::mail::{self, Links, Mail};
 use crate::types::{DisplayName, Email, Handle, Password, Role, Roles, Tier, Validator};
+use crate::verification::{self, Purpose};
 use crate::{audit, ledger, new_id, now, password};
 
 /// A checked registration.
@@ -18,6 +21,9 @@ pub struct NewAccount {
     pub display_name: DisplayName,
     pub password: Password,
     pub roles: Roles,
+    /// Created verified (an admin made by the operator); otherwise a
+    /// verification mail is written with the account.
+    pub verified: bool,
 }
 
 impl NewAccount {
@@ -35,16 +41,19 @@ impl NewAccount {
                 display_name: display_name?,
                 password: password?,
                 roles: Roles::talent(),
+                verified: false,
             })
         })
     }
 }
 
-/// Creates the person and their credits account in one transaction.
+/// Creates the person, their credits account and (unless created verified)
+/// the mail that verifies their address, in one transaction.
 pub async fn create_account(
     db: &DatabaseConnection,
     new: NewAccount,
     actor: Actor,
+    links: &Links,
 ) -> Result<Account> {
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let id = new_id();
@@ -52,8 +61,8 @@ pub async fn create_account(
     let txn = db::begin_write(db).await?;
     let inserted = db::execute(
         &txn,
-        "INSERT INTO users (id, email, handle, display_name, bio, password_hash, roles, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, NULL, $5, $6, 'active', $7, $7) ON CONFLICT DO NOTHING",
+        "INSERT INTO users (id, email, handle, display_name, bio, password_hash, roles, status, created_at, updated_at, email_verified_at) \
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, 'active', $7, $7, $8) ON CONFLICT DO NOTHING",
         [
             id.into(),
             new.email.as_str().into(),
@@ -62,6 +71,7 @@ pub async fn create_account(
             hash.into(),
             new.roles.to_json().into(),
             t.into(),
+            new.verified.then_some(t).into(),
         ],
     )
     .await?;
@@ -79,6 +89,11 @@ pub async fn create_account(
         });
     }
     ledger::open_talent_account(&txn, id, t).await?;
+    if !new.verified {
+        let token = verification::issue(&txn, id, Purpose::VerifyEmail, new.email.as_str()).await?;
+        let mail = Mail::verify_email(links, new.email.as_str(), new.display_name.as_str(), &token);
+        mail::enqueue(&txn, Some(id), &mail).await?;
+    }
     let account = account_of(&find_user(&txn, id).await?, Tier::ZERO)?;
     if actor.kind != "user" {
         audit::record(
@@ -106,5 +121,7 @@ pub async fn create_admin(
 ) -> Result<Account> {
     let mut new = NewAccount::parse(email, pw, handle, name)?;
     new.roles = Roles::new(vec![Role::Talent, Role::Admin]);
-    create_account(db, new, Actor::CLI).await
+    new.verified = true;
+    // No mail is written for a verified account; the links are not used.
+    create_account(db, new, Actor::CLI, &Links::new("")).await
 }

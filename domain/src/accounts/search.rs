@@ -40,6 +40,9 @@ pub struct TalentProfile {
     pub roles: Option<Vec<Role>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<UserStatus>,
+    /// Staff only: whether the talent's address is verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 /// Filters of the staff's talent search.
@@ -50,6 +53,7 @@ pub struct TalentFilter {
     pub role: Option<Role>,
     pub track: Option<Track>,
     pub tier: Option<Tier>,
+    pub email_verified: Option<bool>,
 }
 
 pub async fn list_talents(
@@ -71,6 +75,15 @@ pub async fn list_talents(
             " AND (LOWER(handle) LIKE {p} ESCAPE '\\' OR LOWER(display_name) LIKE {p} ESCAPE '\\' \
              OR LOWER(email) LIKE {p} ESCAPE '\\')"
         ));
+    }
+    match filter.email_verified {
+        Some(true) => {
+            b.push(" AND email_verified_at IS NOT NULL");
+        }
+        Some(false) => {
+            b.push(" AND email_verified_at IS NULL");
+        }
+        None => {}
     }
     if let Some(role) = filter.role {
         let p = b.bind(format!("%\"{}\"%", role.as_str()));
@@ -108,7 +121,7 @@ pub async fn list_talents(
 }
 
 /// A talent's profile: public fields for anyone, more for staff. Suspended
-/// accounts are hidden from the public.
+/// and erased accounts are hidden from the public.
 pub async fn talent_profile(
     db: &DatabaseConnection,
     caller: Option<&Caller>,
@@ -119,7 +132,7 @@ pub async fn talent_profile(
         .one(db)
         .await?
         .ok_or(DomainError::NotFound("talent"))?;
-    if !staff && user.status == UserStatus::Suspended {
+    if !staff && user.status != UserStatus::Active {
         return Err(DomainError::NotFound("talent"));
     }
     let tracks = tiers::track_tiers(db, id).await?;
@@ -143,5 +156,6 @@ pub async fn talent_profile(
         email: staff.then_some(user.email),
         roles,
         status: staff.then_some(user.status),
+        email_verified: staff.then_some(user.email_verified_at.is_some()),
     })
 }

@@ -63,6 +63,8 @@ fn require_active(status: UserStatus) -> Result<()> {
     match status {
         UserStatus::Active => Ok(()),
         UserStatus::Suspended => Err(DomainError::AccountSuspended),
+        // Nobody signs in as an erased person (its sessions ended with it).
+        UserStatus::Erased => Err(DomainError::SessionRevoked),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{self, Allowed, SubmitWork};
 use crate::types::{Limit, Text, Url, Validator};
-use crate::{new_id, now, tiers};
+use crate::{new_id, now, tiers, verification};
 
 pub const MAX_ASSETS: usize = 20;
 pub const MAX_WORKFLOW_BYTES: usize = 16 * 1024;
@@ -265,6 +265,8 @@ pub async fn submit(
         .caller()
         .user_id()
         .ok_or_else(|| DomainError::bug("a submission by a service"))?;
+    // Before the key is used: a refusal while unverified is not replayed later.
+    verification::require_verified(db, talent).await?;
     let request = serde_json::json!({ "challenge_id": challenge_id, "submission": spec });
     idempotency::run_optional(db, idem, "submit", &request, async |tx| {
         let at = now();

@@ -14,6 +14,8 @@ pub struct Model {
     pub status: crate::types::UserStatus,
     /// A JSON array of URLs; null when never set.
     pub portfolio_links: Option<Json>,
+    pub email_verified_at: Option<DateTimeUtc>,
+    pub erased_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

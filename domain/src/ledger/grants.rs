@@ -17,7 +17,7 @@ use crate::error::{DomainError, Result};
 use crate::idempotency::{self, Idempotency};
 use crate::policy::{Allowed, ClaimAllowance, Denied, GrantCredits};
 use crate::types::{Amount, Text, Validator};
-use crate::{audit, now, tiers};
+use crate::{audit, now, tiers, verification};
 
 /// A checked grant; its JSON is the idempotency fingerprint.
 #[derive(Debug, Clone, Serialize)]
@@ -93,6 +93,9 @@ pub async fn claim_allowance(
     };
     let idem = Idempotency::required(idem)?;
     let me = me.id;
+    // Checked before the key is used, so that a claim refused while
+    // unverified is not replayed after the address is verified.
+    verification::require_verified(db, me).await?;
     idempotency::run(db, idem, "allowance", &serde_json::json!({}), async |tx| {
         let at = now();
         let tier = tiers::headline_tier(tx, me).await?;

@@ -27,7 +27,7 @@ pub use engagements::{EngagementSpec, add_engagement, end_engagement};
 pub use nominations::{
     AcceptSpec, DeclineSpec, Nomination, NominationDetail, NominationFilter, NominationSpec,
     NominationStatus, accept, decline, expire_nominations, get_nomination, list_nominations,
-    nominate,
+    nominate, nominations_of,
 };
 pub use placement::{BenchEntry, assign, bench, react, unassign};
 pub(crate) use slots::find_slot;

@@ -20,7 +20,7 @@ use crate::page::{self, Page};
 use crate::policy::{Allowed, DecideHandoffs, Denied, NominateTalents, ViewTalentEngine};
 use crate::tiers::{self, Certificate, TierChange};
 use crate::types::{Limit, Text, Track};
-use crate::{audit, events, new_id, now};
+use crate::{audit, events, new_id, now, verification};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
@@ -134,6 +134,7 @@ pub async fn nominate(
         return Err(DomainError::NotFound("talent"));
     }
     tiers::lock_talent(&tx, spec.talent_id).await?;
+    verification::require_verified(&tx, spec.talent_id).await?;
     let tier = tiers::tier_for(&tx, spec.talent_id, Some(spec.track))
         .await?
         .get();
@@ -230,6 +231,18 @@ pub async fn nominate(
 pub struct NominationFilter {
     pub status: Option<NominationStatus>,
     pub track: Option<Track>,
+}
+
+/// A talent's nominations, newest first (for the talent's own export).
+pub async fn nominations_of<C: ConnectionTrait>(db: &C, talent: Uuid) -> Result<Vec<Nomination>> {
+    let at = now();
+    let rows: Vec<Nomination> = db::fetch_all(
+        db,
+        "SELECT * FROM nominations WHERE talent_id = $1 ORDER BY id DESC",
+        [talent.into()],
+    )
+    .await?;
+    Ok(rows.into_iter().map(|n| n.seen_at(at)).collect())
 }
 
 /// Nominations, newest first (staff). `pending` lists those not yet expired.

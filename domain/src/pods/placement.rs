@@ -225,8 +225,10 @@ pub async fn react<C: ConnectionTrait>(
     subject: Uuid,
     payload: &serde_json::Value,
 ) -> Result<()> {
-    if kind != "tier.demoted" {
-        return Ok(());
+    match kind {
+        "tier.demoted" => {}
+        "user.erased" => return react_to_erasure(tx, subject).await,
+        _ => return Ok(()),
     }
     let track: Track = serde_json::from_value(payload["track"].clone())
         .map_err(|_| DomainError::bug("a tier event without its track"))?;
@@ -264,6 +266,42 @@ pub async fn react<C: ConnectionTrait>(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// An erased person leaves their slot (the pod's history says so) and
+/// their pending nominations are withdrawn.
+async fn react_to_erasure<C: ConnectionTrait>(tx: &C, talent: Uuid) -> Result<()> {
+    #[derive(FromQueryResult)]
+    struct Freed {
+        id: Uuid,
+        pod_id: Uuid,
+    }
+    let freed: Vec<Freed> = db::fetch_all(
+        tx,
+        "SELECT id, pod_id FROM pod_slots WHERE talent_id = $1",
+        [talent.into()],
+    )
+    .await?;
+    for f in freed {
+        if vacate(tx, f.id, talent).await? {
+            events::append(
+                tx,
+                "pod.unassigned",
+                "pod",
+                f.pod_id,
+                serde_json::json!({ "slot_id": f.id, "talent_id": talent, "reason": "the talent's account was erased" }),
+            )
+            .await?;
+        }
+    }
+    db::execute(
+        tx,
+        "UPDATE nominations SET status = 'withdrawn', decision_reason = 'the talent''s account was erased', \
+         decided_at = $1 WHERE talent_id = $2 AND status = 'pending'",
+        [now().into(), talent.into()],
+    )
+    .await?;
     Ok(())
 }
 

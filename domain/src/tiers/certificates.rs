@@ -70,6 +70,16 @@ pub async fn get_certificate<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Cer
     .ok_or(DomainError::NotFound("certificate"))
 }
 
+/// A talent's certificates, valid and revoked, oldest first.
+pub async fn certificates_of<C: ConnectionTrait>(db: &C, talent: Uuid) -> Result<Vec<Certificate>> {
+    Ok(db::fetch_all(
+        db,
+        &format!("SELECT {COLUMNS} FROM certificates WHERE talent_id = $1 ORDER BY issued_at, id"),
+        [talent.into()],
+    )
+    .await?)
+}
+
 /// The valid certificate of a talent in a track, if any.
 pub async fn valid_certificate<C: ConnectionTrait>(
     db: &C,

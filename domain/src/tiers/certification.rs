@@ -13,7 +13,7 @@ use crate::db;
 use crate::error::{DomainError, FieldError, Result};
 use crate::policy::{Allowed, CertifyTalents, Denied};
 use crate::types::{Text, Track};
-use crate::{audit, new_id, now};
+use crate::{audit, new_id, now, verification};
 
 #[derive(FromQueryResult)]
 struct TrackFacts {
@@ -66,6 +66,7 @@ pub async fn certify(
     )
     .await?
     .ok_or(DomainError::NotFound("talent"))?;
+    verification::require_verified(&tx, talent).await?;
     let row = engine::standings(&tx, talent, Some(track)).await?.pop();
     let tier = row.as_ref().map_or(0, |r| r.tier.get());
     if tier >= 4 {

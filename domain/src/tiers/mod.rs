@@ -13,8 +13,8 @@ mod progress;
 mod standing;
 mod tracks;
 
-pub use certificates::valid_certificate;
 pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
+pub use certificates::{certificates_of, valid_certificate};
 pub use certification::certify;
 pub use engine::{end_grace_periods, react, reevaluate_batch};
 pub(crate) use engine::{lock_talent, profile_complete};

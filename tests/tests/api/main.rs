@@ -8,6 +8,7 @@
 
 mod helpers;
 
+mod accounts;
 mod admin;
 mod auth;
 mod challenges;

@@ -3,6 +3,7 @@
 
 pub mod audit_log;
 pub mod create_api_key;
+pub mod erase_user;
 pub mod get_api_key;
 pub mod ledger_check;
 pub mod list_api_keys;

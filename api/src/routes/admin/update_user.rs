@@ -25,7 +25,24 @@ pub struct UpdateUserRequest {
     pub roles: Option<Vec<Role>>,
     /// `suspended` ends every session of theirs at once; `active` lets them
     /// sign in again. Absent or null: status unchanged.
-    pub status: Option<UserStatus>,
+    pub status: Option<SettableStatus>,
+}
+
+/// The statuses an admin sets (erasure is `erase_user`, and final).
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum SettableStatus {
+    Active,
+    Suspended,
+}
+
+impl From<SettableStatus> for UserStatus {
+    fn from(s: SettableStatus) -> Self {
+        match s {
+            SettableStatus::Active => Self::Active,
+            SettableStatus::Suspended => Self::Suspended,
+        }
+    }
 }
 
 /// Change someone's roles or status (admin).
@@ -63,7 +80,7 @@ pub async fn update_user(
     body: JsonBody<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner()?;
-    let change = UserChange::new(body.roles, body.status);
+    let change = UserChange::new(body.roles, body.status.map(Into::into));
     let account = accounts::admin_update_user(&st.db, &allowed, *id, change).await?;
     Ok(HttpResponse::Ok().json(account))
 }

@@ -2,8 +2,12 @@
 
 pub mod login;
 pub mod logout;
+pub mod password_reset;
+pub mod password_reset_confirm;
 pub mod refresh;
 pub mod register;
+pub mod resend_verification;
+pub mod verify_email;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::State;

@@ -37,7 +37,10 @@ pub struct RegisterRequest {
 /// Create a talent account.
 ///
 /// Open to anyone: send no token. The new account is `active` with the
-/// `talent` role and no credits; sign in with `login` to get tokens. Email
+/// `talent` role and no credits; sign in with `login` to get tokens. A link
+/// that verifies the address is mailed to it (`verify_email`); until it is
+/// followed, `email_verified` is false and claiming an allowance,
+/// submitting work and being certified or nominated are refused. Email
 /// and handle are stored lower-case and must each be unused. Refusals: 409
 /// `email_taken` or `handle_taken`; 422 `validation_failed` naming each bad
 /// field. Rate limited per client IP and per email (429 with `Retry-After`).
@@ -78,7 +81,9 @@ pub async fn register(
             kind: "user",
             id: None,
         },
+        &st.links,
     )
     .await?;
+    st.mailer.poke();
     Ok(HttpResponse::Created().json(account))
 }

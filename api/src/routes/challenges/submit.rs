@@ -17,7 +17,8 @@ use uuid::Uuid;
 /// without one) is in the challenge's range, while it is open and inside its
 /// window, up to its limit per talent. An `Idempotency-Key` is optional: with
 /// one, a retry with the same key and body answers the first outcome again.
-/// Refusals: 403 `not_eligible`; 404 no such challenge (or a draft); 409
+/// Refusals: 403 `not_eligible`, or `email_unverified` until your address
+/// is verified; 404 no such challenge (or a draft); 409
 /// `submission_window_closed`, `submission_limit_reached` or
 /// `idempotency_in_progress`; 422 `validation_failed` or
 /// `idempotency_key_reused`.

@@ -14,7 +14,8 @@ use kartel_domain::policy::ClaimAllowance;
 /// Credits you the monthly allowance of your headline tier (see
 /// `list_allowance_policies`), once per calendar month (UTC). No body.
 /// Needs an `Idempotency-Key`: a retry with the same key answers the first
-/// outcome again. Refusals: 409 `allowance_already_claimed`, `no_allowance`
+/// outcome again. Refusals: 403 `email_unverified` until your address is
+/// verified (`verify_email`; that refusal is not remembered by the key); 409 `allowance_already_claimed`, `no_allowance`
 /// (none for your tier), `balance_limit_exceeded` or
 /// `idempotency_in_progress`; 422 a missing or reused key.
 #[utoipa::path(
@@ -25,6 +26,7 @@ use kartel_domain::policy::ClaimAllowance;
     responses(
         (status = 201, description = "The allowance, as credited to you", body = CreditTransaction),
         Unauthorized,
+        Forbidden,
         Conflict,
         Unprocessable,
     )

@@ -14,7 +14,8 @@ use kartel_domain::policy::NominateTalents;
 /// The talent must be Tier 4 (certified) in the track: another tier is 422
 /// `not_tier_four`. Optionally for an open slot of the track (422 for
 /// another track's slot, 409 `slot_filled`). One pending nomination per
-/// talent and track (409 `nomination_pending`); never yourself (403). It
+/// talent and track (409 `nomination_pending`); never yourself (403); not
+/// a talent whose address is unverified (403 `email_unverified`). It
 /// expires after the configured time (default 30 days) and then reads
 /// `expired`.
 #[utoipa::path(

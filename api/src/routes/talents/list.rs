@@ -27,6 +27,8 @@ pub struct TalentQuery {
     /// At this tier in some track (or in `track`).
     #[param(minimum = 0, maximum = 5)]
     pub tier: Option<i16>,
+    /// Only talents whose address is (`true`) or is not yet (`false`) verified.
+    pub email_verified: Option<bool>,
 }
 
 /// Search and filter talents (staff).
@@ -61,6 +63,7 @@ pub async fn list_talents(
         role: q.role,
         track: q.track,
         tier: crate::routes::tier_filter(q.tier)?,
+        email_verified: q.email_verified,
     };
     let page = accounts::list_talents(
         &st.db,

@@ -81,7 +81,7 @@ impl TestApp {
         }
     }
 
-    /// Registers and signs in a new talent.
+    /// Registers and signs in a new talent whose address is verified.
     pub async fn new_talent(&self) -> User {
         let tag = Uuid::new_v4().simple().to_string();
         let email = format!("t{}@example.com", &tag[..12]);
@@ -89,7 +89,97 @@ impl TestApp {
         assert_eq!(res.status(), StatusCode::CREATED);
         let body: Value = res.json().await.expect("json");
         let id = body["id"].as_str().expect("id").parse().expect("uuid");
+        let token = self.mailed_token(&email, "ve_").await;
+        let res = self.verify_email(&token).await;
+        assert_eq!(res.status(), StatusCode::OK, "verify {email}");
         self.sign_in(id, &email).await
+    }
+
+    /// Registers and signs in a new talent who has not verified their address.
+    pub async fn new_unverified_talent(&self) -> User {
+        let tag = Uuid::new_v4().simple().to_string();
+        let email = format!("u{}@example.com", &tag[..12]);
+        let res = self.register(&email, &format!("u{}", &tag[..12])).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.expect("json");
+        let id = body["id"].as_str().expect("id").parse().expect("uuid");
+        self.sign_in(id, &email).await
+    }
+
+    /// `POST /api/v1/auth/verify-email`.
+    pub async fn verify_email(&self, token: &str) -> Response {
+        self.post(
+            "/api/v1/auth/verify-email",
+            None,
+            &json!({ "token": token }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/verify-email/resend`.
+    pub async fn resend_verification(&self, who: &User) -> Response {
+        self.post(
+            "/api/v1/auth/verify-email/resend",
+            Some(&who.token),
+            &json!(null),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/password-reset`.
+    pub async fn request_password_reset(&self, email: &str) -> Response {
+        self.post(
+            "/api/v1/auth/password-reset",
+            None,
+            &json!({ "email": email }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/password-reset/confirm`.
+    pub async fn confirm_password_reset(&self, token: &str, new_password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/password-reset/confirm",
+            None,
+            &json!({ "token": token, "new_password": new_password }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/me/email`.
+    pub async fn change_email(&self, who: &User, new_email: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/me/email",
+            Some(&who.token),
+            &json!({ "new_email": new_email, "password": password }),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/me/export`.
+    pub async fn export_me(&self, who: &User) -> Response {
+        self.get("/api/v1/me/export", Some(&who.token)).await
+    }
+
+    /// `DELETE /api/v1/me`.
+    pub async fn erase_me(&self, who: &User, password: &str) -> Response {
+        self.client
+            .delete(format!("{}/api/v1/me", self.address))
+            .bearer_auth(&who.token)
+            .json(&json!({ "password": password }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `DELETE /api/v1/admin/users/{id}`.
+    pub async fn erase_user(&self, admin: &User, id: Uuid) -> Response {
+        self.client
+            .delete(format!("{}/api/v1/admin/users/{id}", self.address))
+            .bearer_auth(&admin.token)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Creates an admin the way `kartel admin create` does, and signs in.

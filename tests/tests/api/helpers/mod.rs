@@ -14,6 +14,7 @@
 //! - [`admin`]: users, API keys, the audit log;
 //! - [`credits`]: grants, spends, holds, reversals, the allowance, balances,
 //!   history and the ledger check;
+//! - [`mail`]: tokens mailed to an address, and an SMTP server to send to;
 //! - [`sql`]: raw SQL for the states no endpoint makes (`exec_sql`, `query_sql`).
 //!
 //! Each endpoint method returns the raw `Response`, for the test to judge;
@@ -31,6 +32,7 @@ mod auth;
 mod challenges;
 mod credits;
 mod http;
+mod mail;
 mod pods;
 mod sql;
 mod tiers;
@@ -38,6 +40,7 @@ mod tiers;
 pub use challenges::{challenge_spec, review_spec, submission_spec};
 use http::with_query;
 pub use http::{Answer, assert_problem, new_key};
+pub use mail::SmtpSink;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -153,6 +156,9 @@ impl TestApp {
         s.shutdown_timeout_seconds = 1;
         // Exact figures: each test counts what it made (one test turns it on).
         s.dashboard_cache_seconds = 0;
+        // Mail is looked for often and retried at once (no SMTP: logged).
+        s.mail_poll_millis = 50;
+        s.mail_retry_seconds = 0;
         tweak(&mut s);
         // From here on, a panic drops the database again (see `Drop`).
         let mut app = TestApp {

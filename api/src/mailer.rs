@@ -1,0 +1,186 @@
+//! Sends the mail outbox (see `kartel_domain::mail`): over SMTP with lettre
+//! when `KARTEL_SMTP_URL` is set, to the log otherwise. Every instance runs
+//! one mailer; a request that wrote mail pokes its own, and each polls for
+//! mail written elsewhere or due for a retry. A failed hand-off is tried
+//! again with doubling delays (never dropped); a permanent refusal by the
+//! server (5xx) is kept as failed, with its error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kartel_domain::mail::{self, Outgoing};
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::configuration::Settings;
+use crate::state::AppState;
+
+/// Messages taken per round.
+const BATCH: u64 = 20;
+/// How long a sender holds a message before another may take it.
+const LEASE_SECONDS: i64 = 120;
+/// The longest wait between attempts.
+const MAX_BACKOFF_SECONDS: u64 = 3600;
+
+enum Transport {
+    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    Log,
+}
+
+pub struct Mailer {
+    wake: Notify,
+    transport: Transport,
+    from: Mailbox,
+}
+
+/// How a hand-off ended.
+enum Outcome {
+    Sent,
+    Retry(String),
+    Failed(String),
+}
+
+impl Mailer {
+    /// Checked at start-up (`Settings::validate`), so this only fails on a
+    /// setting changed since.
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let transport = match &settings.smtp_url {
+            Some(url) => Transport::Smtp(Box::new(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                    .map_err(|e| anyhow::anyhow!("invalid setting KARTEL_SMTP_URL: {e}"))?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+            )),
+            None => Transport::Log,
+        };
+        let from = settings
+            .mail_from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid setting KARTEL_MAIL_FROM: {e}"))?;
+        Ok(Self {
+            wake: Notify::new(),
+            transport,
+            from,
+        })
+    }
+
+    /// Mail was written: send it now rather than at the next poll.
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn hand_off(&self, m: &Outgoing) -> Outcome {
+        let to: Mailbox = match m.to_address.parse() {
+            Ok(to) => to,
+            Err(e) => return Outcome::Failed(format!("bad recipient address: {e}")),
+        };
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(m.subject.clone())
+            // One id per message, whichever attempt delivers it.
+            .message_id(Some(format!("<{}@kartel>", m.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(m.body.clone());
+        let message = match message {
+            Ok(msg) => msg,
+            Err(e) => return Outcome::Failed(format!("cannot build the message: {e}")),
+        };
+        match &self.transport {
+            Transport::Log => {
+                tracing::info!(
+                    to = %m.to_address,
+                    subject = %m.subject,
+                    kind = %m.kind,
+                    body = ?m.body,
+                    "mail (KARTEL_SMTP_URL is not set: logged instead of sent)"
+                );
+                Outcome::Sent
+            }
+            Transport::Smtp(smtp) => match smtp.send(message).await {
+                Ok(_) => Outcome::Sent,
+                Err(e) if e.is_permanent() => Outcome::Failed(e.to_string()),
+                Err(e) => Outcome::Retry(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Starts the mailer of this instance; abort the handle to stop it.
+pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let poll = Duration::from_millis(state.settings.mail_poll_millis);
+        loop {
+            send_due(&state).await;
+            tokio::select! {
+                _ = state.mailer.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    })
+}
+
+/// Sends what is due until nothing is.
+async fn send_due(state: &AppState) {
+    let lease = chrono::Duration::seconds(LEASE_SECONDS);
+    loop {
+        let due = match mail::take_due(&state.db, BATCH, lease).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "mailer: cannot read the outbox");
+                return;
+            }
+        };
+        if due.is_empty() {
+            return;
+        }
+        let mut failing = false;
+        for m in &due {
+            let result = match state.mailer.hand_off(m).await {
+                Outcome::Sent => mail::mark_sent(&state.db, m).await,
+                Outcome::Retry(error) => {
+                    failing = true;
+                    let wait = backoff(state.settings.mail_retry_seconds, m.attempts);
+                    tracing::warn!(id = %m.id, attempts = m.attempts + 1, retry_in_seconds = wait, %error, "mail not handed off; will retry");
+                    let at = kartel_domain::now() + chrono::Duration::seconds(wait as i64);
+                    mail::mark_retry(&state.db, m, &error, at).await
+                }
+                Outcome::Failed(error) => {
+                    tracing::error!(id = %m.id, to = %m.to_address, %error, "mail refused for good");
+                    mail::mark_failed(&state.db, m, &error).await
+                }
+            };
+            if let Err(e) = result {
+                // The lease runs out and the message is taken again.
+                tracing::warn!(id = %m.id, error = %e, "mailer: cannot record the outcome");
+            }
+        }
+        if failing {
+            // The server is refusing for now: wait for the next poll.
+            return;
+        }
+    }
+}
+
+/// `base`, doubled per earlier attempt, at most an hour.
+fn backoff(base: u64, attempts: i32) -> u64 {
+    let doublings = u32::try_from(attempts).unwrap_or(0).min(12);
+    base.saturating_mul(1 << doublings).min(MAX_BACKOFF_SECONDS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_an_hour() {
+        assert_eq!(backoff(10, 0), 10);
+        assert_eq!(backoff(10, 1), 20);
+        assert_eq!(backoff(10, 3), 80);
+        assert_eq!(backoff(10, 40), 3600);
+        assert_eq!(backoff(0, 5), 0);
+    }
+}

@@ -1,0 +1,157 @@
+//! Single-use, expiring account tokens (email verification, password
+//! reset), stored only as hashes, and the rule that some things need a
+//! verified email address. A leaf: it imports nothing of the aggregates, so
+//! the ledger, challenges, tiers and pods all ask it.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db;
+use crate::error::{DomainError, Result};
+use crate::{new_id, now, page};
+
+/// What a token proves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Control of `email` (a new account's address, or a new address).
+    VerifyEmail,
+    /// Control of the account's address, to choose a new password.
+    PasswordReset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "ve_",
+            Self::PasswordReset => "pr_",
+        }
+    }
+
+    /// How long a token is good for.
+    pub fn ttl(self) -> Duration {
+        match self {
+            Self::VerifyEmail => Duration::hours(48),
+            Self::PasswordReset => Duration::minutes(30),
+        }
+    }
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Issues a token for `user` proving `email`, in the caller's transaction.
+/// Earlier unused tokens of the same purpose stop working: only the newest
+/// link does anything.
+pub async fn issue<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    purpose: Purpose,
+    email: &str,
+) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let token = format!("{}{}", purpose.prefix(), page::encode_bytes(&bytes));
+    let t = now();
+    db::execute(
+        db,
+        "UPDATE account_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+        [t.into(), user.into(), purpose.as_str().into()],
+    )
+    .await?;
+    db::execute(
+        db,
+        "INSERT INTO account_tokens (id, user_id, purpose, token_hash, email, created_at, expires_at, used_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        [
+            new_id().into(),
+            user.into(),
+            purpose.as_str().into(),
+            hash(&token).into(),
+            email.into(),
+            t.into(),
+            (t + purpose.ttl()).into(),
+        ],
+    )
+    .await?;
+    Ok(token)
+}
+
+/// What a redeemed token proved.
+#[derive(Debug, FromQueryResult)]
+pub struct Redeemed {
+    pub user_id: Uuid,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Uses `token` up, in the caller's transaction (a guarded update: of two
+/// concurrent redemptions one wins). Wrong, used and expired tokens are all
+/// `invalid_token`.
+pub async fn redeem<C: ConnectionTrait>(db: &C, purpose: Purpose, token: &str) -> Result<Redeemed> {
+    if !token.starts_with(purpose.prefix()) || token.len() > 128 {
+        return Err(DomainError::InvalidToken);
+    }
+    let t = now();
+    db::fetch_one(
+        db,
+        "UPDATE account_tokens SET used_at = $1 \
+         WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
+         RETURNING user_id, email, created_at",
+        [t.into(), hash(token).into(), purpose.as_str().into()],
+    )
+    .await?
+    .ok_or(DomainError::InvalidToken)
+}
+
+/// Ends the unused tokens of `user`: of one purpose, or all (an erasure).
+pub async fn revoke<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    purpose: Option<Purpose>,
+) -> Result<()> {
+    let mut sql =
+        "UPDATE account_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL".to_owned();
+    let mut values: Vec<sea_orm::Value> = vec![now().into(), user.into()];
+    if let Some(p) = purpose {
+        sql.push_str(" AND purpose = $3");
+        values.push(p.as_str().into());
+    }
+    db::execute(db, &sql, values).await?;
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct Verified {
+    verified: bool,
+}
+
+/// Whether `user` has verified their email address.
+pub async fn is_verified<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<bool> {
+    Ok(db::fetch_one::<Verified, _>(
+        db,
+        "SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1",
+        [user.into()],
+    )
+    .await?
+    .is_some_and(|v| v.verified))
+}
+
+/// Refuses (403 `email_unverified`) a talent whose email is not verified:
+/// claiming an allowance, submitting work, being certified or nominated.
+pub async fn require_verified<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<()> {
+    if is_verified(db, user).await? {
+        Ok(())
+    } else {
+        Err(DomainError::EmailUnverified)
+    }
+}

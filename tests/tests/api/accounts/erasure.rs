@@ -1,0 +1,225 @@
+//! Export (everything about the person, nothing about anyone else) and
+//! erasure (the person is gone; the books, reviews and history stay).
+
+use reqwest::StatusCode;
+use sea_orm::FromQueryResult;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{
+    Backend, PASSWORD, TestApp, User, assert_problem, challenge_spec, new_key, review_spec,
+};
+
+#[derive(FromQueryResult)]
+struct Name {
+    name: String,
+}
+
+#[derive(FromQueryResult)]
+struct Count {
+    n: i64,
+}
+
+/// The tables (with a count of rows) in which `needle` appears anywhere.
+async fn tables_mentioning(app: &TestApp, needle: &str) -> Vec<String> {
+    let pattern = format!("%{}%", needle.to_lowercase());
+    let postgres = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let tables: Vec<Name> = kartel_domain::db::fetch_all(
+        &app.db,
+        if postgres {
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        },
+        [],
+    )
+    .await
+    .unwrap();
+    let mut found = Vec::new();
+    for t in tables {
+        let sql = if postgres {
+            format!(
+                "SELECT COUNT(*) AS n FROM \"{0}\" t WHERE LOWER(t::text) LIKE $1",
+                t.name
+            )
+        } else {
+            let cols: Vec<Name> = kartel_domain::db::fetch_all(
+                &app.db,
+                &format!("SELECT name FROM pragma_table_info('{}')", t.name),
+                [],
+            )
+            .await
+            .unwrap();
+            let any = cols
+                .iter()
+                .map(|c| format!("LOWER(CAST(\"{}\" AS TEXT)) LIKE $1", c.name))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            format!("SELECT COUNT(*) AS n FROM \"{}\" WHERE {any}", t.name)
+        };
+        let n: Count = app.query_sql(&sql, [pattern.clone().into()]).await.unwrap();
+        if n.n > 0 {
+            found.push(format!("{} ({})", t.name, n.n));
+        }
+    }
+    found
+}
+
+/// A talent with a bit of everything: a profile, credits spent and held,
+/// a reviewed (rewarded) submission, a placement-free Tier 4 certificate.
+async fn busy_talent(app: &TestApp, manager: &User, admin: &User) -> (User, String) {
+    let talent = app.new_talent().await;
+    app.complete_profile(&talent).await;
+    app.new_grant(manager, talent.id, 500).await;
+    assert_eq!(
+        app.spend(&talent, &new_key(), 40).await.status(),
+        StatusCode::CREATED
+    );
+    app.new_hold(&talent, 25, None).await;
+    let mut spec = challenge_spec();
+    spec["track"] = json!("preditor");
+    spec["certifies_track"] = json!("preditor");
+    let challenge = app.open_challenge(manager, &spec).await;
+    let sub = app
+        .new_submission(
+            &talent,
+            &challenge,
+            &format!("https://assets.example/{}.png", new_key()),
+        )
+        .await;
+    assert_eq!(
+        app.transition(manager, &challenge, "judging")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let res = app
+        .review(manager, &sub, &review_spec(8.0, 8.0, "accepted", 2))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.enrol(talent.id, "preditor", 3).await;
+    app.approve_playbook(admin, "preditor").await;
+    let res = app.certify(manager, &talent, "preditor").await;
+    assert_eq!(res.status(), StatusCode::OK, "certify");
+    let standing: Value = res.json().await.unwrap();
+    (
+        talent,
+        standing["certificate"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+both_backends! {
+    async fn an_export_holds_my_data_and_nobody_elses(app: &TestApp) {
+        let manager = app.new_manager().await;
+        let admin = app.new_admin().await;
+        let (talent, certificate) = busy_talent(app, &manager, &admin).await;
+        let (other, _) = busy_talent(app, &manager, &admin).await;
+
+        let res = app.export_me(&talent).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = res.text().await.unwrap();
+        let data: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(data["account"]["email"], json!(talent.email));
+        assert_eq!(data["account"]["profile_complete"], json!(true));
+        assert_eq!(data["certificates"][0]["id"], json!(certificate));
+        assert_eq!(data["submissions"].as_array().unwrap().len(), 1);
+        assert_eq!(data["reviews_received"].as_array().unwrap().len(), 1);
+        assert_eq!(data["holds"].as_array().unwrap().len(), 1);
+        // Grant, spend, reward.
+        assert_eq!(data["credit_transactions"].as_array().unwrap().len(), 3, "{}", data["credit_transactions"]);
+        assert!(!data["tier_history"].as_array().unwrap().is_empty());
+        assert!(!data["sessions"].as_array().unwrap().is_empty());
+        assert_eq!(data["credits"]["held"], json!(25));
+        // Nothing of the other talent.
+        assert!(!text.contains(&other.email));
+        assert!(!text.contains(&other.id.to_string()));
+        // Signed in only.
+        assert_eq!(app.get("/api/v1/me/export", None).await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn erasure_removes_the_person_everywhere_and_keeps_the_books(app: &TestApp) {
+        let manager = app.new_manager().await;
+        let admin = app.new_admin().await;
+        let (talent, certificate) = busy_talent(app, &manager, &admin).await;
+        // The admin's audited changes hold snapshots of the account.
+        let res = app.update_user(&admin, talent.id, &json!({ "roles": ["talent"] })).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let handle: Value = app.me(Some(&talent.token)).await.json().await.unwrap();
+        let handle = handle["handle"].as_str().unwrap().to_owned();
+        assert!(!tables_mentioning(app, &talent.email).await.is_empty());
+
+        assert_problem(app.erase_me(&talent, "not my password!!").await, 422, "validation_failed").await;
+        assert_eq!(app.erase_me(&talent, PASSWORD).await.status(), StatusCode::NO_CONTENT);
+
+        // Gone: no table holds the address, the handle is replaced.
+        assert_eq!(tables_mentioning(app, &talent.email).await, Vec::<String>::new());
+        assert_eq!(tables_mentioning(app, "https://assets.example/").await, Vec::<String>::new());
+        assert_eq!(app.me(Some(&talent.token)).await.status(), StatusCode::UNAUTHORIZED);
+        assert_problem(app.login(&talent.email, PASSWORD).await, 401, "invalid_credentials").await;
+        assert_eq!(app.get(&format!("/api/v1/talents/{}", talent.id), None).await.status(), StatusCode::NOT_FOUND);
+        let seen: Value = app
+            .get(&format!("/api/v1/talents/{}", talent.id), Some(&manager.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["status"], json!("erased"));
+        assert_ne!(seen["handle"], json!(handle));
+        assert_eq!(seen["bio"], json!(null));
+        assert_eq!(seen["portfolio_links"], json!([]));
+        // The certificate is revoked and names nobody now.
+        let cert: Value = app.certificate(&certificate).await.json().await.unwrap();
+        assert_eq!(cert["status"], json!("revoked"));
+        assert_eq!(cert["credential"], json!(""));
+
+        // The books balance and the history still reads, under the pseudonym.
+        app.ledger_ok(&admin).await;
+        let history: Value = app
+            .get(&format!("/api/v1/talents/{}/credits/transactions", talent.id), Some(&manager.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(history["items"].as_array().unwrap().len(), 3);
+        let tiers: Value = app.tier_history(&manager, &talent, "").await.json().await.unwrap();
+        assert!(!tiers["items"].as_array().unwrap().is_empty());
+        let audit: Value = app
+            .get(&format!("/api/v1/admin/audit-log?target_id={}", talent.id), Some(&admin.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"user.erase") && actions.contains(&"user.update"), "{actions:?}");
+
+        // Final: no reactivation, no second erasure; the address is free again.
+        assert_problem(app.update_user(&admin, talent.id, &json!({ "status": "active" })).await, 404, "not_found").await;
+        assert_problem(app.update_user(&admin, talent.id, &json!({ "status": "erased" })).await, 422, "validation_failed").await;
+        assert_problem(app.erase_user(&admin, talent.id).await, 404, "not_found").await;
+        assert_eq!(app.register(&talent.email, "back_again").await.status(), StatusCode::CREATED);
+    }
+
+    async fn an_admin_erases_a_placed_talent_and_the_slot_opens(app: &TestApp) {
+        let admin = app.new_admin().await;
+        let manager = app.new_manager().await;
+        let lead = app.new_lead().await;
+        let (pod, slots) = app.pod_with_slots(&lead, 2, &["preditor"]).await;
+        let (talent, nomination) = app.nominated(&manager, "preditor").await;
+        assert_eq!(app.accept(&lead, &nomination, &slots[0]).await.status(), StatusCode::OK);
+        let (pending, pending_nomination) = app.nominated(&manager, "preditor").await;
+
+        // Nobody else erases.
+        assert_problem(app.erase_user(&manager, talent.id).await, 403, "forbidden").await;
+        assert_problem(app.erase_user(&pending, talent.id).await, 403, "forbidden").await;
+        assert_problem(app.erase_user(&admin, uuid::Uuid::now_v7()).await, 404, "not_found").await;
+
+        assert_eq!(app.erase_user(&admin, talent.id).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.erase_user(&admin, pending.id).await.status(), StatusCode::NO_CONTENT);
+        let p: Value = app.get_pod(&lead, &pod).await.json().await.unwrap();
+        assert_eq!(p["slots"][0]["status"], json!("open"), "{p}");
+        let n: Value = app.handoff(&lead, &pending_nomination).await.json().await.unwrap();
+        assert_eq!(n["nomination"]["status"], json!("withdrawn"), "{n}");
+        assert_eq!(tables_mentioning(app, &talent.email).await, Vec::<String>::new());
+        app.ledger_ok(&admin).await;
+    }
+}
