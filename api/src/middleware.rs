@@ -72,7 +72,9 @@ fn nul_in_query(query: &str) -> Option<String> {
 /// Logs a 5xx once, with its cause chain and the request id (the client sees
 /// neither). 4xx answers are the client's business and are not logged here.
 fn log_server_error<B>(res: &ServiceResponse<B>, request_id: Option<RequestId>) {
-    if !res.status().is_server_error() {
+    // A readiness probe's 503 is its answer, not a failure (probes ask
+    // several times a second during an outage).
+    if !res.status().is_server_error() || res.request().path() == "/readyz" {
         return;
     }
     let request_id = request_id.map(|id| id.to_string()).unwrap_or_default();

@@ -38,10 +38,13 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
+/// How long readiness waits for each dependency.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The database (and Redis, when configured) answer.
 ///
 /// Readiness: 200 when this instance can serve, 503 when the database or a
-/// configured Redis does not answer; the body says which. Public; for load
+/// configured Redis does not answer within 2 seconds; the body says which. Public; for load
 /// balancers (HEAD works too).
 #[utoipa::path(
     tag = "operations",
@@ -54,13 +57,26 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(st: State) -> HttpResponse {
-    let db_ok = st.db.ping().await.is_ok();
+    // A probe answers within its own bound, not the pool's acquire timeout:
+    // a database that does not answer in time is not ready.
+    let db_ok = matches!(
+        tokio::time::timeout(READY_WITHIN, st.db.ping()).await,
+        Ok(Ok(()))
+    );
     let redis = match &st.redis {
         None => "not_configured",
         Some(conn) => {
             let mut conn = conn.clone();
-            let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
-            if pong.is_ok() { "ok" } else { "unavailable" }
+            let pong = tokio::time::timeout(
+                READY_WITHIN,
+                redis::cmd("PING").query_async::<String>(&mut conn),
+            )
+            .await;
+            if matches!(pong, Ok(Ok(_))) {
+                "ok"
+            } else {
+                "unavailable"
+            }
         }
     };
     let ready = db_ok && redis != "unavailable";
