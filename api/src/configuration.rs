@@ -101,6 +101,10 @@ pub struct Settings {
     /// `KARTEL_MAIL_RETRY_SECONDS`: the first retry's delay after a failed
     /// hand-off; it doubles with each attempt, up to an hour.
     pub mail_retry_seconds: u64,
+    /// `KARTEL_PUBLIC_CACHE_MILLIS`: challenge list and leaderboard pages as
+    /// non-staff see them are built at most this often per instance (0: on
+    /// every request).
+    pub public_cache_millis: u64,
 }
 
 impl Default for Settings {
@@ -138,6 +142,7 @@ impl Default for Settings {
             public_url: "http://localhost:3000".into(),
             mail_poll_millis: 2000,
             mail_retry_seconds: 10,
+            public_cache_millis: 1000,
         }
     }
 }
@@ -215,8 +220,14 @@ impl Settings {
                 "invalid setting KARTEL_PUBLIC_URL: must start with https:// or http://".into(),
             );
         }
-        if self.mail_poll_millis == 0 {
-            return Err("invalid setting KARTEL_MAIL_POLL_MILLIS: must be at least 1".into());
+        if self.public_cache_millis > 60_000 {
+            return Err("invalid setting KARTEL_PUBLIC_CACHE_MILLIS: at most 60000".into());
+        }
+        if self.mail_poll_millis < 20 {
+            return Err("invalid setting KARTEL_MAIL_POLL_MILLIS: must be at least 20".into());
+        }
+        if self.mail_retry_seconds == 0 {
+            return Err("invalid setting KARTEL_MAIL_RETRY_SECONDS: must be at least 1".into());
         }
         if !(30..=900).contains(&self.access_token_ttl_seconds) {
             return Err(

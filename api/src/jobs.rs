@@ -38,6 +38,11 @@ async fn sweep(state: Arc<AppState>) {
             Ok(n) => tracing::info!(forgotten = n, "forgot expired idempotency keys"),
             Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed"),
         }
+        match kartel_domain::mail::forget_sent(&state.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(forgotten = n, "deleted mail sent a week ago"),
+            Err(e) => tracing::warn!(error = %e, "deleting old mail failed"),
+        }
         match kartel_domain::tiers::end_grace_periods(&state.db, TIER_BATCH).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(

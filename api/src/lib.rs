@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod ratelimit;
+pub mod response_cache;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -18,10 +18,15 @@ use tokio::task::JoinHandle;
 use crate::configuration::Settings;
 use crate::state::AppState;
 
-/// Messages taken per round.
-const BATCH: u64 = 20;
-/// How long a sender holds a message before another may take it.
-const LEASE_SECONDS: i64 = 120;
+/// How long a sender holds a message before another may take it: longer
+/// than the worst hand-off (each SMTP step times out after
+/// `SMTP_TIMEOUT_SECONDS`), so a message is taken by one sender at a time.
+const LEASE_SECONDS: i64 = 300;
+const SMTP_TIMEOUT_SECONDS: u64 = 15;
+/// A permanent refusal (5xx) is believed after this many attempts: a
+/// misconfigured server (bad credentials, a policy) refuses everything for
+/// a while, and that must not fail every message for good.
+const PERMANENT_AFTER_ATTEMPTS: i32 = 5;
 /// The longest wait between attempts.
 const MAX_BACKOFF_SECONDS: u64 = 3600;
 
@@ -32,6 +37,8 @@ enum Transport {
 
 pub struct Mailer {
     wake: Notify,
+    /// Set when the instance shuts down: the mailer stops between messages.
+    stopping: std::sync::atomic::AtomicBool,
     transport: Transport,
     from: Mailbox,
 }
@@ -51,7 +58,7 @@ impl Mailer {
             Some(url) => Transport::Smtp(Box::new(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .map_err(|e| anyhow::anyhow!("invalid setting KARTEL_SMTP_URL: {e}"))?
-                    .timeout(Some(Duration::from_secs(20)))
+                    .timeout(Some(Duration::from_secs(SMTP_TIMEOUT_SECONDS)))
                     .build(),
             )),
             None => Transport::Log,
@@ -62,6 +69,7 @@ impl Mailer {
             .map_err(|e| anyhow::anyhow!("invalid setting KARTEL_MAIL_FROM: {e}"))?;
         Ok(Self {
             wake: Notify::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             transport,
             from,
         })
@@ -70,6 +78,18 @@ impl Mailer {
     /// Mail was written: send it now rather than at the next poll.
     pub fn poke(&self) {
         self.wake.notify_one();
+    }
+
+    /// Asks the mailer to stop after the message in hand (never inside a
+    /// hand-off: a message the server accepted is marked sent first).
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     async fn hand_off(&self, m: &Outgoing) -> Outcome {
@@ -102,19 +122,25 @@ impl Mailer {
             }
             Transport::Smtp(smtp) => match smtp.send(message).await {
                 Ok(_) => Outcome::Sent,
-                Err(e) if e.is_permanent() => Outcome::Failed(e.to_string()),
+                Err(e) if e.is_permanent() && m.attempts + 1 >= PERMANENT_AFTER_ATTEMPTS => {
+                    Outcome::Failed(e.to_string())
+                }
                 Err(e) => Outcome::Retry(e.to_string()),
             },
         }
     }
 }
 
-/// Starts the mailer of this instance; abort the handle to stop it.
+/// Starts the mailer of this instance; `Mailer::stop` ends it (await the
+/// handle to let the message in hand finish).
 pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let poll = Duration::from_millis(state.settings.mail_poll_millis);
         loop {
             send_due(&state).await;
+            if state.mailer.is_stopping() {
+                return;
+            }
             tokio::select! {
                 _ = state.mailer.wake.notified() => {}
                 _ = tokio::time::sleep(poll) => {}
@@ -123,46 +149,58 @@ pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
     })
 }
 
-/// Sends what is due until nothing is.
+/// Sends what is due, one message per lease, until nothing is due, the
+/// server refuses for now, or the instance stops.
 async fn send_due(state: &AppState) {
     let lease = chrono::Duration::seconds(LEASE_SECONDS);
-    loop {
-        let due = match mail::take_due(&state.db, BATCH, lease).await {
-            Ok(due) => due,
+    while !state.mailer.is_stopping() {
+        let m = match mail::take_due(&state.db, 1, lease).await {
+            Ok(mut due) => match due.pop() {
+                Some(m) => m,
+                None => return,
+            },
             Err(e) => {
                 tracing::warn!(error = %e, "mailer: cannot read the outbox");
                 return;
             }
         };
-        if due.is_empty() {
-            return;
-        }
-        let mut failing = false;
-        for m in &due {
-            let result = match state.mailer.hand_off(m).await {
-                Outcome::Sent => mail::mark_sent(&state.db, m).await,
-                Outcome::Retry(error) => {
-                    failing = true;
-                    let wait = backoff(state.settings.mail_retry_seconds, m.attempts);
-                    tracing::warn!(id = %m.id, attempts = m.attempts + 1, retry_in_seconds = wait, %error, "mail not handed off; will retry");
-                    let at = kartel_domain::now() + chrono::Duration::seconds(wait as i64);
-                    mail::mark_retry(&state.db, m, &error, at).await
+        match state.mailer.hand_off(&m).await {
+            Outcome::Sent => record_sent(state, &m).await,
+            Outcome::Retry(error) => {
+                let wait = backoff(state.settings.mail_retry_seconds, m.attempts);
+                tracing::warn!(id = %m.id, attempts = m.attempts + 1, retry_in_seconds = wait, %error, "mail not handed off; will retry");
+                let at = kartel_domain::now() + chrono::Duration::seconds(wait as i64);
+                if let Err(e) = mail::mark_retry(&state.db, &m, &error, at).await {
+                    tracing::warn!(id = %m.id, error = %e, "mailer: cannot record the retry (the lease runs out and it is tried again)");
                 }
-                Outcome::Failed(error) => {
-                    tracing::error!(id = %m.id, to = %m.to_address, %error, "mail refused for good");
-                    mail::mark_failed(&state.db, m, &error).await
+                // The server is refusing for now: wait for the next poll.
+                return;
+            }
+            Outcome::Failed(error) => {
+                tracing::error!(id = %m.id, to = %m.to_address, %error, "mail refused for good");
+                if let Err(e) = mail::mark_failed(&state.db, &m, &error).await {
+                    tracing::warn!(id = %m.id, error = %e, "mailer: cannot record the refusal");
                 }
-            };
-            if let Err(e) = result {
-                // The lease runs out and the message is taken again.
-                tracing::warn!(id = %m.id, error = %e, "mailer: cannot record the outcome");
             }
         }
-        if failing {
-            // The server is refusing for now: wait for the next poll.
-            return;
+    }
+}
+
+/// The server accepted `m`: it must be marked sent, or it would go out again
+/// when the lease ends. Tried until it lands (well within the lease).
+async fn record_sent(state: &AppState, m: &Outgoing) {
+    let mut wait = Duration::from_millis(100);
+    for _ in 0..12 {
+        match mail::mark_sent(&state.db, m).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(id = %m.id, error = %e, "mailer: cannot mark a sent message yet; trying again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(20));
+            }
         }
     }
+    tracing::error!(id = %m.id, "mailer: a sent message could not be marked sent; it may go out again");
 }
 
 /// `base`, doubled per earlier attempt, at most an hour.

@@ -112,7 +112,11 @@ impl Application {
         let key_cache = KeyCache::new(Duration::from_secs(settings.api_key_cache_seconds));
         let mailer = crate::mailer::Mailer::new(&settings)?;
         let links = kartel_domain::mail::Links::new(&settings.public_url);
+        let public_cache = crate::response_cache::ResponseCache::new(Duration::from_millis(
+            settings.public_cache_millis,
+        ));
         let state = Arc::new(AppState {
+            public_cache,
             mailer,
             links,
             db,
@@ -151,7 +155,15 @@ impl Application {
         let mailer = crate::mailer::spawn(self.state.clone());
         let result = self.server.await;
         jobs.abort();
-        mailer.abort();
+        // The mailer finishes the message in hand (a hand-off the server
+        // accepted is marked sent) and stops.
+        self.state.mailer.stop();
+        if tokio::time::timeout(Duration::from_secs(30), mailer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the mailer did not stop in time");
+        }
         result
     }
 }

@@ -19,6 +19,7 @@ pub struct AppState {
     pub leaderboards: crate::leaderboards::Leaderboards,
     pub dashboard: crate::dashboard_cache::DashboardCache,
     pub mailer: crate::mailer::Mailer,
+    pub public_cache: crate::response_cache::ResponseCache,
     /// Where links in mails point.
     pub links: kartel_domain::mail::Links,
 }

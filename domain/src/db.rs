@@ -99,10 +99,11 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         RuntimeErr::SqlxError(e) => match &**e {
             Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
             // Class 08: connection exception; 57P0x: the server is shutting
-            // down or restarting.
-            Sqlx::Database(d) => d
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            // down or restarting; 40001/40P01: a serialization failure or a
+            // deadlock, rolled back whole (a retry runs again).
+            Sqlx::Database(d) => d.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("57P0") || c == "40001" || c == "40P01"
+            }),
             _ => false,
         },
         _ => false,

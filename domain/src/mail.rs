@@ -151,6 +151,21 @@ pub async fn take_due(
     .map_err(Into::into)
 }
 
+/// How long sent (or refused) mail is kept, for support questions; its
+/// tokens have expired long before.
+pub const KEEP_SENT_DAYS: i64 = 7;
+
+/// Deletes mail sent or refused more than `KEEP_SENT_DAYS` ago.
+pub async fn forget_sent(db: &DatabaseConnection) -> Result<u64> {
+    let before = now() - Duration::days(KEEP_SENT_DAYS);
+    Ok(db::execute(
+        db,
+        "DELETE FROM mail_outbox WHERE sent_at < $1 OR failed_at < $1",
+        [before.into()],
+    )
+    .await?)
+}
+
 /// The server accepted the message: it is never sent again.
 pub async fn mark_sent(db: &DatabaseConnection, m: &Outgoing) -> Result<()> {
     db::execute(

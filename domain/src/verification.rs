@@ -130,6 +130,34 @@ pub async fn revoke<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Ends pending email changes of `user` (verification tokens for an
+/// address that is not the account's): a password change or reset means
+/// the person takes the account back, so a change someone else started
+/// with the old password must not complete.
+pub async fn revoke_pending_changes<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<()> {
+    db::execute(
+        db,
+        "UPDATE account_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'verify_email' \
+         AND used_at IS NULL AND email <> (SELECT email FROM users WHERE id = $2)",
+        [now().into(), user.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether `token` could be redeemed now (a cheap read before costly work).
+pub async fn redeemable<C: ConnectionTrait>(db: &C, purpose: Purpose, token: &str) -> Result<bool> {
+    if !token.starts_with(purpose.prefix()) || token.len() > 128 {
+        return Ok(false);
+    }
+    Ok(db::exists(
+        db,
+        "SELECT 1 FROM account_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+        [hash(token).into(), purpose.as_str().into(), now().into()],
+    )
+    .await?)
+}
+
 #[derive(FromQueryResult)]
 struct Verified {
     verified: bool,

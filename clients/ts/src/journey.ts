@@ -115,7 +115,7 @@ refused("a made-up verification token", await anonymous.POST("/api/v1/auth/verif
 const verified = ok("verify the address with the mailed link", await anonymous.POST("/api/v1/auth/verify-email", {
   body: { token: await mailedToken(email, "ve_") },
 }));
-expect(verified.email_verified, "a verified address");
+expect(verified.email_verified && verified.email === email, "a verified address");
 const claimKey = key();
 const claimed = ok("claim the allowance", await talent.POST("/api/v1/credits/allowance", {
   params: { header: { "Idempotency-Key": claimKey } },

@@ -50,6 +50,8 @@ pub async fn admin_update_user(
     }
     let t = now();
     let txn = db::begin_write(db).await?;
+    // Serialises with an erasure (which takes the same lock).
+    tiers::lock_talent(&txn, target).await?;
     let before = find_user(&txn, target).await?;
     if before.status == UserStatus::Erased {
         // An erasure is final: nobody brings the person back.

@@ -103,17 +103,18 @@ pub async fn request_password_reset(
     if email.is_empty() || email.chars().count() > 254 {
         return Ok(());
     }
-    let tx = begin_write(db).await?;
+    // Read first: an unknown address costs no write transaction.
     let user: Option<crate::entities::users::Model> = {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         crate::entities::users::Entity::find()
             .filter(crate::entities::users::Column::Email.eq(email))
-            .one(&tx)
+            .one(db)
             .await?
     };
     let Some(user) = user.filter(|u| u.status != UserStatus::Erased) else {
         return Ok(());
     };
+    let tx = begin_write(db).await?;
     let token = verification::issue(&tx, user.id, Purpose::PasswordReset, &user.email).await?;
     let mail = Mail::password_reset(links, &user.email, &user.display_name, &token);
     mail::enqueue(&tx, Some(user.id), &mail).await?;
@@ -130,6 +131,10 @@ pub async fn confirm_password_reset(
 ) -> Result<()> {
     let new = Password::parse("new_password", new_password)
         .map_err(|e| DomainError::Validation(vec![e]))?;
+    // A made-up token costs no hash.
+    if !verification::redeemable(db, Purpose::PasswordReset, token).await? {
+        return Err(DomainError::InvalidToken);
+    }
     // Hashed before the transaction: it takes a while and holds no lock.
     let hash = password::hash(new.expose().to_owned()).await?;
     let tx = begin_write(db).await?;
@@ -149,6 +154,7 @@ pub async fn confirm_password_reset(
     .await?;
     revoke_sessions_of(&tx, user.id, None, "password_reset", t).await?;
     verification::revoke(&tx, user.id, Some(Purpose::PasswordReset)).await?;
+    verification::revoke_pending_changes(&tx, user.id).await?;
     audit::record(
         &tx,
         Actor::user(user.id),

@@ -32,12 +32,13 @@ struct Pseudonym {
 }
 
 impl Pseudonym {
+    /// Values nobody can register (a domain without a dot, a handle with a
+    /// hyphen), so nobody can take them first and block the erasure.
     fn of(id: Uuid) -> Self {
         let simple = id.simple().to_string();
         Self {
-            // `.invalid` never resolves: no mail can reach it.
-            email: format!("erased+{simple}@erased.invalid"),
-            handle: format!("erased_{}", &simple[simple.len() - 12..]),
+            email: format!("erased+{simple}@erased"),
+            handle: format!("erased-{}", &simple[simple.len() - 24..]),
             display_name: "Erased person",
         }
     }
@@ -88,10 +89,12 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
         return Err(DomainError::NotFound("user"));
     }
     let fake = Pseudonym::of(id);
-    // Every address the person used here: their own and any pending change.
+    // Every address the person used here: their own and any pending change
+    // (not one that is someone else's now).
     let mut addresses: Vec<String> = db::fetch_all::<Address, _>(
         &tx,
-        "SELECT DISTINCT email FROM account_tokens WHERE user_id = $1",
+        "SELECT DISTINCT email FROM account_tokens WHERE user_id = $1 \
+         AND email NOT IN (SELECT email FROM users WHERE id <> $1)",
         [id.into()],
     )
     .await?
@@ -104,6 +107,7 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
     let old = Personal {
         addresses,
         handle: user.handle.clone(),
+        display_name: user.display_name.clone(),
     };
 
     db::execute(
@@ -140,6 +144,13 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
         [id.into()],
     )
     .await?;
+    // Remembered answers to the person's own requests hold their work.
+    db::execute(
+        &tx,
+        "DELETE FROM idempotency_keys WHERE scope = $1",
+        [format!("user:{id}").into()],
+    )
+    .await?;
     let mut b = SqlBuilder::new("DELETE FROM mail_outbox WHERE user_id = ");
     let p = b.bind(id);
     b.push(&p);
@@ -163,6 +174,22 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
         [serde_json::json!([]).into(), id.into()],
     )
     .await?;
+    let workflows: Vec<Workflow> = db::fetch_all(
+        &tx,
+        "SELECT id, workflow FROM submissions WHERE talent_id = $1",
+        [id.into()],
+    )
+    .await?;
+    for mut w in workflows {
+        if drop_urls(&mut w.workflow) {
+            db::execute(
+                &tx,
+                "UPDATE submissions SET workflow = $1 WHERE id = $2",
+                [w.workflow.into(), w.id.into()],
+            )
+            .await?;
+        }
+    }
     db::execute(
         &tx,
         "DELETE FROM submission_assets WHERE talent_id = $1",
@@ -202,6 +229,79 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
 struct Personal {
     addresses: Vec<String>,
     handle: String,
+    display_name: String,
+}
+
+impl Personal {
+    /// `text` without the person's addresses, handle or name.
+    fn scrub_text(&self, text: &str, fake: &Pseudonym) -> String {
+        let mut out = text.to_owned();
+        for a in &self.addresses {
+            out = replace_ignoring_case(&out, a, &fake.email);
+        }
+        out = replace_ignoring_case(&out, &self.handle, &fake.handle);
+        replace_ignoring_case(&out, &self.display_name, fake.display_name)
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Workflow {
+    id: Uuid,
+    workflow: Value,
+}
+
+/// Blanks every URL in a submission's workflow metadata (models, LoRAs and
+/// inputs can be links to the person's files); whether anything changed.
+fn drop_urls(v: &mut Value) -> bool {
+    match v {
+        Value::String(s) if s.contains("://") => {
+            s.clear();
+            true
+        }
+        Value::Array(items) => {
+            let mut changed = false;
+            for i in items {
+                changed |= drop_urls(i);
+            }
+            changed
+        }
+        Value::Object(map) => {
+            let mut changed = false;
+            for i in map.values_mut() {
+                changed |= drop_urls(i);
+            }
+            changed
+        }
+        _ => false,
+    }
+}
+
+/// `text` with every occurrence of `needle` (in any case) replaced; needles
+/// shorter than 3 characters are left (they would match inside other words).
+fn replace_ignoring_case(text: &str, needle: &str, with: &str) -> String {
+    if needle.chars().count() < 3 {
+        return text.to_owned();
+    }
+    let (lower, needle) = (text.to_lowercase(), needle.to_lowercase());
+    if lower.len() != text.len() {
+        // Lower-casing moved byte offsets: replace only exact matches.
+        return text.replace(&needle, with);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    for (i, _) in lower.match_indices(&needle) {
+        let end = i + needle.len();
+        match (text.get(rest..i), text.get(i..end)) {
+            (Some(before), Some(_)) => {
+                out.push_str(before);
+                out.push_str(with);
+                rest = end;
+            }
+            _ => return text.replace(&needle, with),
+        }
+    }
+    out.push_str(text.get(rest..).unwrap_or_default());
+    out
 }
 
 #[derive(FromQueryResult)]
@@ -219,30 +319,34 @@ struct EventRow {
     payload: Value,
 }
 
-/// The audit log and the events stay, but the snapshots of the person in
-/// them now show the pseudonym, and no old address appears in them.
+/// The audit log, the events, the tier history's reasons and the
+/// nominations stay, but what they say about the person now names the
+/// pseudonym: snapshots of the person, their addresses, handle and name in
+/// free text, and certificate texts.
 async fn scrub_history<C: sea_orm::ConnectionTrait>(
     tx: &C,
     id: Uuid,
     old: &Personal,
     fake: &Pseudonym,
 ) -> Result<()> {
+    let id_text = id.to_string();
     let mut b = SqlBuilder::new(
-        "SELECT id, target_type, target_id, before, after FROM audit_log WHERE (target_type = 'user' AND target_id = ",
+        "SELECT id, target_type, target_id, before, after FROM audit_log WHERE target_id = ",
     );
-    let p = b.bind(id.to_string());
+    let p = b.bind(id_text.clone());
     b.push(&p);
-    b.push(")");
-    for a in &old.addresses {
-        let p = b.bind(db::contains_pattern(a));
+    let mut patterns = vec![db::contains_pattern(&id_text)];
+    patterns.extend(old.addresses.iter().map(|a| db::contains_pattern(a)));
+    for pattern in &patterns {
+        let p = b.bind(pattern.clone());
         b.push(&format!(
             " OR LOWER(CAST(before AS TEXT)) LIKE {p} ESCAPE '\\' OR LOWER(CAST(after AS TEXT)) LIKE {p} ESCAPE '\\'"
         ));
     }
     let rows: Vec<AuditRow> = db::fetch_all(tx, &b.sql, b.values).await?;
-    let id_text = id.to_string();
     for mut r in rows {
-        let about = r.target_type == "user" && r.target_id.as_deref() == Some(id_text.as_str());
+        let about = matches!(r.target_type.as_str(), "user" | "talent")
+            && r.target_id.as_deref() == Some(id_text.as_str());
         for v in [&mut r.before, &mut r.after].into_iter().flatten() {
             scrub(v, about, old, fake);
         }
@@ -253,9 +357,11 @@ async fn scrub_history<C: sea_orm::ConnectionTrait>(
         )
         .await?;
     }
-    let mut b = SqlBuilder::new("SELECT id, payload FROM events WHERE 1 = 0");
-    for a in &old.addresses {
-        let p = b.bind(db::contains_pattern(a));
+    let mut b = SqlBuilder::new("SELECT id, payload FROM events WHERE subject_id = ");
+    let p = b.bind(id);
+    b.push(&p);
+    for pattern in &patterns {
+        let p = b.bind(pattern.clone());
         b.push(&format!(
             " OR LOWER(CAST(payload AS TEXT)) LIKE {p} ESCAPE '\\'"
         ));
@@ -270,16 +376,69 @@ async fn scrub_history<C: sea_orm::ConnectionTrait>(
         )
         .await?;
     }
+    let changes: Vec<TierChangeText> = db::fetch_all(
+        tx,
+        "SELECT id, reason, evidence FROM tier_changes WHERE talent_id = $1",
+        [id.into()],
+    )
+    .await?;
+    for mut c in changes {
+        scrub(&mut c.evidence, false, old, fake);
+        db::execute(
+            tx,
+            "UPDATE tier_changes SET reason = $1, evidence = $2 WHERE id = $3",
+            [
+                old.scrub_text(&c.reason, fake).into(),
+                c.evidence.into(),
+                c.id.into(),
+            ],
+        )
+        .await?;
+    }
+    let notes: Vec<NominationText> = db::fetch_all(
+        tx,
+        "SELECT id, note, decision_reason FROM nominations WHERE talent_id = $1",
+        [id.into()],
+    )
+    .await?;
+    for n in notes {
+        db::execute(
+            tx,
+            "UPDATE nominations SET note = $1, decision_reason = $2 WHERE id = $3",
+            [
+                old.scrub_text(&n.note, fake).into(),
+                n.decision_reason.map(|r| old.scrub_text(&r, fake)).into(),
+                n.id.into(),
+            ],
+        )
+        .await?;
+    }
     Ok(())
 }
 
+#[derive(FromQueryResult)]
+struct TierChangeText {
+    id: Uuid,
+    reason: String,
+    evidence: Value,
+}
+
+#[derive(FromQueryResult)]
+struct NominationText {
+    id: Uuid,
+    note: String,
+    decision_reason: Option<String>,
+}
+
 /// Replaces the person's details in a stored snapshot. `about`: the
-/// snapshot is of the person (its profile fields are theirs).
+/// snapshot is of the person (its profile fields are theirs). Certificate
+/// texts (which name their holder) are blanked wherever they appear.
 fn scrub(v: &mut Value, about: bool, old: &Personal, fake: &Pseudonym) {
     match v {
         Value::Object(map) => {
             for (k, field) in map.iter_mut() {
                 match (about, k.as_str()) {
+                    (_, "credential") => *field = Value::String(String::new()),
                     (true, "email") => *field = Value::String(fake.email.clone()),
                     (true, "handle") => *field = Value::String(fake.handle.clone()),
                     (true, "display_name") => *field = Value::String(fake.display_name.into()),
@@ -291,27 +450,9 @@ fn scrub(v: &mut Value, about: bool, old: &Personal, fake: &Pseudonym) {
         }
         Value::Array(items) => items.iter_mut().for_each(|i| scrub(i, about, old, fake)),
         Value::String(s) => {
-            if old
-                .addresses
-                .iter()
-                .any(|a| s.to_lowercase().contains(a.as_str()))
-            {
-                // Addresses are stored lower-case, so they appear so; a
-                // string that still holds one in another case goes whole.
-                let mut out = s.clone();
-                for a in &old.addresses {
-                    out = out.replace(a.as_str(), &fake.email);
-                }
-                if old
-                    .addresses
-                    .iter()
-                    .any(|a| out.to_lowercase().contains(a.as_str()))
-                {
-                    out = fake.email.clone();
-                }
-                *s = out;
-            } else if about && *s == old.handle {
-                *s = fake.handle.clone();
+            let scrubbed = old.scrub_text(s, fake);
+            if scrubbed != *s {
+                *s = scrubbed;
             }
         }
         _ => {}

@@ -171,11 +171,14 @@ pub async fn update_profile(
         b.push(&format!(", portfolio_links = {p}"));
     }
     let p = b.bind(me.id);
-    b.push(&format!(" WHERE id = {p}"));
+    // Not once erased (a request that authenticated before the erasure).
+    b.push(&format!(" WHERE id = {p} AND status <> 'erased'"));
     // The tier code reacts to the change (Tier 1 needs a complete profile)
     // in the same transaction.
     let tx = begin_write(db).await?;
-    db::execute(&tx, &b.sql, b.values).await?;
+    if db::execute(&tx, &b.sql, b.values).await? == 0 {
+        return Err(DomainError::SessionRevoked);
+    }
     let account = get_account(&tx, me.id).await?;
     events::record(
         &tx,

@@ -307,6 +307,15 @@ pub async fn change_password(
     )
     .await?;
     revoke_sessions_of(&txn, me.id, Some(me.session_id), "password_changed", t).await?;
+    // Taking the account back: an email change or reset link someone else
+    // asked for with the old password stops working.
+    crate::verification::revoke(
+        &txn,
+        me.id,
+        Some(crate::verification::Purpose::PasswordReset),
+    )
+    .await?;
+    crate::verification::revoke_pending_changes(&txn, me.id).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -269,6 +269,8 @@ pub async fn submit(
     verification::require_verified(db, talent).await?;
     let request = serde_json::json!({ "challenge_id": challenge_id, "submission": spec });
     idempotency::run_optional(db, idem, "submit", &request, async |tx| {
+        // Again inside: an erasure may have landed since.
+        verification::require_verified(tx, talent).await?;
         let at = now();
         let c = find(tx, challenge_id).await?;
         if c.status == ChallengeStatus::Draft {

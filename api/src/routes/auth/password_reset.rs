@@ -62,8 +62,13 @@ pub async fn request_password_reset(
     limit_auth(&req, &st, "password-reset", Some(&email_key)).await?;
     // The answer must not depend on whether the address is known, in its
     // content or its timing: the lookup and the mail happen after it.
+    // At most a few at a time, so a flood cannot take the pool's connections.
+    static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
     let state = st.clone();
     tokio::spawn(async move {
+        let Ok(_permit) = RUNNING.acquire().await else {
+            return;
+        };
         match accounts::request_password_reset(&state.db, &body.email, &state.links).await {
             Ok(()) => state.mailer.poke(),
             Err(e) => tracing::error!(error = %e, "a password reset request failed"),

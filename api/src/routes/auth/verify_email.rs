@@ -7,8 +7,8 @@ use crate::routes::limit_auth;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpRequest, HttpResponse, post};
-use kartel_domain::accounts::{self, Account};
-use serde::Deserialize;
+use kartel_domain::accounts;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -20,6 +20,15 @@ pub struct VerifyEmailRequest {
         max_length = 128
     )]
     pub token: String,
+}
+
+/// A verified address (nothing else of the account: links get forwarded).
+#[derive(Serialize, ToSchema)]
+pub struct VerifiedEmail {
+    /// The account's address now.
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    pub email_verified: bool,
 }
 
 /// Verify an email address.
@@ -36,7 +45,7 @@ pub struct VerifyEmailRequest {
     security(()),
     request_body = VerifyEmailRequest,
     responses(
-        (status = 200, description = "Verified: the account as it now is", body = Account),
+        (status = 200, description = "Verified", body = VerifiedEmail),
         BadLinkToken,
         Conflict,
         PayloadTooLarge,
@@ -54,5 +63,8 @@ pub async fn verify_email(
     let body = body.into_inner()?;
     limit_auth(&req, &st, "verify-email", None).await?;
     let account = accounts::verify_email(&st.db, &body.token).await?;
-    Ok(HttpResponse::Ok().json(account))
+    Ok(HttpResponse::Ok().json(VerifiedEmail {
+        email: account.email,
+        email_verified: account.email_verified,
+    }))
 }

@@ -55,13 +55,30 @@ pub async fn list_challenges(
         track: q.track,
         tier: crate::routes::tier_filter(q.tier)?,
     };
-    let page = challenges::list(
-        &st.db,
-        caller.as_ref(),
-        &filter,
-        page.cursor.as_deref(),
-        page.limit()?,
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(PageOf::from(page)))
+    let limit = page.limit()?;
+    let list = async || -> ApiResult<PageOf<Challenge>> {
+        Ok(PageOf::from(
+            challenges::list(
+                &st.db,
+                caller.as_ref(),
+                &filter,
+                page.cursor.as_deref(),
+                limit,
+            )
+            .await?,
+        ))
+    };
+    if caller.as_ref().is_some_and(kartel_domain::policy::is_staff) {
+        return Ok(HttpResponse::Ok().json(list().await?));
+    }
+    // Everyone else sees the same page: one built per interval serves them.
+    let key = format!(
+        "challenges:{:?}:{:?}:{:?}:{:?}:{}",
+        filter.status,
+        filter.track,
+        filter.tier.map(|t| t.get()),
+        page.cursor,
+        limit.get()
+    );
+    st.public_cache.json(key, list).await
 }

@@ -37,6 +37,7 @@ pub struct EraseMeRequest {
         BadRequest,
         Unauthorized,
         PayloadTooLarge,
+        NotFound,
         UnsupportedMediaType,
         InvalidPassword,
     )

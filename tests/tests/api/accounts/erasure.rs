@@ -70,6 +70,12 @@ async fn tables_mentioning(app: &TestApp, needle: &str) -> Vec<String> {
 async fn busy_talent(app: &TestApp, manager: &User, admin: &User) -> (User, String) {
     let talent = app.new_talent().await;
     app.complete_profile(&talent).await;
+    // A name of its own, to look for after an erasure.
+    let name = format!("Zelda Q{}", &new_key()[..8]);
+    let res = app
+        .update_me(&talent, &json!({ "display_name": name }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
     app.new_grant(manager, talent.id, 500).await;
     assert_eq!(
         app.spend(&talent, &new_key(), 40).await.status(),
@@ -80,13 +86,21 @@ async fn busy_talent(app: &TestApp, manager: &User, admin: &User) -> (User, Stri
     spec["track"] = json!("preditor");
     spec["certifies_track"] = json!("preditor");
     let challenge = app.open_challenge(manager, &spec).await;
-    let sub = app
-        .new_submission(
-            &talent,
-            &challenge,
-            &format!("https://assets.example/{}.png", new_key()),
+    // With a key: the remembered answer holds the work too.
+    let mut work =
+        crate::helpers::submission_spec(&format!("https://assets.example/{}.png", new_key()));
+    work["workflow"] = json!({ "seed": 7, "lora": "https://assets.example/style.safetensors" });
+    let res = app
+        .post_idem(
+            &format!("/api/v1/challenges/{challenge}/submissions"),
+            Some(&talent.token),
+            &new_key(),
+            &work,
         )
         .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "submit");
+    let sub: Value = res.json().await.unwrap();
+    let sub = sub["id"].as_str().unwrap().to_owned();
     assert_eq!(
         app.transition(manager, &challenge, "judging")
             .await
@@ -99,7 +113,13 @@ async fn busy_talent(app: &TestApp, manager: &User, admin: &User) -> (User, Stri
     assert_eq!(res.status(), StatusCode::CREATED);
     app.enrol(talent.id, "preditor", 3).await;
     app.approve_playbook(admin, "preditor").await;
-    let res = app.certify(manager, &talent, "preditor").await;
+    let res = app
+        .post(
+            &format!("/api/v1/talents/{}/tracks/preditor/certify", talent.id),
+            Some(&manager.token),
+            &json!({ "note": format!("{name} is ready") }),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK, "certify");
     let standing: Value = res.json().await.unwrap();
     (
@@ -144,8 +164,9 @@ both_backends! {
         // The admin's audited changes hold snapshots of the account.
         let res = app.update_user(&admin, talent.id, &json!({ "roles": ["talent"] })).await;
         assert_eq!(res.status(), StatusCode::OK);
-        let handle: Value = app.me(Some(&talent.token)).await.json().await.unwrap();
-        let handle = handle["handle"].as_str().unwrap().to_owned();
+        let me: Value = app.me(Some(&talent.token)).await.json().await.unwrap();
+        let handle = me["handle"].as_str().unwrap().to_owned();
+        let name = me["display_name"].as_str().unwrap().to_owned();
         assert!(!tables_mentioning(app, &talent.email).await.is_empty());
 
         assert_problem(app.erase_me(&talent, "not my password!!").await, 422, "validation_failed").await;
@@ -154,6 +175,9 @@ both_backends! {
         // Gone: no table holds the address, the handle is replaced.
         assert_eq!(tables_mentioning(app, &talent.email).await, Vec::<String>::new());
         assert_eq!(tables_mentioning(app, "https://assets.example/").await, Vec::<String>::new());
+        // Nor the name (the certificate, its note, the audit log) or the handle.
+        assert_eq!(tables_mentioning(app, &name).await, Vec::<String>::new());
+        assert_eq!(tables_mentioning(app, &handle).await, Vec::<String>::new());
         assert_eq!(app.me(Some(&talent.token)).await.status(), StatusCode::UNAUTHORIZED);
         assert_problem(app.login(&talent.email, PASSWORD).await, 401, "invalid_credentials").await;
         assert_eq!(app.get(&format!("/api/v1/talents/{}", talent.id), None).await.status(), StatusCode::NOT_FOUND);

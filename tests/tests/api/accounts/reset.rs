@@ -119,6 +119,18 @@ both_backends! {
         assert_eq!(app.register(&talent.email, "someone_new").await.status(), StatusCode::CREATED);
     }
 
+    async fn taking_the_account_back_ends_a_pending_email_change(app: &TestApp) {
+        let talent = app.new_talent().await;
+        let theirs = format!("attacker-{}", talent.email);
+        assert_eq!(app.change_email(&talent, &theirs, PASSWORD).await.status(), StatusCode::ACCEPTED);
+        let token = app.mailed_token(&theirs, "ve_").await;
+        // The owner changes the password, as the notice tells them.
+        assert_eq!(app.change_password(&talent, PASSWORD, NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+        assert_problem(app.verify_email(&token).await, 400, "invalid_token").await;
+        let me: Value = app.me(Some(&talent.token)).await.json().await.unwrap();
+        assert_eq!(me["email"], json!(talent.email));
+    }
+
     async fn a_new_address_taken_meanwhile_is_refused_at_the_link(app: &TestApp) {
         let talent = app.new_talent().await;
         let wanted = format!("wanted-{}", talent.email);

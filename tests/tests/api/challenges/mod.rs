@@ -3,6 +3,7 @@
 //! reviews (rubric versions, rewards once, overturns, prizes, leaderboards).
 
 mod lifecycle;
+mod public_cache;
 mod reviews;
 mod submissions;
 

@@ -156,9 +156,10 @@ impl TestApp {
         s.shutdown_timeout_seconds = 1;
         // Exact figures: each test counts what it made (one test turns it on).
         s.dashboard_cache_seconds = 0;
+        s.public_cache_millis = 0;
         // Mail is looked for often and retried at once (no SMTP: logged).
         s.mail_poll_millis = 50;
-        s.mail_retry_seconds = 0;
+        s.mail_retry_seconds = 1;
         tweak(&mut s);
         // From here on, a panic drops the database again (see `Drop`).
         let mut app = TestApp {
