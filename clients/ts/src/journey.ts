@@ -152,6 +152,53 @@ refused("a talent reads the dashboard", await talent.GET("/api/v1/dashboard/tale
 refused("an unknown certificate", await anonymous.GET("/api/v1/certificates/{id}", {
   params: { path: { id: crypto.randomUUID() } },
 }), 404, "not_found");
+
+// A challenge: published by a manager (here the admin), entered by the talent.
+const now = Date.now();
+const challenge = ok("publish a challenge", await admin.POST("/api/v1/challenges", {
+  body: {
+    title: `Neon product shots ${tag}`,
+    brief: "Three product shots of the sneaker in a neon-lit street.",
+    track: null,
+    min_tier: 0,
+    max_tier: 5,
+    opens_at: new Date(now - 60_000).toISOString(),
+    closes_at: new Date(now + 3_600_000).toISOString(),
+    review_due_at: new Date(now + 7_200_000).toISOString(),
+    max_submissions_per_talent: 1,
+    reward: 10,
+    prizes: [],
+    reference_assets: ["https://cdn.example.com/ref/1.png"],
+    rubric: { criteria: [{ key: "composition", name: "Composition", weight: 1, max_score: 10 }], pass_mark: 50 },
+    certifies_track: null,
+  },
+}));
+expect(challenge.status === "draft", "a draft");
+ok("open it", await admin.POST("/api/v1/challenges/{id}/transitions", {
+  params: { path: { id: challenge.id } },
+  body: { to: "open" },
+}));
 const open = ok("open challenges", await anonymous.GET("/api/v1/challenges", { params: { query: { status: "open" } } }));
-expect(Array.isArray(open.items), "a page of challenges");
+expect(open.items.some((c) => c.id === challenge.id), "the new challenge is listed");
+const submission = ok("submit work", await talent.POST("/api/v1/challenges/{id}/submissions", {
+  params: { path: { id: challenge.id } },
+  body: { assets: [`https://assets.example.com/${tag}/1.png`], prompt: "sneaker, wet neon street", workflow: { seed: 7 }, batch_size: 4 },
+}));
+refused("submit twice", await talent.POST("/api/v1/challenges/{id}/submissions", {
+  params: { path: { id: challenge.id } },
+  body: { assets: [`https://assets.example.com/${tag}/2.png`], prompt: "again", batch_size: 1 },
+}), 409, "submission_limit_reached");
+const mine = ok("my submissions", await talent.GET("/api/v1/me/submissions"));
+expect(mine.items.length === 1 && mine.items[0]?.id === submission.id, "one submission, mine");
+
+// My data, then my account erased.
+const exported = ok("export my data", await talent.GET("/api/v1/me/export"));
+expect(exported.account.id === account.id && exported.submissions.length === 1 && exported.credit_transactions.length >= 2,
+  "the export holds the account, the submission and the credits");
+refused("erase with a wrong password", await talent.DELETE("/api/v1/me", { body: { password: "not the password at all" } }),
+  422, "validation_failed");
+const erased = await talent.DELETE("/api/v1/me", { body: { password } });
+expect(erased.response.status === 204, "erased");
+refused("sign in after the erasure", await anonymous.POST("/api/v1/auth/login", { body: { email, password } }),
+  401, "invalid_credentials");
 console.log("journey complete");

@@ -70,7 +70,8 @@ pub struct Review {
     pub reviewer_id: Uuid,
     /// The rubric version it scored against.
     pub rubric_version: i32,
-    #[schema(value_type = Object)]
+    /// The score given per criterion key.
+    #[schema(value_type = std::collections::HashMap<String, f64>)]
     pub scores: serde_json::Value,
     /// The weighted total, 0–100.
     pub total: f64,

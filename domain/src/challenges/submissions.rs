@@ -51,7 +51,7 @@ pub struct SubmissionSpec {
     pub prompt: String,
     /// Workflow metadata (models, LoRAs, seeds): a JSON object of at most 16 KiB.
     #[serde(default = "empty_object")]
-    #[schema(value_type = Object, example = json!({"model": "sdxl-base-1.0", "seed": 1234}))]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>, example = json!({"model": "sdxl-base-1.0", "seed": 1234}))]
     pub workflow: serde_json::Value,
     /// How many outputs the run generated (1–1,000).
     #[schema(minimum = 1, maximum = 1000, example = 8)]
@@ -68,7 +68,7 @@ fn empty_object() -> serde_json::Value {
 pub struct SubmissionPatch {
     pub assets: Option<Vec<String>>,
     pub prompt: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub workflow: Option<serde_json::Value>,
     #[schema(minimum = 1, maximum = 1000)]
     pub batch_size: Option<i64>,
@@ -132,7 +132,7 @@ pub struct Submission {
     pub talent_id: Uuid,
     pub assets: Vec<String>,
     pub prompt: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub workflow: serde_json::Value,
     pub batch_size: i32,
     pub status: SubmissionStatus,

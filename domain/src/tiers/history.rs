@@ -32,7 +32,7 @@ pub struct TierChange {
     pub reason: String,
     /// Ids of the submission and review that moved it, the requirements'
     /// values, the playbook version certified against, what stopped holding.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub evidence: serde_json::Value,
     /// The certificate this change issued or revoked.
     #[schema(required = true)]
