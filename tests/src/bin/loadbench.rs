@@ -94,6 +94,10 @@ struct Args {
     /// Do not run pgbench.
     #[arg(long)]
     skip_pgbench: bool,
+    /// The service's `KARTEL_PUBLIC_CACHE_MILLIS` (0: public pages built on
+    /// every request, to compare).
+    #[arg(long, default_value_t = 1000)]
+    public_cache_millis: u64,
     /// Keep the databases afterwards.
     #[arg(long)]
     keep_databases: bool,
@@ -614,6 +618,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
         database_max_connections: pool_size,
         workers: Some(args.workers),
         shutdown_timeout_seconds: 1,
+        public_cache_millis: args.public_cache_millis,
         ..Settings::default()
     };
     s.validate().map_err(anyhow::Error::msg)?;
