@@ -154,11 +154,9 @@ pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
 async fn send_due(state: &AppState) {
     let lease = chrono::Duration::seconds(LEASE_SECONDS);
     while !state.mailer.is_stopping() {
-        let m = match mail::take_due(&state.db, 1, lease).await {
-            Ok(mut due) => match due.pop() {
-                Some(m) => m,
-                None => return,
-            },
+        let m = match mail::take_next(&state.db, lease).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "mailer: cannot read the outbox");
                 return;

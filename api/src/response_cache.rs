@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use actix_web::HttpResponse;
 use actix_web::web::Bytes;
 
+use kartel_domain::{Caller, policy};
+
 use crate::error::{ApiError, ApiResult};
 
 /// Entries kept at most; past it, the expired ones go (and, if none has,
@@ -55,17 +57,27 @@ impl ResponseCache {
         entries.insert(key, (Instant::now(), body));
     }
 
-    /// A 200 JSON answer for `key`: from the cache while fresh, otherwise
-    /// `value()` serialised (and kept when it succeeded).
-    pub async fn json<T, F, Fut>(&self, key: String, value: F) -> ApiResult<HttpResponse>
+    /// A 200 JSON answer to `caller`. Staff get `value()` as it is now;
+    /// everyone else shares one answer per `key` (what the request asked
+    /// for): from the cache while fresh, otherwise `value()` serialised and
+    /// kept when it succeeded.
+    pub async fn json<T, F, Fut>(
+        &self,
+        caller: Option<&Caller>,
+        key: impl FnOnce() -> String,
+        value: F,
+    ) -> ApiResult<HttpResponse>
     where
         T: serde::Serialize,
         F: FnOnce() -> Fut,
         Fut: Future<Output = ApiResult<T>>,
     {
-        if !self.ttl.is_zero()
-            && let Some(body) = self.fresh(&key)
-        {
+        let cached = !self.ttl.is_zero() && !caller.is_some_and(policy::is_staff);
+        if !cached {
+            return Ok(HttpResponse::Ok().json(value().await?));
+        }
+        let key = key();
+        if let Some(body) = self.fresh(&key) {
             return Ok(ok_json(body));
         }
         let v = value().await?;
@@ -73,9 +85,7 @@ impl ResponseCache {
             serde_json::to_vec(&v)
                 .map_err(|e| ApiError::from(kartel_domain::DomainError::Internal(e.into())))?,
         );
-        if !self.ttl.is_zero() {
-            self.keep(key, body.clone());
-        }
+        self.keep(key, body.clone());
         Ok(ok_json(body))
     }
 }

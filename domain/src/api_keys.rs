@@ -6,7 +6,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, FromQueryResult,
 };
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -16,6 +15,7 @@ use crate::entities::api_keys;
 use crate::error::{DomainError, FieldError, Result};
 use crate::page::{self, Page};
 use crate::policy::{Allowed, ManageApiKeys};
+use crate::secret;
 use crate::types::{Limit, Scope, Text, Validator};
 use crate::{audit, new_id, now};
 
@@ -43,10 +43,6 @@ pub struct CreatedApiKey {
     pub key: ApiKey,
     /// The secret. Send it as `X-Api-Key`; it cannot be shown again.
     pub secret: String,
-}
-
-fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn view(m: &api_keys::Model) -> Result<ApiKey> {
@@ -88,14 +84,12 @@ pub async fn create(
         }
     }
     let name = v.finish_with(|| name)?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let secret = format!("{KEY_PREFIX}{}", page::encode_bytes(&bytes));
+    let secret = secret::generate(KEY_PREFIX)?;
     let model = api_keys::ActiveModel {
         id: Set(new_id()),
         name: Set(name.into_string()),
         prefix: Set(secret.chars().take(10).collect()),
-        key_hash: Set(hash(&secret)),
+        key_hash: Set(secret::digest(&secret)),
         scopes: Set(serde_json::json!(
             parsed.iter().map(|s| s.as_str()).collect::<Vec<_>>()
         )),
@@ -207,7 +201,7 @@ pub async fn authenticate(db: &DatabaseConnection, secret: &str) -> Result<Optio
     let row: Option<LiveKey> = db::fetch_one(
         db,
         "SELECT id, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-        [hash(secret).into()],
+        [secret::digest(secret).into()],
     )
     .await?;
     row.map(|k| {

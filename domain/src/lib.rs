@@ -18,6 +18,7 @@ pub mod page;
 pub mod password;
 pub mod pods;
 pub mod policy;
+pub mod secret;
 pub mod tiers;
 pub mod types;
 pub mod verification;

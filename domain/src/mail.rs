@@ -123,29 +123,20 @@ pub struct Outgoing {
     pub lock_id: Option<Uuid>,
 }
 
-/// Takes up to `limit` due messages for `lease`: none is taken by two
-/// senders at once (a guarded update; a lease that ran out is taken again).
-pub async fn take_due(
-    db: &DatabaseConnection,
-    limit: u64,
-    lease: Duration,
-) -> Result<Vec<Outgoing>> {
+/// Takes the next due message for `lease`: none is taken by two senders at
+/// once (a guarded update; a lease that ran out is taken again).
+pub async fn take_next(db: &DatabaseConnection, lease: Duration) -> Result<Option<Outgoing>> {
     let t = now();
     let lock = new_id();
-    db::fetch_all(
+    db::fetch_one(
         db,
         "UPDATE mail_outbox SET locked_until = $1, lock_id = $2 \
          WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \
                       AND next_attempt_at <= $3 AND (locked_until IS NULL OR locked_until < $3) \
-                      ORDER BY next_attempt_at LIMIT $4) \
+                      ORDER BY next_attempt_at LIMIT 1) \
          AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < $3) \
          RETURNING id, kind, to_address, subject, body, attempts, lock_id",
-        [
-            (t + lease).into(),
-            lock.into(),
-            t.into(),
-            (limit as i64).into(),
-        ],
+        [(t + lease).into(), lock.into(), t.into()],
     )
     .await
     .map_err(Into::into)

@@ -5,12 +5,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db;
 use crate::error::{DomainError, Result};
-use crate::{new_id, now, page};
+use crate::secret;
+use crate::{new_id, now};
 
 /// What a token proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,11 @@ impl Purpose {
         }
     }
 
+    /// Whether `token` looks like one of this purpose's (no lookup for others).
+    fn fits(self, token: &str) -> bool {
+        token.starts_with(self.prefix()) && token.len() <= 128
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             Self::VerifyEmail => "ve_",
@@ -45,10 +50,6 @@ impl Purpose {
     }
 }
 
-fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// Issues a token for `user` proving `email`, in the caller's transaction.
 /// Earlier unused tokens of the same purpose stop working: only the newest
 /// link does anything.
@@ -58,9 +59,7 @@ pub async fn issue<C: ConnectionTrait>(
     purpose: Purpose,
     email: &str,
 ) -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let token = format!("{}{}", purpose.prefix(), page::encode_bytes(&bytes));
+    let token = secret::generate(purpose.prefix())?;
     let t = now();
     db::execute(
         db,
@@ -76,7 +75,7 @@ pub async fn issue<C: ConnectionTrait>(
             new_id().into(),
             user.into(),
             purpose.as_str().into(),
-            hash(&token).into(),
+            secret::digest(&token).into(),
             email.into(),
             t.into(),
             (t + purpose.ttl()).into(),
@@ -98,7 +97,7 @@ pub struct Redeemed {
 /// concurrent redemptions one wins). Wrong, used and expired tokens are all
 /// `invalid_token`.
 pub async fn redeem<C: ConnectionTrait>(db: &C, purpose: Purpose, token: &str) -> Result<Redeemed> {
-    if !token.starts_with(purpose.prefix()) || token.len() > 128 {
+    if !purpose.fits(token) {
         return Err(DomainError::InvalidToken);
     }
     let t = now();
@@ -107,7 +106,11 @@ pub async fn redeem<C: ConnectionTrait>(db: &C, purpose: Purpose, token: &str) -
         "UPDATE account_tokens SET used_at = $1 \
          WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
          RETURNING user_id, email, created_at",
-        [t.into(), hash(token).into(), purpose.as_str().into()],
+        [
+            t.into(),
+            secret::digest(token).into(),
+            purpose.as_str().into(),
+        ],
     )
     .await?
     .ok_or(DomainError::InvalidToken)
@@ -147,13 +150,13 @@ pub async fn revoke_pending_changes<C: ConnectionTrait>(db: &C, user: Uuid) -> R
 
 /// Whether `token` could be redeemed now (a cheap read before costly work).
 pub async fn redeemable<C: ConnectionTrait>(db: &C, purpose: Purpose, token: &str) -> Result<bool> {
-    if !token.starts_with(purpose.prefix()) || token.len() > 128 {
+    if !purpose.fits(token) {
         return Ok(false);
     }
     Ok(db::exists(
         db,
         "SELECT 1 FROM account_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
-        [hash(token).into(), purpose.as_str().into(), now().into()],
+        [secret::digest(token).into(), purpose.as_str().into(), now().into()],
     )
     .await?)
 }

@@ -7,7 +7,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, FromQueryResult, QueryFilter,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Account, account_of};
@@ -15,8 +14,9 @@ use crate::caller::UserCaller;
 use crate::db;
 use crate::entities::{sessions, users};
 use crate::error::{DomainError, FieldError, Result};
+use crate::secret;
 use crate::types::{Password, Roles, UserStatus};
-use crate::{new_id, now, page, password, tiers};
+use crate::{new_id, now, password, tiers};
 
 /// A new sign-in: the session id (carried by access tokens) and the first refresh token.
 pub struct SignIn {
@@ -25,23 +25,13 @@ pub struct SignIn {
     pub refresh_token: String,
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn new_refresh_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    Ok(format!("rt_{}", page::encode_bytes(&bytes)))
-}
-
 async fn issue_refresh_token<C: ConnectionTrait>(
     db: &C,
     session_id: Uuid,
     ttl: chrono::Duration,
     t: DateTime<Utc>,
 ) -> Result<String> {
-    let token = new_refresh_token()?;
+    let token = secret::generate("rt_")?;
     db::execute(
         db,
         "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at, used_at) \
@@ -49,7 +39,7 @@ async fn issue_refresh_token<C: ConnectionTrait>(
         [
             new_id().into(),
             session_id.into(),
-            token_hash(&token).into(),
+            secret::digest(&token).into(),
             t.into(),
             (t + ttl).into(),
         ],
@@ -154,7 +144,7 @@ pub async fn refresh(
     if token.is_empty() || token.len() > 256 {
         return Err(DomainError::InvalidRefreshToken);
     }
-    let hash = token_hash(token);
+    let hash = secret::digest(token);
     let t = now();
     let txn = db::begin_write(db).await?;
     let claimed: Option<TokenSession> = db::fetch_one(

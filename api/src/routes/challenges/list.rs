@@ -68,17 +68,15 @@ pub async fn list_challenges(
             .await?,
         ))
     };
-    if caller.as_ref().is_some_and(kartel_domain::policy::is_staff) {
-        return Ok(HttpResponse::Ok().json(list().await?));
-    }
-    // Everyone else sees the same page: one built per interval serves them.
-    let key = format!(
-        "challenges:{:?}:{:?}:{:?}:{:?}:{}",
-        filter.status,
-        filter.track,
-        filter.tier.map(|t| t.get()),
-        page.cursor,
-        limit.get()
-    );
-    st.public_cache.json(key, list).await
+    let key = || {
+        format!(
+            "challenges:{:?}:{:?}:{:?}:{:?}:{}",
+            filter.status,
+            filter.track,
+            filter.tier.map(|t| t.get()),
+            page.cursor,
+            limit.get()
+        )
+    };
+    st.public_cache.json(caller.as_ref(), key, list).await
 }

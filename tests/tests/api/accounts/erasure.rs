@@ -247,3 +247,19 @@ both_backends! {
         app.ledger_ok(&admin).await;
     }
 }
+
+both_backends! {
+    async fn the_account_routes_need_a_sign_in(app: &TestApp) {
+        let res = app.post("/api/v1/me/email", None, &json!({ "new_email": "x@example.com", "password": PASSWORD })).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = app.client.delete(format!("{}/api/v1/me", app.address)).json(&json!({ "password": PASSWORD })).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = app.client.delete(format!("{}/api/v1/admin/users/{}", app.address, uuid::Uuid::now_v7())).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        // A talent does not erase anyone else.
+        let talent = app.new_talent().await;
+        let other = app.new_talent().await;
+        assert_problem(app.erase_user(&talent, other.id).await, 403, "forbidden").await;
+        assert_eq!(app.me(Some(&other.token)).await.status(), StatusCode::OK);
+    }
+}
