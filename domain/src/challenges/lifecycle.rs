@@ -15,6 +15,7 @@ use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, find, stand
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
+use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{self, Allowed, ManageChallenges};
 use crate::types::{Amount, Limit, Text, Tier, Track, Url, Validator, nullable};
@@ -173,41 +174,43 @@ impl ChallengeSpec {
 pub async fn create(
     db: &DatabaseConnection,
     allowed: &Allowed<ManageChallenges>,
+    idem: Option<&Idempotency>,
     spec: ChallengeSpec,
 ) -> Result<Challenge> {
     let c = spec.check()?;
     let actor = allowed.caller().actor();
     let (id, t) = (new_id(), now());
-    let txn = db::begin_write(db).await?;
-    db::execute(
-        &txn,
-        "INSERT INTO challenges (id, title, brief, track, min_tier, max_tier, opens_at, closes_at, \
-         review_due_at, max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, \
-         rubric_version, status, cancel_reason, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, 'draft', NULL, $15, $16, $16)",
-        [id.into()]
-            .into_iter()
-            .chain(c.values(&spec))
-            .chain([                actor.id.unwrap_or_default().into(),
-                t.into(),
-            ]),
-    )
-    .await?;
-    insert_rubric(&txn, id, 1, &spec.rubric, actor).await?;
-    let challenge = find(&txn, id).await?;
-    let after = Some(audit::json(&challenge));
-    audit::record(
-        &txn,
-        actor,
-        "challenge.create",
-        "challenge",
-        Some(id.to_string()),
-        None,
-        after,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(challenge)
+    idempotency::run_optional(db, idem, "challenge.create", &spec, async |txn| {
+        db::execute(
+            txn,
+            "INSERT INTO challenges (id, title, brief, track, min_tier, max_tier, opens_at, closes_at, \
+             review_due_at, max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, \
+             rubric_version, status, cancel_reason, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, 'draft', NULL, $15, $16, $16)",
+            [id.into()]
+                .into_iter()
+                .chain(c.values(&spec))
+                .chain([                actor.id.unwrap_or_default().into(),
+                    t.into(),
+                ]),
+        )
+        .await?;
+        insert_rubric(txn, id, 1, &spec.rubric, actor).await?;
+        let challenge = find(txn, id).await?;
+        let after = Some(audit::json(&challenge));
+        audit::record(
+            txn,
+            actor,
+            "challenge.create",
+            "challenge",
+            Some(id.to_string()),
+            None,
+            after,
+        )
+        .await?;
+        Ok(challenge)
+    })
+    .await
 }
 
 async fn insert_rubric<C: ConnectionTrait>(
@@ -447,7 +450,7 @@ pub async fn update(
 
 /// A move of a challenge: to `open`, `judging`, `closed` or `cancelled`
 /// (with a reason).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     pub to: ChallengeStatus,
@@ -460,6 +463,7 @@ pub struct Transition {
 pub async fn transition(
     db: &DatabaseConnection,
     allowed: &Allowed<ManageChallenges>,
+    idem: Option<&Idempotency>,
     id: Uuid,
     move_to: Transition,
 ) -> Result<Challenge> {
@@ -473,62 +477,63 @@ pub async fn transition(
         (_, _) => None,
     };
     let actor = allowed.caller().actor();
-    let txn = db::begin_write(db).await?;
-    let before = find(&txn, id).await?;
-    let to = move_to.to;
-    if !before.status.can_become(to) {
-        return Err(DomainError::IllegalTransition {
-            from: before.status,
-            to,
+    idempotency::run_optional(db, idem, "challenge.transition", &serde_json::json!({ "challenge": id, "to": move_to.to, "reason": move_to.reason }), async |txn| {
+        let before = find(txn, id).await?;
+        let to = move_to.to;
+        if !before.status.can_become(to) {
+            return Err(DomainError::IllegalTransition {
+                from: before.status,
+                to,
+            });
+        }
+        let moved = db::execute(
+            txn,
+            "UPDATE challenges SET status = $1, cancel_reason = $2, updated_at = $3 WHERE id = $4 AND status = $5",
+            [
+                to.into(),
+                reason.as_ref().map(|r| r.as_str().to_owned()).into(),
+                now().into(),
+                id.into(),
+                before.status.into(),
+            ],
+        )
+        .await?;
+        if moved == 0 {
+            // Another move landed first (a manager, or the clock).
+            let now_status = find(txn, id).await?.status;
+            return Err(DomainError::IllegalTransition {
+                from: now_status,
+                to,
+            });
+        }
+        let mut payload = serde_json::json!({
+            "from": before.status, "to": to, "reason": reason, "by": actor.id,
         });
-    }
-    let moved = db::execute(
-        &txn,
-        "UPDATE challenges SET status = $1, cancel_reason = $2, updated_at = $3 WHERE id = $4 AND status = $5",
-        [
-            to.into(),
-            reason.as_ref().map(|r| r.as_str().to_owned()).into(),
-            now().into(),
-            id.into(),
-            before.status.into(),
-        ],
-    )
-    .await?;
-    if moved == 0 {
-        // Another move landed first (a manager, or the clock).
-        let now_status = find(&txn, id).await?.status;
-        return Err(DomainError::IllegalTransition {
-            from: now_status,
-            to,
-        });
-    }
-    let mut payload = serde_json::json!({
-        "from": before.status, "to": to, "reason": reason, "by": actor.id,
-    });
-    if to == ChallengeStatus::Closed {
-        payload["prizes"] = pay_prizes(&txn, &before, actor).await?;
-    }
-    events::record(
-        &txn,
-        &format!("challenge.{}", to.as_str()),
-        "challenge",
-        id,
-        payload,
-    )
-    .await?;
-    let after = find(&txn, id).await?;
-    audit::record(
-        &txn,
-        actor,
-        "challenge.transition",
-        "challenge",
-        Some(id.to_string()),
-        Some(serde_json::json!({ "status": before.status })),
-        Some(serde_json::json!({ "status": to, "reason": reason })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
+        if to == ChallengeStatus::Closed {
+            payload["prizes"] = pay_prizes(txn, &before, actor).await?;
+        }
+        events::record(
+            txn,
+            &format!("challenge.{}", to.as_str()),
+            "challenge",
+            id,
+            payload,
+        )
+        .await?;
+        let after = find(txn, id).await?;
+        audit::record(
+            txn,
+            actor,
+            "challenge.transition",
+            "challenge",
+            Some(id.to_string()),
+            Some(serde_json::json!({ "status": before.status })),
+            Some(serde_json::json!({ "status": to, "reason": reason })),
+        )
+        .await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Pays the prizes of a closing challenge to the top places of its

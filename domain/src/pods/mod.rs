@@ -35,6 +35,7 @@ pub use slots::{OpenRole, SlotSpec, add_slot, open_roles};
 
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
+use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{Allowed, ManagePods, ViewTalentEngine};
 use crate::types::{Limit, Text, Track, Validator};
@@ -325,6 +326,7 @@ fn capacity(v: &mut Validator, raw: i64) -> Option<i32> {
 pub async fn create_pod(
     db: &DatabaseConnection,
     allowed: &Allowed<ManagePods>,
+    idem: Option<&Idempotency>,
     spec: PodSpec,
 ) -> Result<Pod> {
     let mut v = Validator::default();
@@ -332,28 +334,29 @@ pub async fn create_pod(
     let cap = capacity(&mut v, spec.client_capacity);
     let (name, cap) = v.finish_with(|| Some((name?, cap?)))?;
     let status = spec.status.unwrap_or(PodStatus::Forming);
-    let tx = db::begin_write(db).await?;
-    let (id, at) = (new_id(), now());
-    db::execute(
-        &tx,
-        "INSERT INTO pods (id, name, status, client_capacity, active_engagements, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 0, $5, $6, $6)",
-        [id.into(), name.as_str().into(), status.into(), cap.into(), allowed.caller().user_id().into(), at.into()],
-    )
-    .await?;
-    let pod = get_pod(&tx, id).await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "pod.create",
-        "pod",
-        Some(id.to_string()),
-        None,
-        Some(audit::json(&pod)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(pod)
+    idempotency::run_optional(db, idem, "pod.create", &spec, async |tx| {
+        let (id, at) = (new_id(), now());
+        db::execute(
+            tx,
+            "INSERT INTO pods (id, name, status, client_capacity, active_engagements, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $6)",
+            [id.into(), name.as_str().into(), status.into(), cap.into(), allowed.caller().user_id().into(), at.into()],
+        )
+        .await?;
+        let pod = get_pod(tx, id).await?;
+        audit::record(
+            tx,
+            allowed.caller().actor(),
+            "pod.create",
+            "pod",
+            Some(id.to_string()),
+            None,
+            Some(audit::json(&pod)),
+        )
+        .await?;
+        Ok(pod)
+    })
+    .await
 }
 
 pub async fn update_pod(

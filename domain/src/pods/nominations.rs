@@ -16,6 +16,7 @@ use super::{PodStatus, SlotStatus};
 use crate::challenges::{self, TalentBulkRun};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
+use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{Allowed, DecideHandoffs, Denied, NominateTalents, ViewTalentEngine};
 use crate::tiers::{self, Certificate, TierChange};
@@ -111,6 +112,7 @@ pub struct NominationSpec {
 pub async fn nominate(
     db: &DatabaseConnection,
     allowed: &Allowed<NominateTalents>,
+    idem: Option<&Idempotency>,
     spec: NominationSpec,
     ttl: Duration,
 ) -> Result<Nomination> {
@@ -123,107 +125,108 @@ pub async fn nominate(
     }
     let note =
         Text::parse("note", &spec.note, 0, 2000).map_err(|e| DomainError::Validation(vec![e]))?;
-    let tx = db::begin_write(db).await?;
-    if !db::exists(
-        &tx,
-        "SELECT 1 FROM users WHERE id = $1",
-        [spec.talent_id.into()],
-    )
-    .await?
-    {
-        return Err(DomainError::NotFound("talent"));
-    }
-    tiers::lock_talent(&tx, spec.talent_id).await?;
-    verification::require_verified(&tx, spec.talent_id).await?;
-    let tier = tiers::tier_for(&tx, spec.talent_id, Some(spec.track))
+    idempotency::run_optional(db, idem, "handoff.nominate", &spec, async |tx| {
+        if !db::exists(
+            tx,
+            "SELECT 1 FROM users WHERE id = $1",
+            [spec.talent_id.into()],
+        )
         .await?
-        .get();
-    if tier != 4 {
-        return Err(DomainError::NotTierFour(tier));
-    }
-    if db::exists(
-        &tx,
-        "SELECT 1 FROM pod_slots WHERE talent_id = $1",
-        [spec.talent_id.into()],
-    )
-    .await?
-    {
-        return Err(DomainError::TalentPlaced);
-    }
-    if let Some(slot) = spec.slot_id {
-        let s: super::Slot =
-            db::fetch_one(&tx, "SELECT * FROM pod_slots WHERE id = $1", [slot.into()])
-                .await?
-                .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
-        if s.track != spec.track {
-            return Err(DomainError::field(
-                "slot_id",
-                &format!(
-                    "the slot is for {}, not {}",
-                    s.track.as_str(),
-                    spec.track.as_str()
-                ),
-            ));
+        {
+            return Err(DomainError::NotFound("talent"));
         }
-        if s.status != SlotStatus::Open {
-            return Err(DomainError::SlotFilled);
+        tiers::lock_talent(tx, spec.talent_id).await?;
+        verification::require_verified(tx, spec.talent_id).await?;
+        let tier = tiers::tier_for(tx, spec.talent_id, Some(spec.track))
+            .await?
+            .get();
+        if tier != 4 {
+            return Err(DomainError::NotTierFour(tier));
         }
-    }
-    let at = now();
-    // A pending one past its expiry no longer blocks.
-    db::execute(
-        &tx,
-        "UPDATE nominations SET status = 'expired' WHERE talent_id = $1 AND track = $2 AND status = 'pending' AND expires_at <= $3",
-        [spec.talent_id.into(), spec.track.into(), at.into()],
-    )
-    .await?;
-    if db::exists(
-        &tx,
-        "SELECT 1 FROM nominations WHERE talent_id = $1 AND track = $2 AND status = 'pending'",
-        [spec.talent_id.into(), spec.track.into()],
-    )
-    .await?
-    {
-        return Err(DomainError::NominationPending);
-    }
-    let id = new_id();
-    db::execute(
-        &tx,
-        "INSERT INTO nominations (id, talent_id, track, slot_id, note, status, nominated_by, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
-        [
-            id.into(),
-            spec.talent_id.into(),
-            spec.track.into(),
-            spec.slot_id.into(),
-            note.as_str().into(),
-            me.into(),
-            (at + ttl).into(),
-            at.into(),
-        ],
-    )
-    .await?;
-    let n = find(&tx, id).await?;
-    events::append(
-        &tx,
-        "handoff.nominated",
-        "nomination",
-        id,
-        serde_json::json!(&n),
-    )
-    .await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "handoff.nominate",
-        "nomination",
-        Some(id.to_string()),
-        None,
-        Some(audit::json(&n)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(n)
+        if db::exists(
+            tx,
+            "SELECT 1 FROM pod_slots WHERE talent_id = $1",
+            [spec.talent_id.into()],
+        )
+        .await?
+        {
+            return Err(DomainError::TalentPlaced);
+        }
+        if let Some(slot) = spec.slot_id {
+            let s: super::Slot =
+                db::fetch_one(tx, "SELECT * FROM pod_slots WHERE id = $1", [slot.into()])
+                    .await?
+                    .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
+            if s.track != spec.track {
+                return Err(DomainError::field(
+                    "slot_id",
+                    &format!(
+                        "the slot is for {}, not {}",
+                        s.track.as_str(),
+                        spec.track.as_str()
+                    ),
+                ));
+            }
+            if s.status != SlotStatus::Open {
+                return Err(DomainError::SlotFilled);
+            }
+        }
+        let at = now();
+        // A pending one past its expiry no longer blocks.
+        db::execute(
+            tx,
+            "UPDATE nominations SET status = 'expired' WHERE talent_id = $1 AND track = $2 AND status = 'pending' AND expires_at <= $3",
+            [spec.talent_id.into(), spec.track.into(), at.into()],
+        )
+        .await?;
+        if db::exists(
+            tx,
+            "SELECT 1 FROM nominations WHERE talent_id = $1 AND track = $2 AND status = 'pending'",
+            [spec.talent_id.into(), spec.track.into()],
+        )
+        .await?
+        {
+            return Err(DomainError::NominationPending);
+        }
+        let id = new_id();
+        db::execute(
+            tx,
+            "INSERT INTO nominations (id, talent_id, track, slot_id, note, status, nominated_by, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
+            [
+                id.into(),
+                spec.talent_id.into(),
+                spec.track.into(),
+                spec.slot_id.into(),
+                note.as_str().into(),
+                me.into(),
+                (at + ttl).into(),
+                at.into(),
+            ],
+        )
+        .await?;
+        let n = find(tx, id).await?;
+        events::append(
+            tx,
+            "handoff.nominated",
+            "nomination",
+            id,
+            serde_json::json!(&n),
+        )
+        .await?;
+        audit::record(
+            tx,
+            allowed.caller().actor(),
+            "handoff.nominate",
+            "nomination",
+            Some(id.to_string()),
+            None,
+            Some(audit::json(&n)),
+        )
+        .await?;
+        Ok(n)
+    })
+    .await
 }
 
 /// Filters of the nominations list.
@@ -380,6 +383,7 @@ fn pending(n: &Nomination) -> Result<()> {
 pub async fn accept(
     db: &DatabaseConnection,
     allowed: &Allowed<DecideHandoffs>,
+    idem: Option<&Idempotency>,
     id: Uuid,
     spec: AcceptSpec,
 ) -> Result<Nomination> {
@@ -387,106 +391,108 @@ pub async fn accept(
         .caller()
         .user_id()
         .ok_or_else(|| DomainError::bug("a decision by a service"))?;
-    let tx = db::begin_write(db).await?;
-    let n = find(&tx, id).await?;
-    if n.talent_id == lead {
-        return Err(DomainError::Forbidden(Denied::OwnTier));
-    }
-    if n.nominated_by == lead {
-        return Err(DomainError::Forbidden(Denied::OwnNomination));
-    }
-    tiers::lock_talent(&tx, n.talent_id).await?;
-    let n = find(&tx, id).await?;
-    pending(&n)?;
-    if db::exists(
-        &tx,
-        "SELECT 1 FROM pod_slots WHERE talent_id = $1",
-        [n.talent_id.into()],
-    )
-    .await?
-    {
-        return Err(DomainError::TalentPlaced);
-    }
-    let slot = db::fetch_one::<super::Slot, _>(
-        &tx,
-        "SELECT * FROM pod_slots WHERE id = $1",
-        [spec.slot_id.into()],
-    )
-    .await?
-    .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
-    if slot.track != n.track {
-        return Err(DomainError::field(
-            "slot_id",
-            &format!(
-                "the slot is for {}, not {}",
-                slot.track.as_str(),
-                n.track.as_str()
-            ),
-        ));
-    }
-    super::lock_pod(&tx, slot.pod_id).await?;
-    let pod = super::pod_row(&tx, slot.pod_id).await?;
-    if pod.status == PodStatus::Closed {
-        return Err(DomainError::PodClosed("closed"));
-    }
-    let at = now();
-    let filled = db::execute(
-        &tx,
-        "UPDATE pod_slots SET status = 'filled', talent_id = $1, filled_at = $2 WHERE id = $3 AND status = 'open'",
-        [n.talent_id.into(), at.into(), slot.id.into()],
-    )
-    .await?;
-    if filled == 0 {
-        return Err(DomainError::SlotFilled);
-    }
-    let evidence =
-        serde_json::json!({ "nomination_id": n.id, "pod_id": pod.id, "slot_id": slot.id });
-    tiers::place_at_five(
-        &tx,
-        n.talent_id,
-        n.track,
-        lead,
-        &format!("accepted into pod {} by the generative lead", pod.name),
-        evidence,
-    )
-    .await?;
-    let decided = db::execute(
-        &tx,
-        "UPDATE nominations SET status = 'accepted', decided_by = $1, decided_at = $2, placed_slot_id = $3 \
-         WHERE id = $4 AND status = 'pending' AND expires_at > $2",
-        [lead.into(), at.into(), slot.id.into(), n.id.into()],
-    )
-    .await?;
-    if decided == 0 {
-        return Err(DomainError::NominationNotPending("decided or expired"));
-    }
-    let after = find(&tx, id).await?;
-    events::append(
-        &tx,
-        "handoff.accepted",
-        "nomination",
-        id,
-        serde_json::json!({ "nomination": &after, "pod_id": pod.id, "slot_id": slot.id }),
-    )
-    .await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "handoff.accept",
-        "nomination",
-        Some(id.to_string()),
-        Some(audit::json(&n)),
-        Some(audit::json(&after)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    idempotency::run_optional(db, idem, "handoff.accept", &serde_json::json!({ "nomination": id, "accept": spec }), async |tx| {
+        let n = find(tx, id).await?;
+        if n.talent_id == lead {
+            return Err(DomainError::Forbidden(Denied::OwnTier));
+        }
+        if n.nominated_by == lead {
+            return Err(DomainError::Forbidden(Denied::OwnNomination));
+        }
+        tiers::lock_talent(tx, n.talent_id).await?;
+        let n = find(tx, id).await?;
+        pending(&n)?;
+        if db::exists(
+            tx,
+            "SELECT 1 FROM pod_slots WHERE talent_id = $1",
+            [n.talent_id.into()],
+        )
+        .await?
+        {
+            return Err(DomainError::TalentPlaced);
+        }
+        let slot = db::fetch_one::<super::Slot, _>(
+            tx,
+            "SELECT * FROM pod_slots WHERE id = $1",
+            [spec.slot_id.into()],
+        )
+        .await?
+        .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
+        if slot.track != n.track {
+            return Err(DomainError::field(
+                "slot_id",
+                &format!(
+                    "the slot is for {}, not {}",
+                    slot.track.as_str(),
+                    n.track.as_str()
+                ),
+            ));
+        }
+        super::lock_pod(tx, slot.pod_id).await?;
+        let pod = super::pod_row(tx, slot.pod_id).await?;
+        if pod.status == PodStatus::Closed {
+            return Err(DomainError::PodClosed("closed"));
+        }
+        let at = now();
+        let filled = db::execute(
+            tx,
+            "UPDATE pod_slots SET status = 'filled', talent_id = $1, filled_at = $2 WHERE id = $3 AND status = 'open'",
+            [n.talent_id.into(), at.into(), slot.id.into()],
+        )
+        .await?;
+        if filled == 0 {
+            return Err(DomainError::SlotFilled);
+        }
+        let evidence =
+            serde_json::json!({ "nomination_id": n.id, "pod_id": pod.id, "slot_id": slot.id });
+        tiers::place_at_five(
+            tx,
+            n.talent_id,
+            n.track,
+            lead,
+            &format!("accepted into pod {} by the generative lead", pod.name),
+            evidence,
+        )
+        .await?;
+        let decided = db::execute(
+            tx,
+            "UPDATE nominations SET status = 'accepted', decided_by = $1, decided_at = $2, placed_slot_id = $3 \
+             WHERE id = $4 AND status = 'pending' AND expires_at > $2",
+            [lead.into(), at.into(), slot.id.into(), n.id.into()],
+        )
+        .await?;
+        if decided == 0 {
+            return Err(DomainError::NominationNotPending("decided or expired"));
+        }
+        let after = find(tx, id).await?;
+        events::append(
+            tx,
+            "handoff.accepted",
+            "nomination",
+            id,
+            serde_json::json!({ "nomination": &after, "pod_id": pod.id, "slot_id": slot.id }),
+        )
+        .await?;
+        audit::record(
+            tx,
+            allowed.caller().actor(),
+            "handoff.accept",
+            "nomination",
+            Some(id.to_string()),
+            Some(audit::json(&n)),
+            Some(audit::json(&after)),
+        )
+        .await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Declines with a reason; the talent stays Tier 4 and can be nominated again.
 pub async fn decline(
     db: &DatabaseConnection,
     allowed: &Allowed<DecideHandoffs>,
+    idem: Option<&Idempotency>,
     id: Uuid,
     spec: DeclineSpec,
 ) -> Result<Nomination> {
@@ -496,46 +502,47 @@ pub async fn decline(
         .ok_or_else(|| DomainError::bug("a decision by a service"))?;
     let reason = Text::parse("reason", &spec.reason, 1, 2000)
         .map_err(|e| DomainError::Validation(vec![e]))?;
-    let tx = db::begin_write(db).await?;
-    let n = find(&tx, id).await?;
-    if n.nominated_by == lead {
-        return Err(DomainError::Forbidden(Denied::OwnNomination));
-    }
-    pending(&n)?;
-    let at = now();
-    let decided = db::execute(
-        &tx,
-        "UPDATE nominations SET status = 'declined', decided_by = $1, decided_at = $2, decision_reason = $3 \
-         WHERE id = $4 AND status = 'pending' AND expires_at > $2",
-        [lead.into(), at.into(), reason.as_str().into(), id.into()],
-    )
-    .await?;
-    if decided == 0 {
-        return Err(DomainError::NominationNotPending(
-            find(&tx, id).await?.status.as_str(),
-        ));
-    }
-    let after = find(&tx, id).await?;
-    events::append(
-        &tx,
-        "handoff.declined",
-        "nomination",
-        id,
-        serde_json::json!(&after),
-    )
-    .await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "handoff.decline",
-        "nomination",
-        Some(id.to_string()),
-        Some(audit::json(&n)),
-        Some(audit::json(&after)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    idempotency::run_optional(db, idem, "handoff.decline", &serde_json::json!({ "nomination": id, "decline": spec }), async |tx| {
+        let n = find(tx, id).await?;
+        if n.nominated_by == lead {
+            return Err(DomainError::Forbidden(Denied::OwnNomination));
+        }
+        pending(&n)?;
+        let at = now();
+        let decided = db::execute(
+            tx,
+            "UPDATE nominations SET status = 'declined', decided_by = $1, decided_at = $2, decision_reason = $3 \
+             WHERE id = $4 AND status = 'pending' AND expires_at > $2",
+            [lead.into(), at.into(), reason.as_str().into(), id.into()],
+        )
+        .await?;
+        if decided == 0 {
+            return Err(DomainError::NominationNotPending(
+                find(tx, id).await?.status.as_str(),
+            ));
+        }
+        let after = find(tx, id).await?;
+        events::append(
+            tx,
+            "handoff.declined",
+            "nomination",
+            id,
+            serde_json::json!(&after),
+        )
+        .await?;
+        audit::record(
+            tx,
+            allowed.caller().actor(),
+            "handoff.decline",
+            "nomination",
+            Some(id.to_string()),
+            Some(audit::json(&n)),
+            Some(audit::json(&after)),
+        )
+        .await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Marks pending nominations past their expiry as expired (the job).

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{PodStatus, Slot, lock_pod, pod_row};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
+use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{Allowed, ManagePods, ViewTalentEngine};
 use crate::types::{Limit, Track};
@@ -25,36 +26,44 @@ pub struct SlotSpec {
 pub async fn add_slot(
     db: &DatabaseConnection,
     allowed: &Allowed<ManagePods>,
+    idem: Option<&Idempotency>,
     pod: Uuid,
     spec: SlotSpec,
 ) -> Result<Slot> {
-    let tx = db::begin_write(db).await?;
-    lock_pod(&tx, pod).await?;
-    let p = pod_row(&tx, pod).await?;
-    if p.status == PodStatus::Closed {
-        return Err(DomainError::PodClosed("closed"));
-    }
-    let (id, at) = (new_id(), now());
-    db::execute(
-        &tx,
-        "INSERT INTO pod_slots (id, pod_id, track, status, talent_id, filled_at, created_at) \
-         VALUES ($1, $2, $3, 'open', NULL, NULL, $4)",
-        [id.into(), pod.into(), spec.track.into(), at.into()],
-    )
-    .await?;
-    let slot = find_slot(&tx, pod, id).await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
+    idempotency::run_optional(
+        db,
+        idem,
         "pod.slot_add",
-        "pod",
-        Some(pod.to_string()),
-        None,
-        Some(audit::json(&slot)),
+        &serde_json::json!({ "pod": pod, "slot": spec }),
+        async |tx| {
+            lock_pod(tx, pod).await?;
+            let p = pod_row(tx, pod).await?;
+            if p.status == PodStatus::Closed {
+                return Err(DomainError::PodClosed("closed"));
+            }
+            let (id, at) = (new_id(), now());
+            db::execute(
+            tx,
+            "INSERT INTO pod_slots (id, pod_id, track, status, talent_id, filled_at, created_at) \
+             VALUES ($1, $2, $3, 'open', NULL, NULL, $4)",
+            [id.into(), pod.into(), spec.track.into(), at.into()],
+        )
+        .await?;
+            let slot = find_slot(tx, pod, id).await?;
+            audit::record(
+                tx,
+                allowed.caller().actor(),
+                "pod.slot_add",
+                "pod",
+                Some(pod.to_string()),
+                None,
+                Some(audit::json(&slot)),
+            )
+            .await?;
+            Ok(slot)
+        },
     )
-    .await?;
-    tx.commit().await?;
-    Ok(slot)
+    .await
 }
 
 pub(crate) async fn find_slot<C: ConnectionTrait>(db: &C, pod: Uuid, id: Uuid) -> Result<Slot> {

@@ -11,6 +11,7 @@ use super::standing::{TrackStanding, set_tier, standing};
 use super::tracks::PlaybookStatus;
 use crate::db;
 use crate::error::{DomainError, FieldError, Result};
+use crate::idempotency::{self, Idempotency};
 use crate::policy::{Allowed, CertifyTalents, Denied};
 use crate::types::{Text, Track};
 use crate::{audit, new_id, now, verification};
@@ -44,6 +45,7 @@ struct Name {
 pub async fn certify(
     db: &DatabaseConnection,
     allowed: &Allowed<CertifyTalents>,
+    idem: Option<&Idempotency>,
     signer: &dyn CredentialSigner,
     talent: Uuid,
     track: Track,
@@ -57,172 +59,173 @@ pub async fn certify(
         return Err(DomainError::Forbidden(Denied::OwnTier));
     }
     let note = Text::parse("note", note, 0, 2000).map_err(|e| DomainError::Validation(vec![e]))?;
-    let tx = db::begin_write(db).await?;
-    engine::lock_talent(&tx, talent).await?;
-    let name: Name = db::fetch_one(
-        &tx,
-        "SELECT display_name FROM users WHERE id = $1",
-        [talent.into()],
-    )
-    .await?
-    .ok_or(DomainError::NotFound("talent"))?;
-    verification::require_verified(&tx, talent).await?;
-    let row = engine::standings(&tx, talent, Some(track)).await?.pop();
-    let tier = row.as_ref().map_or(0, |r| r.tier.get());
-    if tier >= 4 {
-        return Err(DomainError::AlreadyCertified(tier));
-    }
-    let facts: TrackFacts =
-        db::fetch_one(&tx, "SELECT * FROM tracks WHERE track = $1", [track.into()])
-            .await?
-            .ok_or(DomainError::NotFound("track"))?;
-    let work: Option<CertifyingWork> = db::fetch_one(
-        &tx,
-        "SELECT s.id AS submission_id, s.review_id, s.score, c.title FROM submissions s \
-         JOIN challenges c ON c.id = s.challenge_id \
-         WHERE s.talent_id = $1 AND c.certifies_track = $2 AND s.status = 'accepted' AND s.review_id IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM certificates r WHERE r.submission_id = s.id AND r.status = 'revoked') \
-         ORDER BY s.score DESC, s.id LIMIT 1",
-        [talent.into(), track.into()],
-    )
-    .await?;
-    let mut missing = Vec::new();
-    if row.is_none() {
-        missing.push(FieldError::new(
-            "tier",
-            format!("the talent is not enrolled in {}", track.as_str()),
-        ));
-    } else if tier < 3 {
-        missing.push(FieldError::new(
-            "tier",
-            format!(
-                "needs Tier 3 in {}; the talent is Tier {tier}",
-                track.as_str()
-            ),
-        ));
-    }
-    if let Some(r) = &row {
-        if r.locked {
-            missing.push(FieldError::new(
-                "locked",
-                "a manager locked this track's tier; unlock it first",
-            ));
+    idempotency::run_optional(db, idem, "tier.certify", &serde_json::json!({ "talent": talent, "track": track, "note": note.as_str() }), async |tx| {
+        engine::lock_talent(tx, talent).await?;
+        let name: Name = db::fetch_one(
+            tx,
+            "SELECT display_name FROM users WHERE id = $1",
+            [talent.into()],
+        )
+        .await?
+        .ok_or(DomainError::NotFound("talent"))?;
+        verification::require_verified(tx, talent).await?;
+        let row = engine::standings(tx, talent, Some(track)).await?.pop();
+        let tier = row.as_ref().map_or(0, |r| r.tier.get());
+        if tier >= 4 {
+            return Err(DomainError::AlreadyCertified(tier));
         }
-        if r.below_since.is_some() {
+        let facts: TrackFacts =
+            db::fetch_one(tx, "SELECT * FROM tracks WHERE track = $1", [track.into()])
+                .await?
+                .ok_or(DomainError::NotFound("track"))?;
+        let work: Option<CertifyingWork> = db::fetch_one(
+            tx,
+            "SELECT s.id AS submission_id, s.review_id, s.score, c.title FROM submissions s \
+             JOIN challenges c ON c.id = s.challenge_id \
+             WHERE s.talent_id = $1 AND c.certifies_track = $2 AND s.status = 'accepted' AND s.review_id IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM certificates r WHERE r.submission_id = s.id AND r.status = 'revoked') \
+             ORDER BY s.score DESC, s.id LIMIT 1",
+            [talent.into(), track.into()],
+        )
+        .await?;
+        let mut missing = Vec::new();
+        if row.is_none() {
             missing.push(FieldError::new(
                 "tier",
-                "the Tier 3 requirements no longer hold (grace period running)",
+                format!("the talent is not enrolled in {}", track.as_str()),
+            ));
+        } else if tier < 3 {
+            missing.push(FieldError::new(
+                "tier",
+                format!(
+                    "needs Tier 3 in {}; the talent is Tier {tier}",
+                    track.as_str()
+                ),
             ));
         }
-    }
-    if work.is_none() {
-        missing.push(FieldError::new(
-            "certifying_submission",
-            format!(
-                "needs an accepted submission in a challenge that certifies {} (not one a revoked certificate cited)",
-                track.as_str()
-            ),
-        ));
-    }
-    let playbook = match (
-        &facts.playbook_title,
-        &facts.playbook_url,
-        &facts.playbook_version,
-        facts.playbook_status,
-    ) {
-        (Some(t), Some(u), Some(v), Some(PlaybookStatus::Approved)) => Some((t, u, v)),
-        _ => None,
-    };
-    if playbook.is_none() {
-        missing.push(FieldError::new(
-            "playbook",
-            format!(
-                "the {} playbook is not approved as onboarding-ready",
-                track.as_str()
-            ),
-        ));
-    }
-    let (Some(row), Some(work), Some((pb_title, pb_url, pb_version))) = (row, work, playbook)
-    else {
-        return Err(DomainError::RequirementsUnmet(missing));
-    };
-    if !missing.is_empty() {
-        return Err(DomainError::RequirementsUnmet(missing));
-    }
-    let (id, at) = (new_id(), now());
-    let claims = certificates::credential(
-        &Attestation {
-            id,
-            talent,
-            talent_name: &name.display_name,
-            track,
-            track_name: &facts.name,
-            playbook_title: pb_title,
-            playbook_url: pb_url,
-            playbook_version: pb_version,
-            challenge_title: &work.title,
-            score: work.score,
-            issued_at: at,
-        },
-        signer.issuer(),
-    );
-    let (kid, jws) = signer.sign(&claims).map_err(DomainError::Internal)?;
-    db::execute(
-        &tx,
-        "INSERT INTO certificates (id, talent_id, track, tier, status, playbook_version, certified_by, submission_id, \
-         review_id, kid, credential, issued_at) VALUES ($1, $2, $3, 4, 'valid', $4, $5, $6, $7, $8, $9, $10)",
-        [
-            id.into(),
-            talent.into(),
-            track.into(),
-            pb_version.as_str().into(),
-            manager.into(),
-            work.submission_id.into(),
-            work.review_id.into(),
-            kid.into(),
-            jws.into(),
-            at.into(),
-        ],
-    )
-    .await?;
-    set_tier(&tx, &row, 4, row.locked).await?;
-    let evidence = serde_json::json!({
-        "submission_id": work.submission_id,
-        "review_id": work.review_id,
-        "score": work.score,
-        "playbook_version": pb_version,
-        "note": note.as_str(),
-    });
-    let reason = if note.as_str().is_empty() {
-        "certified by a community manager".to_owned()
-    } else {
-        note.into_string()
-    };
-    history::record(
-        &tx,
-        Change {
-            talent,
-            track,
-            from: 3,
-            to: 4,
-            actor: Some(manager),
-            reason,
-            evidence,
-            certificate: Some(id),
-        },
-    )
-    .await?;
-    let s = standing(&tx, talent, track).await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "tier.certify",
-        "talent",
-        Some(talent.to_string()),
-        None,
-        Some(audit::json(&s)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(s)
+        if let Some(r) = &row {
+            if r.locked {
+                missing.push(FieldError::new(
+                    "locked",
+                    "a manager locked this track's tier; unlock it first",
+                ));
+            }
+            if r.below_since.is_some() {
+                missing.push(FieldError::new(
+                    "tier",
+                    "the Tier 3 requirements no longer hold (grace period running)",
+                ));
+            }
+        }
+        if work.is_none() {
+            missing.push(FieldError::new(
+                "certifying_submission",
+                format!(
+                    "needs an accepted submission in a challenge that certifies {} (not one a revoked certificate cited)",
+                    track.as_str()
+                ),
+            ));
+        }
+        let playbook = match (
+            &facts.playbook_title,
+            &facts.playbook_url,
+            &facts.playbook_version,
+            facts.playbook_status,
+        ) {
+            (Some(t), Some(u), Some(v), Some(PlaybookStatus::Approved)) => Some((t, u, v)),
+            _ => None,
+        };
+        if playbook.is_none() {
+            missing.push(FieldError::new(
+                "playbook",
+                format!(
+                    "the {} playbook is not approved as onboarding-ready",
+                    track.as_str()
+                ),
+            ));
+        }
+        let (Some(row), Some(work), Some((pb_title, pb_url, pb_version))) = (row, work, playbook)
+        else {
+            return Err(DomainError::RequirementsUnmet(missing));
+        };
+        if !missing.is_empty() {
+            return Err(DomainError::RequirementsUnmet(missing));
+        }
+        let (id, at) = (new_id(), now());
+        let claims = certificates::credential(
+            &Attestation {
+                id,
+                talent,
+                talent_name: &name.display_name,
+                track,
+                track_name: &facts.name,
+                playbook_title: pb_title,
+                playbook_url: pb_url,
+                playbook_version: pb_version,
+                challenge_title: &work.title,
+                score: work.score,
+                issued_at: at,
+            },
+            signer.issuer(),
+        );
+        let (kid, jws) = signer.sign(&claims).map_err(DomainError::Internal)?;
+        db::execute(
+            tx,
+            "INSERT INTO certificates (id, talent_id, track, tier, status, playbook_version, certified_by, submission_id, \
+             review_id, kid, credential, issued_at) VALUES ($1, $2, $3, 4, 'valid', $4, $5, $6, $7, $8, $9, $10)",
+            [
+                id.into(),
+                talent.into(),
+                track.into(),
+                pb_version.as_str().into(),
+                manager.into(),
+                work.submission_id.into(),
+                work.review_id.into(),
+                kid.into(),
+                jws.into(),
+                at.into(),
+            ],
+        )
+        .await?;
+        set_tier(tx, &row, 4, row.locked).await?;
+        let evidence = serde_json::json!({
+            "submission_id": work.submission_id,
+            "review_id": work.review_id,
+            "score": work.score,
+            "playbook_version": pb_version,
+            "note": note.as_str(),
+        });
+        let reason = if note.as_str().is_empty() {
+            "certified by a community manager".to_owned()
+        } else {
+            note.into_string()
+        };
+        history::record(
+            tx,
+            Change {
+                talent,
+                track,
+                from: 3,
+                to: 4,
+                actor: Some(manager),
+                reason,
+                evidence,
+                certificate: Some(id),
+            },
+        )
+        .await?;
+        let s = standing(tx, talent, track).await?;
+        audit::record(
+            tx,
+            allowed.caller().actor(),
+            "tier.certify",
+            "talent",
+            Some(talent.to_string()),
+            None,
+            Some(audit::json(&s)),
+        )
+        .await?;
+        Ok(s)
+    })
+    .await
 }

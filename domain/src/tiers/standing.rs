@@ -15,6 +15,7 @@ use super::engine::{self, Cause, StandingRow};
 use super::history::{self, Change};
 use crate::db;
 use crate::error::{DomainError, Result};
+use crate::idempotency::{self, Idempotency};
 use crate::policy::{self, Allowed, ChangeTiers, Denied, EnrolInTrack};
 use crate::types::{Text, Tier, Track};
 use crate::{audit, now};
@@ -70,42 +71,44 @@ async fn standing_of<C: ConnectionTrait>(db: &C, row: StandingRow) -> Result<Tra
 pub async fn enrol(
     db: &DatabaseConnection,
     allowed: &Allowed<EnrolInTrack>,
+    idem: Option<&Idempotency>,
     track: Track,
 ) -> Result<TrackStanding> {
     let talent = allowed
         .caller()
         .user_id()
         .ok_or_else(|| DomainError::bug("an enrolment by a service"))?;
-    let tx = db::begin_write(db).await?;
-    engine::lock_talent(&tx, talent).await?;
-    if !engine::standings(&tx, talent, Some(track))
-        .await?
-        .is_empty()
-    {
-        return Err(DomainError::AlreadyEnrolled);
-    }
-    let at = now();
-    db::execute(
-        &tx,
-        "INSERT INTO talent_tracks (talent_id, track, tier, enrolled_at, updated_at, locked, below_since) \
-         VALUES ($1, $2, 0, $3, $3, $4, NULL)",
-        [talent.into(), track.into(), at.into(), false.into()],
-    )
-    .await?;
-    engine::evaluate(&tx, talent, Some(track), &Cause::Enrolled).await?;
-    let s = standing(&tx, talent, track).await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "track.enrol",
-        "talent",
-        Some(talent.to_string()),
-        None,
-        Some(audit::json(&s)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(s)
+    idempotency::run_optional(db, idem, "track.enrol", &serde_json::json!({ "track": track }), async |tx| {
+        engine::lock_talent(tx, talent).await?;
+        if !engine::standings(tx, talent, Some(track))
+            .await?
+            .is_empty()
+        {
+            return Err(DomainError::AlreadyEnrolled);
+        }
+        let at = now();
+        db::execute(
+            tx,
+            "INSERT INTO talent_tracks (talent_id, track, tier, enrolled_at, updated_at, locked, below_since) \
+             VALUES ($1, $2, 0, $3, $3, $4, NULL)",
+            [talent.into(), track.into(), at.into(), false.into()],
+        )
+        .await?;
+        engine::evaluate(tx, talent, Some(track), &Cause::Enrolled).await?;
+        let s = standing(tx, talent, track).await?;
+        audit::record(
+            tx,
+            allowed.caller().actor(),
+            "track.enrol",
+            "talent",
+            Some(talent.to_string()),
+            None,
+            Some(audit::json(&s)),
+        )
+        .await?;
+        Ok(s)
+    })
+    .await
 }
 
 /// A talent's standing in every enrolled track.
@@ -230,6 +233,7 @@ pub struct TierChangeSpec {
 pub async fn demote(
     db: &DatabaseConnection,
     allowed: &Allowed<ChangeTiers>,
+    idem: Option<&Idempotency>,
     talent: Uuid,
     track: Track,
     spec: TierChangeSpec,
@@ -250,66 +254,73 @@ pub async fn demote(
             return Err(DomainError::Validation(errors));
         }
     };
-    let tx = db::begin_write(db).await?;
-    engine::lock_talent(&tx, talent).await?;
-    let row = engine::standings(&tx, talent, Some(track))
-        .await?
-        .pop()
-        .ok_or(DomainError::NotFound("enrolment in this track"))?;
-    let from = row.tier.get();
-    if from == 5 && !policy::is_admin(caller) {
-        return Err(DomainError::Forbidden(Denied::TierFiveNeedsAdmin));
-    }
-    if to >= from {
-        return Err(DomainError::field(
-            "tier",
-            &format!("must be below the current tier ({from})"),
-        ));
-    }
-    set_tier(&tx, &row, to, spec.lock.unwrap_or(true)).await?;
-    let revoked = if to < 4 {
-        certificates::revoke(&tx, talent, track, reason.as_str()).await?
-    } else {
-        None
-    };
-    // Whoever keeps placements and nominations reacts: the pods free the
-    // talent's slot out of Tier 5 and withdraw pending nominations below 4.
-    crate::events::record(
-        &tx,
-        "tier.demoted",
-        "talent",
-        talent,
-        serde_json::json!({ "track": track, "from": from, "to": to }),
-    )
-    .await?;
-    let evidence = serde_json::json!({ "certificate_revoked": revoked });
-    history::record(
-        &tx,
-        Change {
-            talent,
-            track,
-            from,
-            to,
-            actor: Some(me),
-            reason: reason.into_string(),
-            evidence,
-            certificate: revoked,
+    idempotency::run_optional(
+        db,
+        idem,
+        "tier.demote",
+        &serde_json::json!({ "talent": talent, "track": track, "change": spec }),
+        async |tx| {
+            engine::lock_talent(tx, talent).await?;
+            let row = engine::standings(tx, talent, Some(track))
+                .await?
+                .pop()
+                .ok_or(DomainError::NotFound("enrolment in this track"))?;
+            let from = row.tier.get();
+            if from == 5 && !policy::is_admin(caller) {
+                return Err(DomainError::Forbidden(Denied::TierFiveNeedsAdmin));
+            }
+            if to >= from {
+                return Err(DomainError::field(
+                    "tier",
+                    &format!("must be below the current tier ({from})"),
+                ));
+            }
+            set_tier(tx, &row, to, spec.lock.unwrap_or(true)).await?;
+            let revoked = if to < 4 {
+                certificates::revoke(tx, talent, track, reason.as_str()).await?
+            } else {
+                None
+            };
+            // Whoever keeps placements and nominations reacts: the pods free the
+            // talent's slot out of Tier 5 and withdraw pending nominations below 4.
+            crate::events::record(
+                tx,
+                "tier.demoted",
+                "talent",
+                talent,
+                serde_json::json!({ "track": track, "from": from, "to": to }),
+            )
+            .await?;
+            let evidence = serde_json::json!({ "certificate_revoked": revoked });
+            history::record(
+                tx,
+                Change {
+                    talent,
+                    track,
+                    from,
+                    to,
+                    actor: Some(me),
+                    reason: reason.into_string(),
+                    evidence,
+                    certificate: revoked,
+                },
+            )
+            .await?;
+            let s = standing(tx, talent, track).await?;
+            audit::record(
+                tx,
+                caller.actor(),
+                "tier.demote",
+                "talent",
+                Some(talent.to_string()),
+                Some(audit::json(&from)),
+                Some(audit::json(&s)),
+            )
+            .await?;
+            Ok(s)
         },
     )
-    .await?;
-    let s = standing(&tx, talent, track).await?;
-    audit::record(
-        &tx,
-        caller.actor(),
-        "tier.demote",
-        "talent",
-        Some(talent.to_string()),
-        Some(audit::json(&from)),
-        Some(audit::json(&s)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(s)
+    .await
 }
 
 /// A lock as a manager sends it.

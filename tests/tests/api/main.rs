@@ -20,5 +20,6 @@ mod instances;
 mod openapi;
 mod pods;
 mod rate_limits;
+mod retries;
 mod staff_credits;
 mod tiers;

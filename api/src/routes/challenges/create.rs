@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
@@ -15,27 +16,40 @@ use kartel_domain::policy::ManageChallenges;
 /// it with `transition_challenge`. Refusals: 422 `validation_failed` naming
 /// each bad field (dates out of order, tiers outside 0–5 or reversed, a
 /// rubric criterion without a key, name or weight…). Audited.
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "challenges",
     operation_id = "create_challenge",
     security(("bearer" = [])),
+    params(OptionalIdempotencyHeader),
     request_body = ChallengeSpec,
     responses(
         (status = 201, description = "The new draft", body = Challenge),
         BadRequest,
         Unauthorized,
         Forbidden,
+        Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/challenges")]
 pub async fn create_challenge(
     st: State,
     allowed: Authorized<ManageChallenges>,
+    key: IdempotencyKey,
     body: JsonBody<ChallengeSpec>,
 ) -> ApiResult<HttpResponse> {
-    let c = challenges::create(&st.db, &allowed, body.into_inner()?).await?;
+    let c = challenges::create(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        body.into_inner()?,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(c))
 }

@@ -1,9 +1,9 @@
 //! POST /challenges/{id}/submissions.
 
-use super::OptionalIdempotencyHeader;
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
@@ -18,11 +19,15 @@ use uuid::Uuid;
 /// 409 `illegal_transition` for any other move (including one the clock or
 /// another manager made first); 422 a cancellation without a reason.
 /// Audited.
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "challenges",
     operation_id = "transition_challenge",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The challenge's id")),
+    params(("id" = Uuid, Path, description = "The challenge's id"), OptionalIdempotencyHeader),
     request_body = Transition,
     responses(
         (status = 200, description = "The challenge after the move", body = Challenge),
@@ -33,16 +38,24 @@ use uuid::Uuid;
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/challenges/{id}/transitions")]
 pub async fn transition_challenge(
     st: State,
     allowed: Authorized<ManageChallenges>,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: JsonBody<Transition>,
 ) -> ApiResult<HttpResponse> {
-    let c = challenges::transition(&st.db, &allowed, *id, body.into_inner()?).await?;
+    let c = challenges::transition(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        *id,
+        body.into_inner()?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(c))
 }

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
@@ -19,11 +20,15 @@ use uuid::Uuid;
 /// `nomination_not_pending`). A slot of another track is 422; a talent no
 /// longer Tier 4 is 422 `not_tier_four`. Community managers cannot accept
 /// (403).
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "handoffs",
     operation_id = "accept_handoff",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The nomination's id")),
+    params(("id" = Uuid, Path, description = "The nomination's id"), OptionalIdempotencyHeader),
     request_body = AcceptSpec,
     responses(
         (status = 200, description = "The nomination, accepted", body = Nomination),
@@ -34,15 +39,25 @@ use uuid::Uuid;
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/handoffs/{id}/accept")]
 pub async fn accept_handoff(
     st: State,
     allowed: Authorized<DecideHandoffs>,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: JsonBody<AcceptSpec>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(pods::accept(&st.db, &allowed, *id, body.into_inner()?).await?))
+    Ok(HttpResponse::Ok().json(
+        pods::accept(
+            &st.db,
+            &allowed,
+            key.for_caller(allowed.caller())?.as_ref(),
+            *id,
+            body.into_inner()?,
+        )
+        .await?,
+    ))
 }

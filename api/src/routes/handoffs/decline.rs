@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
@@ -14,11 +15,15 @@ use uuid::Uuid;
 ///
 /// The talent stays Tier 4 and can be nominated again. 409
 /// `nomination_not_pending` once decided or expired.
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "handoffs",
     operation_id = "decline_handoff",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The nomination's id")),
+    params(("id" = Uuid, Path, description = "The nomination's id"), OptionalIdempotencyHeader),
     request_body = DeclineSpec,
     responses(
         (status = 200, description = "The nomination, declined", body = Nomination),
@@ -29,15 +34,25 @@ use uuid::Uuid;
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/handoffs/{id}/decline")]
 pub async fn decline_handoff(
     st: State,
     allowed: Authorized<DecideHandoffs>,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: JsonBody<DeclineSpec>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(pods::decline(&st.db, &allowed, *id, body.into_inner()?).await?))
+    Ok(HttpResponse::Ok().json(
+        pods::decline(
+            &st.db,
+            &allowed,
+            key.for_caller(allowed.caller())?.as_ref(),
+            *id,
+            body.into_inner()?,
+        )
+        .await?,
+    ))
 }

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
@@ -18,10 +19,15 @@ use kartel_domain::policy::NominateTalents;
 /// a talent whose address is unverified (403 `email_unverified`). It
 /// expires after the configured time (default 30 days) and then reads
 /// `expired`.
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "handoffs",
     operation_id = "nominate",
     security(("bearer" = [])),
+    params(OptionalIdempotencyHeader),
     request_body = NominationSpec,
     responses(
         (status = 201, description = "The nomination, pending", body = Nomination),
@@ -32,16 +38,24 @@ use kartel_domain::policy::NominateTalents;
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/handoffs")]
 pub async fn nominate(
     st: State,
     allowed: Authorized<NominateTalents>,
+    key: IdempotencyKey,
     body: JsonBody<NominationSpec>,
 ) -> ApiResult<HttpResponse> {
     let ttl = chrono::Duration::days(st.settings.nomination_ttl_days);
-    let n = pods::nominate(&st.db, &allowed, body.into_inner()?, ttl).await?;
+    let n = pods::nominate(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        body.into_inner()?,
+        ttl,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(n))
 }

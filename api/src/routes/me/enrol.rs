@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
@@ -24,10 +25,15 @@ pub struct EnrolRequest {
 /// profile (display name, bio, one portfolio link), and further when your
 /// reviewed work already meets Tier 2 or 3 — one step at a time, each in
 /// your tier history. 409 `already_enrolled` the second time.
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "tiers",
     operation_id = "enrol_in_track",
     security(("bearer" = [])),
+    params(OptionalIdempotencyHeader),
     request_body = EnrolRequest,
     responses(
         (status = 201, description = "Your standing in the track", body = TrackStanding),
@@ -37,16 +43,23 @@ pub struct EnrolRequest {
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/me/tracks")]
 pub async fn enrol_in_track(
     st: State,
     allowed: Authorized<EnrolInTrack>,
+    key: IdempotencyKey,
     body: JsonBody<EnrolRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner()?;
-    let s = tiers::enrol(&st.db, &allowed, body.track).await?;
+    let s = tiers::enrol(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        body.track,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(s))
 }

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
@@ -15,11 +16,15 @@ use uuid::Uuid;
 /// Open until ended. Beyond the pod's client capacity it is 409
 /// `pod_at_capacity` (concurrent requests never exceed it); a paused or
 /// closed pod takes none (409 `pod_closed`).
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "pods",
     operation_id = "add_engagement",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The pod's id")),
+    params(("id" = Uuid, Path, description = "The pod's id"), OptionalIdempotencyHeader),
     request_body = EngagementSpec,
     responses(
         (status = 201, description = "The engagement", body = Engagement),
@@ -30,16 +35,24 @@ use uuid::Uuid;
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/pods/{id}/engagements")]
 pub async fn add_engagement(
     st: State,
     allowed: Authorized<ManagePods>,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: JsonBody<EngagementSpec>,
 ) -> ApiResult<HttpResponse> {
-    let e = pods::add_engagement(&st.db, &allowed, *id, body.into_inner()?).await?;
+    let e = pods::add_engagement(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        *id,
+        body.into_inner()?,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(e))
 }

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
@@ -14,11 +15,15 @@ use uuid::Uuid;
 ///
 /// One slot is one role of a track, open until a Tier 5 talent of the track
 /// fills it. Not on a closed pod (409).
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "pods",
     operation_id = "add_slot",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The pod's id")),
+    params(("id" = Uuid, Path, description = "The pod's id"), OptionalIdempotencyHeader),
     request_body = SlotSpec,
     responses(
         (status = 201, description = "The new slot", body = Slot),
@@ -29,16 +34,24 @@ use uuid::Uuid;
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/pods/{id}/slots")]
 pub async fn add_slot(
     st: State,
     allowed: Authorized<ManagePods>,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: JsonBody<SlotSpec>,
 ) -> ApiResult<HttpResponse> {
-    let slot = pods::add_slot(&st.db, &allowed, *id, body.into_inner()?).await?;
+    let slot = pods::add_slot(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        *id,
+        body.into_inner()?,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(slot))
 }

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
@@ -13,27 +14,40 @@ use kartel_domain::policy::ManagePods;
 ///
 /// Name and client capacity (0–1,000 concurrent engagements); status
 /// `forming` unless given. Audited.
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "pods",
     operation_id = "create_pod",
     security(("bearer" = [])),
+    params(OptionalIdempotencyHeader),
     request_body = PodSpec,
     responses(
         (status = 201, description = "The new pod", body = Pod),
         BadRequest,
         Unauthorized,
         Forbidden,
+        Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/pods")]
 pub async fn create_pod(
     st: State,
     allowed: Authorized<ManagePods>,
+    key: IdempotencyKey,
     body: JsonBody<PodSpec>,
 ) -> ApiResult<HttpResponse> {
-    let pod = pods::create_pod(&st.db, &allowed, body.into_inner()?).await?;
+    let pod = pods::create_pod(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        body.into_inner()?,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(pod))
 }

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::Authorized;
+use crate::extractors::{Authorized, IdempotencyKey};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::pods::{self, Engagement};
@@ -14,25 +15,40 @@ use uuid::Uuid;
 /// Frees one unit of the pod's capacity; ending it again is 409
 /// `engagement_ended`. The record stays (peak concurrency is read from the
 /// records).
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "pods",
     operation_id = "end_engagement",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The pod's id"), ("engagement_id" = Uuid, Path, description = "The engagement's id")),
+    params(("id" = Uuid, Path, description = "The pod's id"), ("engagement_id" = Uuid, Path, description = "The engagement's id"), OptionalIdempotencyHeader),
     responses(
         (status = 200, description = "The engagement, ended", body = Engagement),
         Unauthorized,
         Forbidden,
         NotFound,
         Conflict,
+        Unprocessable,
     )
 )]
 #[post("/pods/{id}/engagements/{engagement_id}/end")]
 pub async fn end_engagement(
     st: State,
     allowed: Authorized<ManagePods>,
+    key: IdempotencyKey,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (pod, e) = path.into_inner();
-    Ok(HttpResponse::Ok().json(pods::end_engagement(&st.db, &allowed, pod, e).await?))
+    Ok(HttpResponse::Ok().json(
+        pods::end_engagement(
+            &st.db,
+            &allowed,
+            key.for_caller(allowed.caller())?.as_ref(),
+            pod,
+            e,
+        )
+        .await?,
+    ))
 }

@@ -4,7 +4,7 @@
 use crate::error::ApiResult;
 use crate::error::responses::*;
 use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
-use crate::routes::challenges::OptionalIdempotencyHeader;
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
@@ -32,6 +33,10 @@ pub struct CertifyRequest {
 /// 409 `already_certified` at Tier 4 or 5. Issues the signed certificate
 /// (in the answer's `certificate`), writes the tier history and the audit
 /// log.
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "tiers",
     operation_id = "certify_talent",
@@ -39,6 +44,7 @@ pub struct CertifyRequest {
     params(
         ("id" = Uuid, Path, description = "The talent's id"),
         ("track" = Track, Path, description = "The track"),
+        OptionalIdempotencyHeader,
     ),
     request_body = CertifyRequest,
     responses(
@@ -57,11 +63,21 @@ pub struct CertifyRequest {
 pub async fn certify_talent(
     st: State,
     allowed: Authorized<CertifyTalents>,
+    key: IdempotencyKey,
     path: web::Path<(Uuid, Track)>,
     body: JsonBody<CertifyRequest>,
 ) -> ApiResult<HttpResponse> {
     let (talent, track) = path.into_inner();
     let body = body.into_inner()?;
-    let s = tiers::certify(&st.db, &allowed, &st.keys, talent, track, &body.note).await?;
+    let s = tiers::certify(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        &st.keys,
+        talent,
+        track,
+        &body.note,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(s))
 }

@@ -2,7 +2,8 @@
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
-use crate::extractors::{Authorized, JsonBody};
+use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
+use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
@@ -18,6 +19,10 @@ use uuid::Uuid;
 /// The track is locked against automatic changes unless `lock` is false.
 /// Moving a talent out of Tier 5 needs an admin; nobody changes their own
 /// tier (403).
+///
+/// An `Idempotency-Key` is optional: with one, a retry with the same key and
+/// body answers the first outcome again (409 `idempotency_in_progress`, 422
+/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "tiers",
     operation_id = "demote_talent",
@@ -25,6 +30,7 @@ use uuid::Uuid;
     params(
         ("id" = Uuid, Path, description = "The talent's id"),
         ("track" = Track, Path, description = "The track"),
+        OptionalIdempotencyHeader,
     ),
     request_body = TierChangeSpec,
     responses(
@@ -33,19 +39,29 @@ use uuid::Uuid;
         Unauthorized,
         Forbidden,
         NotFound,
+        Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
-        InvalidBody,
+        Unprocessable,
     )
 )]
 #[post("/talents/{id}/tracks/{track}/tier")]
 pub async fn demote_talent(
     st: State,
     allowed: Authorized<ChangeTiers>,
+    key: IdempotencyKey,
     path: web::Path<(Uuid, Track)>,
     body: JsonBody<TierChangeSpec>,
 ) -> ApiResult<HttpResponse> {
     let (talent, track) = path.into_inner();
-    let s = tiers::demote(&st.db, &allowed, talent, track, body.into_inner()?).await?;
+    let s = tiers::demote(
+        &st.db,
+        &allowed,
+        key.for_caller(allowed.caller())?.as_ref(),
+        talent,
+        track,
+        body.into_inner()?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(s))
 }
