@@ -142,13 +142,21 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
         [id.into()],
     )
     .await?;
-    // Remembered answers to the person's own requests hold their work.
-    db::execute(
-        &tx,
-        "DELETE FROM idempotency_keys WHERE scope = $1",
-        [format!("user:{id}").into()],
-    )
-    .await?;
+    // Remembered answers to the person's own requests hold their work, and
+    // others' answers about them (a manager's certification or review, a
+    // lead's accept) their name and work: both are forgotten, so a retry of
+    // such a request runs again.
+    let mut b = SqlBuilder::new("DELETE FROM idempotency_keys WHERE scope = ");
+    let p = b.bind(format!("user:{id}"));
+    b.push(&p);
+    let mentions = std::iter::once(id.to_string()).chain(old.addresses.iter().cloned());
+    for pattern in mentions.map(|m| db::contains_pattern(&m)) {
+        let p = b.bind(pattern);
+        b.push(&format!(
+            " OR LOWER(CAST(response AS TEXT)) LIKE {p} ESCAPE '\\'"
+        ));
+    }
+    db::execute(&tx, &b.sql, b.values).await?;
     let mut b = SqlBuilder::new("DELETE FROM mail_outbox WHERE user_id = ");
     let p = b.bind(id);
     b.push(&p);

@@ -107,16 +107,24 @@ async fn busy_talent(app: &TestApp, manager: &User, admin: &User) -> (User, Stri
             .status(),
         StatusCode::OK
     );
+    // The manager's review and certification with keys: their remembered
+    // answers are about the talent.
     let res = app
-        .review(manager, &sub, &review_spec(8.0, 8.0, "accepted", 2))
+        .review_with_key(
+            manager,
+            &sub,
+            &new_key(),
+            &review_spec(8.0, 8.0, "accepted", 2),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     app.enrol(talent.id, "preditor", 3).await;
     app.approve_playbook(admin, "preditor").await;
     let res = app
-        .post(
+        .post_idem(
             &format!("/api/v1/talents/{}/tracks/preditor/certify", talent.id),
             Some(&manager.token),
+            &new_key(),
             &json!({ "note": format!("{name} is ready") }),
         )
         .await;
@@ -168,11 +176,16 @@ both_backends! {
         let handle = me["handle"].as_str().unwrap().to_owned();
         let name = me["display_name"].as_str().unwrap().to_owned();
         assert!(!tables_mentioning(app, &talent.email).await.is_empty());
+        let remembered = "SELECT COUNT(*) AS n FROM idempotency_keys WHERE LOWER(CAST(response AS TEXT)) LIKE $1";
+        let about = format!("%{}%", talent.id);
+        assert!(app.query_sql::<Count>(remembered, [about.clone().into()]).await.unwrap().n >= 2, "the talent's submission and the manager's certification");
 
         assert_problem(app.erase_me(&talent, "not my password!!").await, 422, "validation_failed").await;
         assert_eq!(app.erase_me(&talent, PASSWORD).await.status(), StatusCode::NO_CONTENT);
 
-        // Gone: no table holds the address, the handle is replaced.
+        // Gone: no remembered answer is about the person any more…
+        assert_eq!(app.query_sql::<Count>(remembered, [about.into()]).await.unwrap().n, 0);
+        // …no table holds the address, the handle is replaced.
         assert_eq!(tables_mentioning(app, &talent.email).await, Vec::<String>::new());
         assert_eq!(tables_mentioning(app, "https://assets.example/").await, Vec::<String>::new());
         // Nor the name (the certificate, its note, the audit log) or the handle.
