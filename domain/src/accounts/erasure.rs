@@ -149,8 +149,7 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
     let mut b = SqlBuilder::new("DELETE FROM idempotency_keys WHERE scope = ");
     let p = b.bind(format!("user:{id}"));
     b.push(&p);
-    let mentions = std::iter::once(id.to_string()).chain(old.addresses.iter().cloned());
-    for pattern in mentions.map(|m| db::contains_pattern(&m)) {
+    for pattern in old.mentions(id) {
         let p = b.bind(pattern);
         b.push(&format!(
             " OR LOWER(CAST(response AS TEXT)) LIKE {p} ESCAPE '\\'"
@@ -239,6 +238,14 @@ struct Personal {
 }
 
 impl Personal {
+    /// `LIKE` patterns for text that mentions the person: their id or an address.
+    fn mentions(&self, id: Uuid) -> Vec<String> {
+        std::iter::once(id.to_string())
+            .chain(self.addresses.iter().cloned())
+            .map(|m| db::contains_pattern(&m))
+            .collect()
+    }
+
     /// `text` without the person's addresses, handle or name.
     fn scrub_text(&self, text: &str, fake: &Pseudonym) -> String {
         let mut out = text.to_owned();
@@ -341,8 +348,7 @@ async fn scrub_history<C: sea_orm::ConnectionTrait>(
     );
     let p = b.bind(id_text.clone());
     b.push(&p);
-    let mut patterns = vec![db::contains_pattern(&id_text)];
-    patterns.extend(old.addresses.iter().map(|a| db::contains_pattern(a)));
+    let patterns = old.mentions(id);
     for pattern in &patterns {
         let p = b.bind(pattern.clone());
         b.push(&format!(

@@ -190,9 +190,7 @@ pub async fn create(
             [id.into()]
                 .into_iter()
                 .chain(c.values(&spec))
-                .chain([                actor.id.unwrap_or_default().into(),
-                    t.into(),
-                ]),
+                .chain([actor.id.unwrap_or_default().into(), t.into()]),
         )
         .await?;
         insert_rubric(txn, id, 1, &spec.rubric, actor).await?;
