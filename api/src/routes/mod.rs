@@ -134,7 +134,11 @@ pub fn root(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct OptionalIdempotencyHeader {
-    /// Unique per intended operation (a UUID is a good choice).
+    /// Optional; unique per intended operation (a UUID is a good choice). A
+    /// retry with the same key and body answers the first outcome again,
+    /// success or refusal; another body under the key is 422
+    /// `idempotency_key_reused`, a key whose first request is still running
+    /// 409 `idempotency_in_progress`.
     #[serde(rename = "Idempotency-Key")]
     #[param(
         min_length = 1,

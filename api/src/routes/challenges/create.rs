@@ -16,10 +16,6 @@ use kartel_domain::policy::ManageChallenges;
 /// it with `transition_challenge`. Refusals: 422 `validation_failed` naming
 /// each bad field (dates out of order, tiers outside 0–5 or reversed, a
 /// rubric criterion without a key, name or weight…). Audited.
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "challenges",
     operation_id = "create_challenge",

@@ -19,10 +19,6 @@ use uuid::Uuid;
 /// 409 `illegal_transition` for any other move (including one the clock or
 /// another manager made first); 422 a cancellation without a reason.
 /// Audited.
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "challenges",
     operation_id = "transition_challenge",

@@ -20,10 +20,6 @@ use uuid::Uuid;
 /// `nomination_not_pending`). A slot of another track is 422; a talent no
 /// longer Tier 4 is 422 `not_tier_four`. Community managers cannot accept
 /// (403).
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "handoffs",
     operation_id = "accept_handoff",

@@ -15,10 +15,6 @@ use uuid::Uuid;
 ///
 /// The talent stays Tier 4 and can be nominated again. 409
 /// `nomination_not_pending` once decided or expired.
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "handoffs",
     operation_id = "decline_handoff",

@@ -19,10 +19,6 @@ use kartel_domain::policy::NominateTalents;
 /// a talent whose address is unverified (403 `email_unverified`). It
 /// expires after the configured time (default 30 days) and then reads
 /// `expired`.
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "handoffs",
     operation_id = "nominate",

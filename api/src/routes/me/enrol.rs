@@ -25,10 +25,6 @@ pub struct EnrolRequest {
 /// profile (display name, bio, one portfolio link), and further when your
 /// reviewed work already meets Tier 2 or 3 — one step at a time, each in
 /// your tier history. 409 `already_enrolled` the second time.
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "tiers",
     operation_id = "enrol_in_track",

@@ -16,10 +16,6 @@ use uuid::Uuid;
 /// Open until ended. Beyond the pod's client capacity it is 409
 /// `pod_at_capacity` (concurrent requests never exceed it); a paused or
 /// closed pod takes none (409 `pod_closed`).
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "pods",
     operation_id = "add_engagement",

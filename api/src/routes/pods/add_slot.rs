@@ -15,10 +15,6 @@ use uuid::Uuid;
 ///
 /// One slot is one role of a track, open until a Tier 5 talent of the track
 /// fills it. Not on a closed pod (409).
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "pods",
     operation_id = "add_slot",

@@ -14,10 +14,6 @@ use kartel_domain::policy::ManagePods;
 ///
 /// Name and client capacity (0–1,000 concurrent engagements); status
 /// `forming` unless given. Audited.
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "pods",
     operation_id = "create_pod",

@@ -15,10 +15,6 @@ use uuid::Uuid;
 /// Frees one unit of the pod's capacity; ending it again is 409
 /// `engagement_ended`. The record stays (peak concurrency is read from the
 /// records).
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "pods",
     operation_id = "end_engagement",

@@ -33,10 +33,6 @@ pub struct CertifyRequest {
 /// 409 `already_certified` at Tier 4 or 5. Issues the signed certificate
 /// (in the answer's `certificate`), writes the tier history and the audit
 /// log.
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "tiers",
     operation_id = "certify_talent",

@@ -19,10 +19,6 @@ use uuid::Uuid;
 /// The track is locked against automatic changes unless `lock` is false.
 /// Moving a talent out of Tier 5 needs an admin; nobody changes their own
 /// tier (403).
-///
-/// An `Idempotency-Key` is optional: with one, a retry with the same key and
-/// body answers the first outcome again (409 `idempotency_in_progress`, 422
-/// `idempotency_key_reused` with another body).
 #[utoipa::path(
     tag = "tiers",
     operation_id = "demote_talent",
