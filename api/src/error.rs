@@ -143,7 +143,8 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::CaptureExceedsHold
         | K::IdempotencyKeyReused
         | K::RequirementsUnmet
-        | K::NotTierFour => StatusCode::UNPROCESSABLE_ENTITY,
+        | K::NotTierFour
+        | K::AccountNotActive => StatusCode::UNPROCESSABLE_ENTITY,
         K::NotFound => StatusCode::NOT_FOUND,
         K::InvalidCredentials
         | K::SessionRevoked
@@ -165,6 +166,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::HoldNotPending
         | K::HoldExpired
         | K::AlreadyReversed
+        | K::ReviewsPending
         | K::AllowanceAlreadyClaimed
         | K::NoAllowance
         | K::IllegalTransition

@@ -79,6 +79,10 @@ error_kinds! {
     HoldExpired => "hold_expired",
     CaptureExceedsHold => "capture_exceeds_hold",
     AlreadyReversed => "already_reversed",
+    /// Suspended or erased: out of the certification and placement pipeline.
+    AccountNotActive => "account_not_active",
+    /// Judging cannot end while entries wait for a decision.
+    ReviewsPending => "reviews_pending",
     AllowanceAlreadyClaimed => "allowance_already_claimed",
     NoAllowance => "no_allowance",
     /// A challenge cannot move from its status to the one asked for.
@@ -166,7 +170,7 @@ pub enum DomainError {
     OwnAdminRole,
     #[error("an admin cannot suspend their own account")]
     SelfSuspension,
-    #[error("a reversal cannot itself be reversed")]
+    #[error("a reversal or a reward's take-back cannot itself be reversed")]
     ReversalNotReversible,
     #[error("insufficient credits: the available balance does not cover this amount")]
     InsufficientCredits,
@@ -180,6 +184,16 @@ pub enum DomainError {
     CaptureExceedsHold,
     #[error("this transaction was already reversed")]
     AlreadyReversed,
+    #[error(
+        "this reward was already taken back from the talent (in whole or part, or it is owed); there is nothing left to reverse"
+    )]
+    RewardTakenBack,
+    #[error("the talent's account is not active (suspended or erased)")]
+    AccountNotActive,
+    #[error(
+        "{0} submitted entries have no decision yet; review them or wait until the review deadline"
+    )]
+    ReviewsPending(i64),
     #[error("this period's allowance was already claimed")]
     AllowanceAlreadyClaimed,
     #[error("there is no allowance for your tier")]
@@ -281,7 +295,9 @@ impl DomainError {
             Self::HoldNotPending(_) => K::HoldNotPending,
             Self::HoldExpired => K::HoldExpired,
             Self::CaptureExceedsHold => K::CaptureExceedsHold,
-            Self::AlreadyReversed => K::AlreadyReversed,
+            Self::AlreadyReversed | Self::RewardTakenBack => K::AlreadyReversed,
+            Self::AccountNotActive => K::AccountNotActive,
+            Self::ReviewsPending(_) => K::ReviewsPending,
             Self::AllowanceAlreadyClaimed => K::AllowanceAlreadyClaimed,
             Self::NoAllowance => K::NoAllowance,
             Self::IllegalTransition { .. } => K::IllegalTransition,

@@ -157,13 +157,32 @@ pub async fn forget_sent(db: &DatabaseConnection) -> Result<u64> {
     .await?)
 }
 
-/// The server accepted the message: it is never sent again.
+/// What stays of a body once it is handed off: every link's token is
+/// replaced, so no live token sits at rest (only its digest, in
+/// `account_tokens`, redeems it).
+pub fn without_tokens(body: &str) -> String {
+    const MARK: &str = "token=";
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = rest.find(MARK) {
+        let (head, tail) = rest.split_at(i + MARK.len());
+        out.push_str(head);
+        out.push_str("[removed once sent]");
+        let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The server accepted the message: it is never sent again, and its
+/// tokens are blanked.
 pub async fn mark_sent(db: &DatabaseConnection, m: &Outgoing) -> Result<()> {
     db::execute(
         db,
-        "UPDATE mail_outbox SET sent_at = $1, locked_until = NULL, attempts = attempts + 1, last_error = NULL \
-         WHERE id = $2 AND sent_at IS NULL",
-        [now().into(), m.id.into()],
+        "UPDATE mail_outbox SET sent_at = $1, locked_until = NULL, attempts = attempts + 1, last_error = NULL, \
+         body = $3 WHERE id = $2 AND sent_at IS NULL",
+        [now().into(), m.id.into(), without_tokens(&m.body).into()],
     )
     .await?;
     Ok(())
@@ -191,19 +210,38 @@ pub async fn mark_retry(
     Ok(())
 }
 
-/// The server refused the message for good (a permanent SMTP error).
+/// The server refused the message for good (a permanent SMTP error); its
+/// tokens are blanked too.
 pub async fn mark_failed(db: &DatabaseConnection, m: &Outgoing, error: &str) -> Result<()> {
     db::execute(
         db,
-        "UPDATE mail_outbox SET attempts = attempts + 1, failed_at = $1, locked_until = NULL, last_error = $2 \
-         WHERE id = $3 AND lock_id = $4 AND sent_at IS NULL",
+        "UPDATE mail_outbox SET attempts = attempts + 1, failed_at = $1, locked_until = NULL, last_error = $2, \
+         body = $5 WHERE id = $3 AND lock_id = $4 AND sent_at IS NULL",
         [
             now().into(),
             error.chars().take(1000).collect::<String>().into(),
             m.id.into(),
             m.lock_id.into(),
+            without_tokens(&m.body).into(),
         ],
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_tokens;
+
+    #[test]
+    fn every_token_of_a_body_is_blanked_and_the_rest_kept() {
+        let body =
+            "Hello,\n\nhttps://p.example/verify-email?token=ve_abc-DEF_1\n\nand token=pr_x end";
+        assert_eq!(
+            without_tokens(body),
+            "Hello,\n\nhttps://p.example/verify-email?token=[removed once sent]\n\nand token=[removed once sent] end"
+        );
+        assert_eq!(without_tokens("no link"), "no link");
+        assert_eq!(without_tokens("token="), "token=[removed once sent]");
+    }
 }

@@ -57,6 +57,8 @@ pub enum Denied {
     OwnCreditsOnly,
     /// Nobody grants credits to themselves.
     SelfGrant,
+    /// Nobody reverses a transaction of their own credits (a self-refund).
+    SelfRefund,
     /// Nobody certifies, demotes or locks their own tier.
     OwnTier,
     /// Only an admin moves a talent out of Tier 5.
@@ -71,6 +73,9 @@ impl std::fmt::Display for Denied {
             Self::Needs(who) => write!(f, "this needs {who}"),
             Self::OwnCreditsOnly => f.write_str("you can only use your own credits"),
             Self::SelfGrant => f.write_str("nobody can grant credits to themselves"),
+            Self::SelfRefund => {
+                f.write_str("nobody can reverse a transaction of their own credits")
+            }
             Self::OwnTier => f.write_str("nobody can change their own tier"),
             Self::TierFiveNeedsAdmin => f.write_str("only an admin moves a talent out of Tier 5"),
             Self::OwnNomination => {
@@ -173,6 +178,12 @@ pub fn is_staff(caller: &Caller) -> bool {
 /// A talent's own credits and holds are readable by them and by staff.
 pub fn can_read_credits_of(caller: &Caller, talent: Uuid) -> bool {
     caller.user_id() == Some(talent) || is_staff(caller)
+}
+
+/// A transaction of a talent's credits is reversed by anyone allowed to
+/// reverse but that talent: a refund to oneself is a self-grant.
+pub fn can_reverse_for(caller: &Caller, talent: Uuid) -> bool {
+    caller.user_id() != Some(talent)
 }
 
 /// A hold is settled by its talent or by a service holding `credits:hold`.

@@ -186,3 +186,20 @@ pub async fn require_verified<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<
         Err(DomainError::EmailUnverified)
     }
 }
+
+/// Refuses (422 `account_not_active`) a suspended or erased person: they
+/// are out of the pipeline (accepted work, certification, nomination,
+/// placement) until an admin reactivates a suspended account.
+pub async fn require_active<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<()> {
+    let active = db::exists(
+        db,
+        "SELECT 1 FROM users WHERE id = $1 AND status = 'active'",
+        [user.into()],
+    )
+    .await?;
+    if active {
+        Ok(())
+    } else {
+        Err(DomainError::AccountNotActive)
+    }
+}

@@ -484,6 +484,9 @@ pub async fn transition(
                 to,
             });
         }
+        if to == ChallengeStatus::Closed {
+            judging_done(txn, &before).await?;
+        }
         let moved = db::execute(
             txn,
             "UPDATE challenges SET status = $1, cancel_reason = $2, updated_at = $3 WHERE id = $4 AND status = $5",
@@ -534,15 +537,42 @@ pub async fn transition(
     .await
 }
 
+#[derive(FromQueryResult)]
+struct Pending {
+    n: i64,
+}
+
+/// Judging ends when judging is done: every submitted entry of an active
+/// talent has a decision, or the review deadline has passed (entries of
+/// suspended or erased talents cannot be accepted, so they do not hold it
+/// up). Otherwise 409 `reviews_pending` with the count.
+async fn judging_done(db: &sea_orm::DatabaseTransaction, c: &Challenge) -> Result<()> {
+    if c.review_due_at <= now() {
+        return Ok(());
+    }
+    let pending: Option<Pending> = db::fetch_one(
+        db,
+        "SELECT COUNT(*) AS n FROM submissions s JOIN users u ON u.id = s.talent_id \
+         WHERE s.challenge_id = $1 AND s.status = 'submitted' AND u.status = 'active'",
+        [c.id.into()],
+    )
+    .await?;
+    match pending.map_or(0, |p| p.n) {
+        0 => Ok(()),
+        n => Err(DomainError::ReviewsPending(n)),
+    }
+}
+
 /// Pays the prizes of a closing challenge to the top places of its
-/// leaderboard (higher score, then earlier submission), each once
+/// leaderboard (higher score, then earlier submission) among active
+/// talents (a suspended or erased talent earns no prize), each once
 /// (`prize:<challenge>:<place>`). Returns what was paid, for the event.
 async fn pay_prizes(
     db: &sea_orm::DatabaseTransaction,
     c: &Challenge,
     actor: Actor,
 ) -> Result<serde_json::Value> {
-    let places = standings::top(db, c.id, c.prizes.len() as u64).await?;
+    let places = standings::prize_places(db, c.id, c.prizes.len() as u64).await?;
     let mut paid = Vec::new();
     for (place, (entry, amount)) in places.iter().zip(&c.prizes).enumerate() {
         let place = place + 1;

@@ -2,9 +2,10 @@
 //! rubric (while the challenge is judging, never their own work). Another
 //! manager may overturn by naming the review they replace; a review that
 //! lands second is refused, so 20 managers accepting at once make one
-//! review. Rewards move in the review's own transaction: accepted pays once
-//! (`reward:<submission>:<review>`); an overturn to rejected takes it back —
-//! or, when the talent already spent it, stands and records it as owed.
+//! review. Rewards move in the review's own transaction, through
+//! `ledger::rewards`: becoming accepted pays what the talent does not hold of
+//! the reward; becoming rejected takes back what they hold, and what they
+//! already spent is owed — never more than the reward in all.
 
 use std::collections::BTreeMap;
 
@@ -18,14 +19,14 @@ use uuid::Uuid;
 
 use super::submissions::{SubmissionStatus, find_submission};
 use super::{ChallengeStatus, find};
-use crate::caller::{Actor, Caller};
+use crate::caller::Caller;
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
 use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{self, Allowed, ReviewSubmissions};
-use crate::types::{Amount, Limit, Text};
-use crate::{audit, events, ledger, new_id, now};
+use crate::types::{Limit, Text};
+use crate::{audit, events, ledger, new_id, now, verification};
 
 /// A reviewer's verdict.
 // Stored as text; an unknown value is a decode error.
@@ -84,11 +85,12 @@ pub struct Review {
     /// The reward it paid.
     #[schema(required = true)]
     pub reward_transaction_id: Option<Uuid>,
-    /// The reward it took back.
+    /// The take-back (a `clawback` transaction) when it rejected a paid
+    /// submission.
     #[schema(required = true)]
     pub reversal_transaction_id: Option<Uuid>,
-    /// Credits the talent had already spent when this review rejected a
-    /// paid submission: owed, not taken back.
+    /// What of the reward it could not take back (the talent had spent or
+    /// held it): owed, and paid from the talent's next incoming credits.
     pub reward_owed: i64,
     pub created_at: DateTime<Utc>,
 }
@@ -118,6 +120,13 @@ pub async fn review(
         let s = find_submission(tx, submission_id).await?;
         if s.talent_id == reviewer {
             return Err(DomainError::OwnSubmission);
+        }
+        // The talent's credits first (see `ledger::rewards`), then the submission.
+        ledger::lock_account(tx, s.talent_id).await?;
+        if spec.decision == Decision::Accepted {
+            // A suspended or erased talent's work is not accepted (nor paid)
+            // until an admin reactivates them; rejecting stays possible.
+            verification::require_active(tx, s.talent_id).await?;
         }
         let c = find(tx, s.challenge_id).await?;
         if c.status != ChallengeStatus::Judging {
@@ -188,7 +197,21 @@ pub async fn review(
         if moved == 0 {
             return Err(DomainError::ReviewConflict);
         }
-        let money = settle_reward(tx, &s, spec.decision, c.reward, id, actor).await?;
+        let reward = ledger::SubmissionReward {
+            submission_id,
+            talent_id: s.talent_id,
+            reward: c.reward,
+        };
+        // Money moves when the decision changes (an accepted → accepted
+        // re-score pays nothing, nor does rejected → rejected).
+        let money = match (previous.as_ref().map(|p| p.decision), spec.decision) {
+            (Some(Decision::Accepted), Decision::Accepted) => ledger::RewardMoves::default(),
+            (_, Decision::Accepted) => ledger::accept_reward(tx, &reward, id, actor).await?,
+            (Some(Decision::Accepted), Decision::Rejected) => {
+                ledger::reject_reward(tx, &reward, id, actor).await?
+            }
+            (_, Decision::Rejected) => ledger::RewardMoves::default(),
+        };
         db::execute(
             tx,
             "INSERT INTO reviews (id, submission_id, challenge_id, talent_id, reviewer_id, rubric_version, scores, \
@@ -209,7 +232,7 @@ pub async fn review(
                 feedback.as_str().into(),
                 s.review_id.into(),
                 money.paid.into(),
-                money.reversed.into(),
+                money.taken_back.into(),
                 money.owed.into(),
                 at.into(),
             ],
@@ -229,69 +252,6 @@ pub async fn review(
         Ok(review)
     })
     .await
-}
-
-/// What a review did with the submission's reward.
-#[derive(Default)]
-struct Money {
-    paid: Option<Uuid>,
-    reversed: Option<Uuid>,
-    owed: i64,
-}
-
-/// Pays the reward when a submission becomes accepted and has none; takes
-/// it back when it becomes rejected and has one (owed if already spent).
-async fn settle_reward(
-    tx: &DatabaseTransaction,
-    s: &super::submissions::SubmissionRow,
-    decision: Decision,
-    reward: i64,
-    review_id: Uuid,
-    actor: Actor,
-) -> Result<Money> {
-    let mut money = Money::default();
-    match (decision, s.reward_transaction_id) {
-        (Decision::Accepted, None) if s.reward_owed > 0 => {
-            // Accepted again while owing the last reward: the debt is settled
-            // by the decision, nothing is paid twice.
-            db::execute(
-                tx,
-                "UPDATE submissions SET reward_owed = 0 WHERE id = $1",
-                [s.id.into()],
-            )
-            .await?;
-        }
-        (Decision::Accepted, None) if reward > 0 => {
-            let amount = Amount::parse("reward", reward)
-                .map_err(|_| DomainError::bug("a stored reward is not an amount"))?;
-            let paid =
-                ledger::reward_submission(tx, s.talent_id, s.id, review_id, amount, actor).await?;
-            db::execute(
-                tx,
-                "UPDATE submissions SET reward_transaction_id = $1 WHERE id = $2",
-                [paid.id.into(), s.id.into()],
-            )
-            .await?;
-            money.paid = Some(paid.id);
-        }
-        (Decision::Rejected, Some(t)) => {
-            let memo = format!("Overturned: submission {} rejected", s.id);
-            match ledger::reverse_reward(tx, t, &memo, actor).await? {
-                Some(reversal) => money.reversed = Some(reversal.id),
-                // The reward cannot change once the challenge is open: what
-                // was paid is `reward`.
-                None => money.owed = reward,
-            }
-            db::execute(
-                tx,
-                "UPDATE submissions SET reward_transaction_id = NULL, reward_owed = $1 WHERE id = $2",
-                [money.owed.into(), s.id.into()],
-            )
-            .await?;
-        }
-        _ => {}
-    }
-    Ok(money)
 }
 
 /// A submission's reviews, oldest first: to its talent and to staff.

@@ -45,12 +45,13 @@ struct Standing {
     created_at: DateTime<Utc>,
 }
 
-/// Each talent's best accepted submission, best first, from `offset`.
+/// Each talent's best accepted submission, best first, from `offset`
+/// (`/*talents*/`: which talents take part).
 const STANDINGS_SQL: &str = "SELECT submission_id, talent_id, handle, score, created_at FROM ( \
        SELECT s.id AS submission_id, s.talent_id, u.handle, s.score, s.created_at, \
               ROW_NUMBER() OVER (PARTITION BY s.talent_id ORDER BY s.score DESC, s.created_at, s.id) AS nth \
          FROM submissions s JOIN users u ON u.id = s.talent_id \
-        WHERE s.challenge_id = $1 AND s.status = 'accepted' \
+        WHERE s.challenge_id = $1 AND s.status = 'accepted' /*talents*/ \
      ) best WHERE nth = 1 ORDER BY score DESC, created_at, submission_id";
 
 async fn standings<C: ConnectionTrait>(
@@ -59,9 +60,19 @@ async fn standings<C: ConnectionTrait>(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<LeaderboardEntry>> {
+    ranked(db, STANDINGS_SQL, challenge, offset, limit).await
+}
+
+async fn ranked<C: ConnectionTrait>(
+    db: &C,
+    sql: &str,
+    challenge: Uuid,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<LeaderboardEntry>> {
     let rows: Vec<Standing> = db::fetch_all(
         db,
-        &format!("{STANDINGS_SQL} LIMIT {limit} OFFSET {offset}"),
+        &format!("{sql} LIMIT {limit} OFFSET {offset}"),
         [challenge.into()],
     )
     .await?;
@@ -78,8 +89,9 @@ async fn standings<C: ConnectionTrait>(
         .collect())
 }
 
-/// The first `n` places (for prizes).
-pub(super) async fn top<C: ConnectionTrait>(
+/// The first `n` places among active talents (for prizes: a suspended or
+/// erased talent earns none, and the places go to the next).
+pub(super) async fn prize_places<C: ConnectionTrait>(
     db: &C,
     challenge: Uuid,
     n: u64,
@@ -87,7 +99,8 @@ pub(super) async fn top<C: ConnectionTrait>(
     if n == 0 {
         return Ok(Vec::new());
     }
-    standings(db, challenge, 0, n).await
+    let sql = STANDINGS_SQL.replace("/*talents*/", "AND u.status = 'active'");
+    ranked(db, &sql, challenge, 0, n).await
 }
 
 /// Whether `caller` may read a challenge's leaderboard: public once it is

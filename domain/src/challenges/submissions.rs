@@ -166,8 +166,6 @@ pub(super) struct SubmissionRow {
     pub score: Option<f64>,
     pub outputs_meeting_standard: Option<i32>,
     pub review_id: Option<Uuid>,
-    pub reward_transaction_id: Option<Uuid>,
-    pub reward_owed: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

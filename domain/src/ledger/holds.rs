@@ -223,7 +223,7 @@ pub async fn capture(
         let id = insert_transaction(tx, &t, at)
             .await?
             .ok_or(DomainError::HoldNotPending(HoldStatus::Captured))?;
-        let moved = unhold(tx, h.talent_id, -take, h.amount).await?;
+        let moved = unhold(tx, h.talent_id, -take, h.amount, at).await?;
         let entries = [
             Entry::talent(&moved, -take),
             Entry::system(system::GENERATION, take),
@@ -290,7 +290,7 @@ pub async fn release(
         if won == 0 {
             return Err(settled_error(tx, hold_id, at).await);
         }
-        unhold(tx, h.talent_id, 0, h.amount).await?;
+        unhold(tx, h.talent_id, 0, h.amount, at).await?;
         reread(tx, hold_id).await
     })
     .await

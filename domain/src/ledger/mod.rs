@@ -9,7 +9,8 @@
 //! of their entries), so spends of different talents never wait on a shared row.
 //!
 //! Rooms: `posting` (the building blocks every operation uses), `spends`,
-//! `holds`, `grants` (grants, allowance, rewards), `reversal`, `reads`,
+//! `holds`, `grants` (grants, allowance, rewards), `rewards` (a submission's
+//! reward through decisions and overturns), `reversal`, `reads`,
 //! `policies` (allowance amounts), `reconcile` (the books check).
 
 mod grants;
@@ -19,6 +20,7 @@ mod posting;
 mod reads;
 mod reconcile;
 mod reversal;
+mod rewards;
 mod spends;
 
 use chrono::{DateTime, Utc};
@@ -35,7 +37,8 @@ pub use policies::{AllowancePolicy, allowance_policies, set_allowance};
 pub use posting::open_talent_account;
 pub use reads::{HistoryFilter, balance, history};
 pub use reconcile::{LedgerCheck, LedgerIssue, check};
-pub use reversal::{ReverseRequest, reverse, reverse_reward};
+pub use reversal::{ReverseRequest, reverse};
+pub use rewards::{RewardMoves, SubmissionReward, accept_reward, lock_account, reject_reward};
 pub use spends::{SpendRequest, spend};
 
 /// System accounts (seeded by the migrations with these ids).
@@ -67,6 +70,9 @@ pub enum TransactionKind {
     Spend,
     Capture,
     Reversal,
+    /// A reward taken back from its talent: an overturn to rejected, or the
+    /// collection of what such an overturn left owed.
+    Clawback,
 }
 
 /// Where a hold stands.
@@ -101,6 +107,11 @@ pub struct Balance {
     pub available: i64,
     /// Reserved by open holds.
     pub held: i64,
+    /// Rewards of overturned submissions that could not be taken back yet:
+    /// the next credits coming in (grants, allowance, rewards, released
+    /// holds, refunds) pay it first, and while anything is owed nothing is
+    /// available.
+    pub owed: i64,
 }
 
 /// One transaction as it touched one talent's account.
@@ -113,7 +124,9 @@ pub struct CreditTransaction {
     pub amount: i64,
     /// The reason (grants, reversals) or purpose (spends, captures).
     pub memo: String,
-    /// What makes it unique: `allowance:<talent>:<YYYY-MM>` or `reward:<submission>`.
+    /// What makes it unique: `allowance:<talent>:<YYYY-MM>`,
+    /// `reward:<submission>:<review>`, `prize:<challenge>:<place>` or
+    /// `clawback:<submission>:<review>[:<owed before>]`.
     #[schema(required = true)]
     pub reference: Option<String>,
     #[schema(required = true)]

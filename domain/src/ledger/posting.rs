@@ -45,6 +45,8 @@ pub(super) struct TalentAccount {
     pub id: Uuid,
     pub posted: i64,
     pub held: i64,
+    /// Rewards taken back by overturns that the talent still owes.
+    pub owed: i64,
 }
 
 pub(super) async fn talent_account<C: ConnectionTrait>(
@@ -53,7 +55,7 @@ pub(super) async fn talent_account<C: ConnectionTrait>(
 ) -> Result<TalentAccount> {
     db::fetch_one(
         db,
-        "SELECT id, posted, held FROM ledger_accounts WHERE talent_id = $1",
+        "SELECT id, posted, held, owed FROM ledger_accounts WHERE talent_id = $1",
         [talent_id.into()],
     )
     .await?
@@ -65,7 +67,16 @@ pub(super) async fn talent_account<C: ConnectionTrait>(
 pub(super) struct Moved {
     pub id: Uuid,
     pub posted: i64,
+    pub held: i64,
     pub version: i64,
+    pub owed: i64,
+}
+
+impl Moved {
+    /// Whether credits that just came in owe something to a debt.
+    fn collects(&self) -> bool {
+        self.owed > 0 && self.posted > self.held
+    }
 }
 
 /// Moves a talent's balance with the guarded statement. When that is refused
@@ -121,16 +132,21 @@ async fn try_move<C: ConnectionTrait>(
 }
 
 /// A move that cannot be refused (it only lowers what is held): a refusal
-/// means the books are broken.
+/// means the books are broken. What it frees pays what the talent owes first.
 pub(super) async fn unhold<C: ConnectionTrait>(
     db: &C,
     talent_id: Uuid,
     posted_delta: i64,
     released: i64,
+    at: DateTime<Utc>,
 ) -> Result<Moved> {
-    try_move(db, talent_id, posted_delta, -released)
+    let moved = try_move(db, talent_id, posted_delta, -released)
         .await?
-        .ok_or_else(|| DomainError::bug("lowering what a talent holds was refused"))
+        .ok_or_else(|| DomainError::bug("lowering what a talent holds was refused"))?;
+    if moved.collects() {
+        collect_debts(db, talent_id, at).await?;
+    }
+    Ok(moved)
 }
 
 pub(super) struct NewTransaction<'a> {
@@ -240,24 +256,30 @@ pub(super) async fn post<C: ConnectionTrait>(
     signed: i64,
     at: DateTime<Utc>,
 ) -> Result<Option<CreditTransaction>> {
-    let (id, posted) = if db.get_database_backend() == DbBackend::Postgres {
+    let (id, posted, collects) = if db.get_database_backend() == DbBackend::Postgres {
         match post_in_one_statement(db, &t, system_account, signed, at).await? {
             OneStatement::Taken => return Ok(None),
-            OneStatement::Posted { id, posted } => (id, posted),
-            OneStatement::Refused { id } => (
+            OneStatement::Posted {
                 id,
-                finish_post(db, id, t.talent_id, system_account, signed, at).await?,
-            ),
+                posted,
+                collects,
+            } => (id, posted, collects),
+            OneStatement::Refused { id } => {
+                let moved = finish_post(db, id, t.talent_id, system_account, signed, at).await?;
+                (id, moved.posted, moved.collects())
+            }
         }
     } else {
         let Some(id) = insert_transaction(db, &t, at).await? else {
             return Ok(None);
         };
-        (
-            id,
-            finish_post(db, id, t.talent_id, system_account, signed, at).await?,
-        )
+        let moved = finish_post(db, id, t.talent_id, system_account, signed, at).await?;
+        (id, moved.posted, moved.collects())
     };
+    // Credits coming in pay what the talent owes first, in this transaction.
+    if signed > 0 && collects {
+        collect_debts(db, t.talent_id, at).await?;
+    }
     Ok(Some(CreditTransaction {
         id,
         kind: t.kind,
@@ -273,7 +295,7 @@ pub(super) async fn post<C: ConnectionTrait>(
 }
 
 /// The balance move and the entries of a transaction already inserted;
-/// returns the talent's posted balance after it.
+/// returns the talent's balance after it.
 async fn finish_post<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
@@ -281,21 +303,26 @@ async fn finish_post<C: ConnectionTrait>(
     system_account: Uuid,
     signed: i64,
     at: DateTime<Utc>,
-) -> Result<i64> {
+) -> Result<Moved> {
     let moved = move_talent(db, talent_id, signed, 0, at).await?;
     let entries = [
         Entry::talent(&moved, signed),
         Entry::system(system_account, -signed),
     ];
     insert_entries(db, id, &entries, at).await?;
-    Ok(moved.posted)
+    Ok(moved)
 }
 
 enum OneStatement {
     /// The reference, reversal or hold was taken: nothing changed.
     Taken,
-    /// Transaction, balance and entries are written.
-    Posted { id: Uuid, posted: i64 },
+    /// Transaction, balance and entries are written; `collects`: a debt is
+    /// to be paid from what came in.
+    Posted {
+        id: Uuid,
+        posted: i64,
+        collects: bool,
+    },
     /// The transaction row is written, the guarded balance move was refused.
     Refused { id: Uuid },
 }
@@ -304,6 +331,8 @@ enum OneStatement {
 struct PostRow {
     inserted: i64,
     posted: Option<i64>,
+    held: Option<i64>,
+    owed: Option<i64>,
 }
 
 /// PostgreSQL: `sql/post.sql`, the whole posting in one round trip.
@@ -324,7 +353,11 @@ async fn post_in_one_statement<C: ConnectionTrait>(
         .ok_or_else(|| DomainError::bug("the posting statement returned no row"))?;
     Ok(match (row.inserted, row.posted) {
         (0, _) => OneStatement::Taken,
-        (_, Some(posted)) => OneStatement::Posted { id, posted },
+        (_, Some(posted)) => OneStatement::Posted {
+            id,
+            posted,
+            collects: row.owed.unwrap_or_default() > 0 && posted > row.held.unwrap_or_default(),
+        },
         (_, None) => OneStatement::Refused { id },
     })
 }
@@ -349,7 +382,100 @@ pub(super) async fn expire_holds<C: ConnectionTrait>(
     .await?;
     let total: i64 = rows.iter().map(|r| r.amount).sum();
     if total > 0 {
-        unhold(db, talent_id, 0, total).await?;
+        unhold(db, talent_id, 0, total, at).await?;
     }
     Ok(rows.len())
+}
+
+#[derive(FromQueryResult)]
+struct Debt {
+    id: Uuid,
+    review_id: Option<Uuid>,
+    reward_owed: i64,
+}
+
+/// Takes `amount` of a submission's reward back from its talent into the
+/// rewards account, as a `clawback` transaction under a once-only
+/// `reference`. The caller has the talent's account row and checked that
+/// `amount` is available.
+pub(super) async fn claw_back<C: ConnectionTrait>(
+    db: &C,
+    talent_id: Uuid,
+    reference: String,
+    memo: &str,
+    amount: i64,
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Result<Uuid> {
+    let t = NewTransaction {
+        kind: TransactionKind::Clawback,
+        talent_id,
+        amount,
+        memo,
+        reference: Some(reference),
+        reverses_id: None,
+        hold_id: None,
+        actor,
+    };
+    let id = insert_transaction(db, &t, at)
+        .await?
+        .ok_or_else(|| DomainError::bug("a take-back's once-only reference was taken"))?;
+    let moved = try_move(db, talent_id, -amount, 0)
+        .await?
+        .ok_or(DomainError::InsufficientCredits)?;
+    let entries = [
+        Entry::talent(&moved, -amount),
+        Entry::system(super::system::REWARDS, amount),
+    ];
+    insert_entries(db, id, &entries, at).await?;
+    Ok(id)
+}
+
+/// Pays what a talent owes (rewards of overturned submissions that could not
+/// be taken back) from what is available now, oldest debt first, each
+/// payment its own `clawback` transaction referring to the debt
+/// (`clawback:<submission>:<rejecting review>:<owed before>`). Runs in the
+/// transaction that brought credits in, after it moved (so locked) the
+/// account; while anything is owed, nothing stays available.
+pub(super) async fn collect_debts<C: ConnectionTrait>(
+    db: &C,
+    talent_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    loop {
+        let account = talent_account(db, talent_id).await?;
+        let available = account.posted - account.held;
+        if account.owed <= 0 || available <= 0 {
+            return Ok(());
+        }
+        let debt: Debt = db::fetch_one(
+            db,
+            "SELECT id, review_id, reward_owed FROM submissions \
+             WHERE talent_id = $1 AND reward_owed > 0 ORDER BY id LIMIT 1",
+            [talent_id.into()],
+        )
+        .await?
+        .ok_or_else(|| DomainError::bug("an account owes what no submission does"))?;
+        let amount = available.min(debt.reward_owed);
+        let review = debt.review_id.map(|r| r.to_string()).unwrap_or_default();
+        let reference = format!("clawback:{}:{review}:{}", debt.id, debt.reward_owed);
+        let memo = format!("Owed reward of submission {} collected", debt.id);
+        claw_back(db, talent_id, reference, &memo, amount, Actor::SYSTEM, at).await?;
+        let settled = db::execute(
+            db,
+            "UPDATE submissions SET reward_owed = reward_owed - $1, reward_net = reward_net - $1 \
+             WHERE id = $2 AND reward_owed = $3",
+            [amount.into(), debt.id.into(), debt.reward_owed.into()],
+        )
+        .await?;
+        if settled != 1 {
+            return Err(DomainError::bug("a debt moved while its account was held"));
+        }
+        db::execute(
+            db,
+            "UPDATE ledger_accounts SET owed = owed - $1 WHERE talent_id = $2",
+            [amount.into(), talent_id.into()],
+        )
+        .await?;
+    }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
 use uuid::Uuid;
 
-use super::posting::{expire_holds, talent_account};
+use super::posting::{collect_debts, expire_holds, talent_account};
 use super::{Balance, CreditTransaction, TransactionKind};
 use crate::caller::Caller;
 use crate::db::{self, SqlBuilder};
@@ -45,10 +45,20 @@ pub async fn balance(db: &DatabaseConnection, caller: &Caller, talent_id: Uuid) 
             account = talent_account(db, talent_id).await?;
         }
     }
+    // Anything owed is paid from what is available before it is shown (an
+    // account can owe with credits available only from before debts were
+    // collected).
+    if account.owed > 0 && account.posted > account.held {
+        let txn = db::begin_write(db).await?;
+        collect_debts(&txn, talent_id, now()).await?;
+        txn.commit().await?;
+        account = talent_account(db, talent_id).await?;
+    }
     Ok(Balance {
         talent_id,
         available: account.posted - account.held,
         held: account.held,
+        owed: account.owed,
     })
 }
 

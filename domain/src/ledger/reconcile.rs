@@ -1,13 +1,17 @@
 //! The reconciliation check: proves from the raw rows that the books balance.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    AccessMode, DatabaseConnection, DbBackend, FromQueryResult, IsolationLevel, TransactionTrait,
+    AccessMode, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
+    IsolationLevel, TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::TransactionKind;
 use crate::db;
 use crate::error::Result;
 use crate::now;
@@ -32,7 +36,10 @@ pub struct LedgerCheck {
 pub struct LedgerIssue {
     /// `unbalanced_transaction`, `transaction_without_entries`, `entry_without_account`, `book_not_zero`,
     /// `balance_mismatch`, `version_mismatch`, `held_mismatch`, `negative_balance`,
-    /// `hold_capture_mismatch`.
+    /// `hold_capture_mismatch`, `owed_mismatch`, `owed_while_available`,
+    /// `reward_exceeded` (a submission's rewards paid minus taken back are
+    /// more than its challenge's reward, or less than none),
+    /// `reward_net_mismatch`, `owed_exceeds_reward_held`.
     pub check: String,
     #[schema(required = true)]
     pub subject_id: Option<Uuid>,
@@ -90,6 +97,22 @@ const CHECKS: &[(&str, &str)] = &[
                 OR t.amount <> h.captured_amount OR h.captured_amount > h.amount)) \
             OR (h.status <> 'captured' AND t.id IS NOT NULL) LIMIT 100",
     ),
+    (
+        "owed_mismatch",
+        "SELECT a.id AS subject, CAST(COALESCE(SUM(s.reward_owed), 0) AS BIGINT) AS expected, a.owed AS actual \
+         FROM ledger_accounts a LEFT JOIN submissions s ON s.talent_id = a.talent_id AND s.reward_owed <> 0 \
+         WHERE a.kind = 'talent' GROUP BY a.id, a.owed HAVING a.owed <> COALESCE(SUM(s.reward_owed), 0) LIMIT 100",
+    ),
+    (
+        "owed_while_available",
+        "SELECT id AS subject, CAST(0 AS BIGINT) AS expected, posted - held AS actual FROM ledger_accounts \
+         WHERE kind = 'talent' AND owed > 0 AND posted - held > 0 LIMIT 100",
+    ),
+    (
+        "owed_exceeds_reward_held",
+        "SELECT id AS subject, reward_net AS expected, reward_owed AS actual FROM submissions \
+         WHERE reward_owed < 0 OR reward_owed > reward_net LIMIT 100",
+    ),
 ];
 
 fn detail(check: &str) -> &'static str {
@@ -104,6 +127,19 @@ fn detail(check: &str) -> &'static str {
         "negative_balance" => "the account's available balance is negative",
         "hold_capture_mismatch" => "the hold's status and its capture transaction disagree",
         "entry_without_account" => "the entry names an account that does not exist",
+        "owed_mismatch" => {
+            "the account's owed total differs from the sum of its submissions' debts"
+        }
+        "owed_while_available" => "credits are available while the talent owes a reward",
+        "owed_exceeds_reward_held" => {
+            "the submission owes more of its reward than its talent holds (or less than none)"
+        }
+        "reward_exceeded" => {
+            "the submission's rewards paid minus taken back exceed its challenge's reward (or are negative)"
+        }
+        "reward_net_mismatch" => {
+            "the submission's recorded reward held differs from its rewards paid minus taken back"
+        }
         _ => "",
     }
 }
@@ -170,6 +206,7 @@ pub async fn check(
             });
         }
     }
+    issues.extend(reward_issues(&txn).await?);
     txn.commit().await?;
     issues.truncate(100);
     Ok(LedgerCheck {
@@ -182,4 +219,96 @@ pub async fn check(
         book_total,
         issues,
     })
+}
+
+/// A reward-related transaction, as the check reads it.
+#[derive(FromQueryResult)]
+struct RewardMove {
+    kind: TransactionKind,
+    reference: Option<String>,
+    amount: i64,
+    reversed_reference: Option<String>,
+}
+
+#[derive(FromQueryResult)]
+struct SubmissionReward {
+    id: Uuid,
+    reward_net: i64,
+    reward: i64,
+}
+
+/// The submission a reward (`reward:<id>:…`) or take-back (`clawback:<id>:…`) names.
+fn submission_of(reference: Option<&str>, prefix: &str) -> Option<Uuid> {
+    reference
+        .and_then(|r| r.strip_prefix(prefix))
+        .and_then(|r| r.get(..36))
+        .and_then(|r| Uuid::parse_str(r).ok())
+}
+
+/// One reward per submission, net: from the raw ledger rows, each
+/// submission's rewards paid minus its take-backs (reversals of its payments
+/// and clawbacks) lie between 0 and its challenge's reward, and equal what
+/// the submission records as held.
+async fn reward_issues(txn: &DatabaseTransaction) -> Result<Vec<LedgerIssue>> {
+    let moves: Vec<RewardMove> = db::fetch_all(
+        txn,
+        "SELECT t.kind, t.reference, t.amount, r.reference AS reversed_reference FROM ledger_transactions t \
+         LEFT JOIN ledger_transactions r ON r.id = t.reverses_id \
+         WHERE t.kind IN ('reward', 'clawback') OR (t.kind = 'reversal' AND r.kind = 'reward')",
+        [],
+    )
+    .await?;
+    let mut net: HashMap<Uuid, i64> = HashMap::new();
+    for m in moves {
+        let (submission, signed) = match m.kind {
+            TransactionKind::Reward => (submission_of(m.reference.as_deref(), "reward:"), m.amount),
+            TransactionKind::Clawback => (
+                submission_of(m.reference.as_deref(), "clawback:"),
+                -m.amount,
+            ),
+            _ => (
+                submission_of(m.reversed_reference.as_deref(), "reward:"),
+                -m.amount,
+            ),
+        };
+        if let Some(s) = submission {
+            *net.entry(s).or_default() += signed;
+        }
+    }
+    let rows: Vec<SubmissionReward> = db::fetch_all(
+        txn,
+        "SELECT s.id, s.reward_net, c.reward FROM submissions s JOIN challenges c ON c.id = s.challenge_id \
+         WHERE s.reward_net <> 0 OR s.review_id IS NOT NULL",
+        [],
+    )
+    .await?;
+    let mut issues = Vec::new();
+    let mut issue = |check: &str, subject: Uuid, expected: i64, actual: i64| {
+        issues.push(LedgerIssue {
+            check: check.into(),
+            subject_id: Some(subject),
+            expected: Some(expected),
+            actual: Some(actual),
+            detail: detail(check).into(),
+        });
+    };
+    for s in rows {
+        let paid = net.remove(&s.id).unwrap_or(0);
+        if paid < 0 || paid > s.reward {
+            issue("reward_exceeded", s.id, s.reward, paid);
+        }
+        if paid != s.reward_net {
+            issue("reward_net_mismatch", s.id, paid, s.reward_net);
+        }
+    }
+    // Rewards of submissions never reviewed (a reference may also name
+    // something that is not a submission of this service: not checked).
+    for (id, paid) in net {
+        let exists =
+            db::exists(txn, "SELECT 1 FROM submissions WHERE id = $1", [id.into()]).await?;
+        if paid != 0 && exists {
+            issue("reward_net_mismatch", id, paid, 0);
+        }
+    }
+    Ok(issues)
 }

@@ -1,21 +1,22 @@
 //! Corrections: an admin reverses a transaction with a new, opposite one —
-//! at most once, never a reversal, and not if it would overdraw the talent.
+//! at most once, never a reversal or a take-back, never their own, and not
+//! if it would overdraw the talent.
 
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult,
-    TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::posting::{Entry, NewTransaction, insert_entries, insert_transaction, move_talent};
+use super::posting::{
+    Entry, NewTransaction, collect_debts, insert_entries, insert_transaction, move_talent,
+};
+use super::rewards::{lock_account, reward_reversed};
 use super::{CreditTransaction, TransactionKind};
-use crate::caller::Actor;
+use crate::caller::{Actor, Caller};
 use crate::db;
 use crate::entities::ledger_transactions;
 use crate::error::{DomainError, Result};
 use crate::idempotency::{self, Idempotency};
-use crate::policy::{Allowed, ReverseTransaction};
+use crate::policy::{self, Allowed, Denied, ReverseTransaction};
 use crate::types::Text;
 use crate::{audit, now};
 
@@ -53,8 +54,10 @@ pub async fn reverse(
 ) -> Result<CreditTransaction> {
     let idem = Idempotency::required(idem)?;
     let actor = allowed.caller().actor();
+    let caller = allowed.caller();
     idempotency::run(db, idem, "reverse", &req, async |tx| {
-        let reversal = reverse_in(tx, req.transaction_id, req.reason.as_str(), actor).await?;
+        let reversal =
+            reverse_in(tx, caller, req.transaction_id, req.reason.as_str(), actor).await?;
         let target = Some(req.transaction_id.to_string());
         let after = Some(audit::json(&reversal));
         audit::record(
@@ -72,11 +75,13 @@ pub async fn reverse(
     .await
 }
 
-/// Reverses `transaction_id` inside `tx`: once, never a reversal, refused
-/// with `InsufficientCredits` when it would overdraw. Partial writes of a
-/// refusal are the caller's to roll back (a savepoint, see `reverse_reward`).
-async fn reverse_in<C: ConnectionTrait>(
-    tx: &C,
+/// Reverses `transaction_id` inside `tx`: once, never a reversal or a
+/// take-back, never by the person whose credits it moved, refused with
+/// `InsufficientCredits` when it would overdraw. A reversed reward is no
+/// longer held by its submission; a refund pays what the talent owes first.
+async fn reverse_in(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
     transaction_id: Uuid,
     memo: &str,
     actor: Actor,
@@ -86,8 +91,20 @@ async fn reverse_in<C: ConnectionTrait>(
         .one(tx)
         .await?
         .ok_or(DomainError::NotFound("transaction"))?;
-    if orig.kind == TransactionKind::Reversal {
+    if !policy::can_reverse_for(caller, orig.talent_id) {
+        return Err(DomainError::Forbidden(Denied::SelfRefund));
+    }
+    if matches!(
+        orig.kind,
+        TransactionKind::Reversal | TransactionKind::Clawback
+    ) {
         return Err(DomainError::ReversalNotReversible);
+    }
+    // The talent's credits first, then a reward's submission (the order of
+    // `ledger::rewards`).
+    lock_account(tx, orig.talent_id).await?;
+    if orig.kind == TransactionKind::Reward {
+        reward_reversed(tx, orig.reference.as_deref(), orig.amount).await?;
     }
     let t = NewTransaction {
         kind: TransactionKind::Reversal,
@@ -122,6 +139,9 @@ async fn reverse_in<C: ConnectionTrait>(
         }
     }
     insert_entries(tx, id, &entries, at).await?;
+    if talent_amount > 0 {
+        collect_debts(tx, orig.talent_id, at).await?;
+    }
     Ok(CreditTransaction {
         id,
         kind: TransactionKind::Reversal,
@@ -134,28 +154,4 @@ async fn reverse_in<C: ConnectionTrait>(
         balance_after,
         created_at: at,
     })
-}
-
-/// Takes back a reward inside the caller's transaction (an overturned
-/// acceptance). `None` when the talent has already spent it: nothing is
-/// changed (the attempt is undone to a savepoint) and the caller records the
-/// credits as owed.
-pub async fn reverse_reward(
-    tx: &DatabaseTransaction,
-    transaction_id: Uuid,
-    memo: &str,
-    actor: Actor,
-) -> Result<Option<CreditTransaction>> {
-    let savepoint = tx.begin().await?;
-    match reverse_in(&savepoint, transaction_id, memo, actor).await {
-        Ok(reversal) => {
-            savepoint.commit().await?;
-            Ok(Some(reversal))
-        }
-        Err(DomainError::InsufficientCredits) => {
-            savepoint.rollback().await?;
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
 }

@@ -20,16 +20,19 @@ async fn two_instances_share_the_books_the_rate_limits_and_revocations() {
         s.api_key_cache_seconds = 1;
     };
     let a = TestApp::spawn_with(Backend::Postgres, tune).await;
-    let (url, prefix, key_file) = (
+    let (url, prefix, key_file, smtp) = (
         a.settings.database_url.clone(),
         a.settings.redis_prefix.clone(),
         a.settings.signing_key_file.clone(),
+        a.settings.smtp_url.clone(),
     );
     let b = TestApp::spawn_with(Backend::Postgres, move |s| {
         tune(s);
         s.database_url = url;
         s.redis_prefix = prefix;
         s.signing_key_file = key_file;
+        // Either instance's mailer may send a's mail: one sink for both.
+        s.smtp_url = smtp;
     })
     .await;
     let both = [&a, &b];

@@ -8,4 +8,4 @@ UPDATE ledger_accounts
  WHERE talent_id = $4
    AND posted + $1 - held - $2 >= 0
    AND posted + $1 <= $5
-RETURNING id, posted, version
+RETURNING id, posted, held, version, owed

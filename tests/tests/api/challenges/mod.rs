@@ -6,6 +6,8 @@ mod lifecycle;
 mod public_cache;
 mod reviews;
 mod submissions;
+mod verdict_walk;
+mod verdicts;
 
 use sea_orm::ConnectionTrait;
 use serde_json::Value;

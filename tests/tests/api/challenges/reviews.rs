@@ -140,14 +140,16 @@ both_backends! {
         again["overturns"] = second["id"].clone();
         let third: Value = app.review(&manager, &sid, &again).await.json().await.unwrap();
         assert_eq!(app.balance(&talent).await, (10, 0));
-        // Spent, then rejected again: the overturn stands, the reward is owed.
+        // Partly spent, then rejected again: the overturn stands, what is
+        // left is taken back and the rest is owed.
         assert_eq!(app.spend(&talent, &new_key(), 7).await.status(), StatusCode::CREATED);
         let mut reject = review_spec(1.0, 1.0, "rejected", 0);
         reject["overturns"] = third["id"].clone();
         let fourth: Value = app.review(&other, &sid, &reject).await.json().await.unwrap();
-        assert_eq!(fourth["reward_owed"], 10);
-        assert!(fourth["reversal_transaction_id"].is_null());
-        assert_eq!(app.balance(&talent).await, (3, 0));
+        assert_eq!(fourth["reward_owed"], 7);
+        assert!(fourth["reversal_transaction_id"].is_string());
+        assert_eq!(app.balance(&talent).await, (0, 0));
+        assert_eq!(app.owed(&talent).await, 7);
         let s: Value = app.get_submission(Some(&talent), &sid).await.json().await.unwrap();
         assert_eq!(s["status"], "rejected");
         app.assert_books_balance().await;

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use super::{exec_on, id};
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, assert_problem, challenge_spec, submission_spec};
+use crate::helpers::{
+    Backend, TestApp, assert_problem, challenge_spec, review_spec, submission_spec,
+};
 
 both_backends! {
     async fn submissions_land_only_inside_the_window_whatever_the_status_says(app: &TestApp) {
@@ -93,7 +95,9 @@ both_backends! {
 
         app.transition(&manager, &cid, "judging").await;
         assert_problem(app.get_submission(Some(&bob), &sid).await, 404, "not_found").await;
-        app.transition(&manager, &cid, "closed").await;
+        // Judging ends once every entry has its decision.
+        assert_eq!(app.review(&manager, &sid, &review_spec(8.0, 8.0, "accepted", 1)).await.status(), StatusCode::CREATED);
+        assert_eq!(app.transition(&manager, &cid, "closed").await.status(), StatusCode::OK);
         assert_eq!(app.get_submission(Some(&bob), &sid).await.status(), StatusCode::OK);
         assert_eq!(app.get_submission(None, &sid).await.status(), StatusCode::OK);
         let seen: Value = app.challenge_submissions(None, &cid).await.json().await.unwrap();

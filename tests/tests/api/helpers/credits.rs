@@ -2,7 +2,7 @@
 //! reversals, the allowance, balances, history and the ledger check.
 //!
 //! Below them, the conveniences that assert success: `fund`, `new_grant`,
-//! `new_hold`, `read_hold`, `balance`, `balance_of`, `history_pages`,
+//! `new_hold`, `read_hold`, `balance`, `owed`, `balance_of`, `history_pages`,
 //! `all_history`, `ledger_ok` and `assert_books_balance`.
 
 use reqwest::{Response, StatusCode};
@@ -244,6 +244,12 @@ impl TestApp {
             b["available"].as_i64().expect("available"),
             b["held"].as_i64().expect("held"),
         )
+    }
+
+    /// What `user` owes (rewards taken back by overturns, not yet collected).
+    pub async fn owed(&self, user: &User) -> i64 {
+        let b: Value = self.my_credits(user).await.json().await.expect("json");
+        b["owed"].as_i64().expect("owed")
     }
 
     /// (available, held) of `talent` as `viewer` reads it.

@@ -1,5 +1,5 @@
-//! Mail in tests: the tokens mailed to an address (read from the outbox, as
-//! written), and `SmtpSink`, a small SMTP server in the test process that
+//! Mail in tests: the tokens mailed to an address (as received by the app's
+//! SMTP sink), and `SmtpSink`, a small SMTP server in the test process that
 //! keeps every message it accepts and can be taken down and up again.
 
 use std::sync::{Arc, Mutex};
@@ -28,24 +28,30 @@ pub fn token_in(body: &str, prefix: &str) -> Option<String> {
 }
 
 impl TestApp {
-    /// The newest token starting with `prefix` mailed to `to` (written to
-    /// the outbox in the request's transaction; a reset request writes it
-    /// just after answering, so this waits a little for it).
+    /// The newest token starting with `prefix` mailed to `to`, as the
+    /// person receives it: from the app's SMTP sink (mail is sent at once;
+    /// a reset request writes it just after answering, so this waits for
+    /// it, at most 10 s).
     pub async fn mailed_token(&self, to: &str, prefix: &str) -> String {
-        for _ in 0..100 {
-            let bodies: Vec<Body> = kartel_domain::db::fetch_all(
-                &self.db,
-                "SELECT body FROM mail_outbox WHERE to_address = $1 ORDER BY created_at DESC, id DESC",
-                [to.into()],
-            )
-            .await
-            .expect("outbox");
-            if let Some(t) = bodies.iter().find_map(|b| token_in(&b.body, prefix)) {
+        for _ in 0..500 {
+            if let Some(t) = self.mail.to(to).iter().rev().find_map(|m| m.token(prefix)) {
                 return t;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("no mail with a {prefix} token to {to}");
+    }
+
+    /// The bodies the outbox keeps for `to` (sent or not).
+    pub async fn outbox_bodies(&self, to: &str) -> Vec<String> {
+        let rows: Vec<Body> = kartel_domain::db::fetch_all(
+            &self.db,
+            "SELECT body FROM mail_outbox WHERE to_address = $1",
+            [to.into()],
+        )
+        .await
+        .expect("outbox");
+        rows.into_iter().map(|b| b.body).collect()
     }
 
     /// How many messages to `to` the outbox holds (sent or not).
@@ -71,6 +77,17 @@ pub struct Received {
 }
 
 impl Received {
+    /// The message's text without its quoted-printable transfer encoding
+    /// (soft line breaks and `=3D`), as a mail reader shows it.
+    pub fn text(&self) -> String {
+        self.data.replace("=\n", "").replace("=3D", "=")
+    }
+
+    /// The token of the link that starts with `prefix`, if the message has one.
+    pub fn token(&self, prefix: &str) -> Option<String> {
+        token_in(&self.text(), prefix)
+    }
+
     /// The `Message-ID` header.
     pub fn message_id(&self) -> Option<&str> {
         self.data.lines().find_map(|l| {

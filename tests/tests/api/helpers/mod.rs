@@ -55,6 +55,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: sea_orm::DatabaseConnection,
     pub settings: Settings,
+    /// The app's SMTP server: every mail it sends arrives here (a test that
+    /// sets `smtp_url` itself sends elsewhere).
+    pub mail: SmtpSink,
     handle: Option<actix_web::dev::ServerHandle>,
     /// The PostgreSQL database of this app, until `stop` or `Drop` drops it.
     pg_name: Option<String>,
@@ -157,7 +160,10 @@ impl TestApp {
         // Exact figures: each test counts what it made (one test turns it on).
         s.dashboard_cache_seconds = 0;
         s.public_cache_millis = 0;
-        // Mail is looked for often and retried at once (no SMTP: logged).
+        // Mail is looked for often, retried at once, and sent to a sink of
+        // the test's own (the outbox keeps no token once a mail is sent).
+        let mail = SmtpSink::start().await;
+        s.smtp_url = Some(Secret::new(mail.url()));
         s.mail_poll_millis = 50;
         s.mail_retry_seconds = 1;
         tweak(&mut s);
@@ -167,6 +173,7 @@ impl TestApp {
             client: reqwest::Client::builder().build().expect("client"),
             db: sea_orm::DatabaseConnection::default(),
             settings: s.clone(),
+            mail,
             handle: None,
             pg_name,
             _dir: dir,

@@ -211,9 +211,11 @@ async fn old_certificates_verify_after_a_key_rotation() {
 
     // The same database, a new signing key; the old public key retired.
     let url = first.settings.database_url.clone();
+    let smtp = first.settings.smtp_url.clone();
     let retired = old_key["x"].as_str().unwrap().to_owned();
     let second = TestApp::spawn_with(Backend::Sqlite, move |s| {
         s.database_url = url;
+        s.smtp_url = smtp;
         s.retired_public_keys = retired;
     })
     .await;
