@@ -123,17 +123,17 @@ pub async fn review(
         }
         // The talent's credits first (see `ledger::rewards`), then the submission.
         ledger::lock_account(tx, s.talent_id).await?;
-        if spec.decision == Decision::Accepted {
-            // A suspended or erased talent's work is not accepted (nor paid)
-            // until an admin reactivates them; rejecting stays possible.
-            verification::require_active(tx, s.talent_id).await?;
-        }
         let c = find(tx, s.challenge_id).await?;
         if c.status != ChallengeStatus::Judging {
             return Err(DomainError::NotJudging);
         }
         if s.status == SubmissionStatus::Withdrawn {
             return Err(DomainError::SubmissionWithdrawn);
+        }
+        if spec.decision == Decision::Accepted {
+            // A suspended or erased talent's work is not accepted (nor paid)
+            // until an admin reactivates them; rejecting stays possible.
+            verification::require_active(tx, s.talent_id).await?;
         }
         let total = c.rubric.total(&spec.scores)?;
         let mut errors = Vec::new();

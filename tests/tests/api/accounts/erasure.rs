@@ -11,58 +11,8 @@ use crate::helpers::{
 };
 
 #[derive(FromQueryResult)]
-struct Name {
-    name: String,
-}
-
-#[derive(FromQueryResult)]
 struct Count {
     n: i64,
-}
-
-/// The tables (with a count of rows) in which `needle` appears anywhere.
-async fn tables_mentioning(app: &TestApp, needle: &str) -> Vec<String> {
-    let pattern = format!("%{}%", needle.to_lowercase());
-    let postgres = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
-    let tables: Vec<Name> = kartel_domain::db::fetch_all(
-        &app.db,
-        if postgres {
-            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'"
-        } else {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        },
-        [],
-    )
-    .await
-    .unwrap();
-    let mut found = Vec::new();
-    for t in tables {
-        let sql = if postgres {
-            format!(
-                "SELECT COUNT(*) AS n FROM \"{0}\" t WHERE LOWER(t::text) LIKE $1",
-                t.name
-            )
-        } else {
-            let cols: Vec<Name> = kartel_domain::db::fetch_all(
-                &app.db,
-                &format!("SELECT name FROM pragma_table_info('{}')", t.name),
-                [],
-            )
-            .await
-            .unwrap();
-            let any = cols
-                .iter()
-                .map(|c| format!("LOWER(CAST(\"{}\" AS TEXT)) LIKE $1", c.name))
-                .collect::<Vec<_>>()
-                .join(" OR ");
-            format!("SELECT COUNT(*) AS n FROM \"{}\" WHERE {any}", t.name)
-        };
-        let n: Count = app.query_sql(&sql, [pattern.clone().into()]).await.unwrap();
-        if n.n > 0 {
-            found.push(format!("{} ({})", t.name, n.n));
-        }
-    }
-    found
 }
 
 /// A talent with a bit of everything: a profile, credits spent and held,
@@ -175,7 +125,7 @@ both_backends! {
         let me: Value = app.me(Some(&talent.token)).await.json().await.unwrap();
         let handle = me["handle"].as_str().unwrap().to_owned();
         let name = me["display_name"].as_str().unwrap().to_owned();
-        assert!(!tables_mentioning(app, &talent.email).await.is_empty());
+        assert!(!app.tables_mentioning(&talent.email).await.is_empty());
         let remembered = "SELECT COUNT(*) AS n FROM idempotency_keys WHERE LOWER(CAST(response AS TEXT)) LIKE $1";
         let about = format!("%{}%", talent.id);
         assert!(app.query_sql::<Count>(remembered, [about.clone().into()]).await.unwrap().n >= 2, "the talent's submission and the manager's certification");
@@ -186,11 +136,11 @@ both_backends! {
         // Gone: no remembered answer is about the person any more…
         assert_eq!(app.query_sql::<Count>(remembered, [about.into()]).await.unwrap().n, 0);
         // …no table holds the address, the handle is replaced.
-        assert_eq!(tables_mentioning(app, &talent.email).await, Vec::<String>::new());
-        assert_eq!(tables_mentioning(app, "https://assets.example/").await, Vec::<String>::new());
+        assert_eq!(app.tables_mentioning(&talent.email).await, Vec::<String>::new());
+        assert_eq!(app.tables_mentioning("https://assets.example/").await, Vec::<String>::new());
         // Nor the name (the certificate, its note, the audit log) or the handle.
-        assert_eq!(tables_mentioning(app, &name).await, Vec::<String>::new());
-        assert_eq!(tables_mentioning(app, &handle).await, Vec::<String>::new());
+        assert_eq!(app.tables_mentioning(&name).await, Vec::<String>::new());
+        assert_eq!(app.tables_mentioning(&handle).await, Vec::<String>::new());
         assert_eq!(app.me(Some(&talent.token)).await.status(), StatusCode::UNAUTHORIZED);
         assert_problem(app.login(&talent.email, PASSWORD).await, 401, "invalid_credentials").await;
         assert_eq!(app.get(&format!("/api/v1/talents/{}", talent.id), None).await.status(), StatusCode::NOT_FOUND);
@@ -256,7 +206,7 @@ both_backends! {
         assert_eq!(p["slots"][0]["status"], json!("open"), "{p}");
         let n: Value = app.handoff(&lead, &pending_nomination).await.json().await.unwrap();
         assert_eq!(n["nomination"]["status"], json!("withdrawn"), "{n}");
-        assert_eq!(tables_mentioning(app, &talent.email).await, Vec::<String>::new());
+        assert_eq!(app.tables_mentioning(&talent.email).await, Vec::<String>::new());
         app.ledger_ok(&admin).await;
     }
 }

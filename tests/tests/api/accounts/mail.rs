@@ -64,7 +64,7 @@ async fn sent_once_case(backend: Backend) {
         "{}",
         bodies[0]
     );
-    assert_eq!(app.tables_containing(&token).await, Vec::<String>::new());
+    assert_eq!(app.tables_mentioning(&token).await, Vec::<String>::new());
     // The token still works.
     assert_eq!(app.verify_email(&token).await.status(), StatusCode::OK);
     app.stop().await;

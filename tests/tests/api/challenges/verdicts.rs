@@ -272,3 +272,21 @@ both_backends! {
         assert!(found.contains(&("reward_net_mismatch", json!(20), json!(10))), "{found:?}");
     }
 }
+
+both_backends! {
+    async fn erasure_withdraws_the_persons_work_waiting_for_a_decision(app: &TestApp) {
+        let (manager, admin) = (app.new_manager().await, app.new_admin().await);
+        let talent = app.new_talent().await;
+        let cid = app.open_challenge(&manager, &challenge_spec()).await;
+        let sid = app.new_submission(&talent, &cid, "https://x.example/erased.png").await;
+        assert_eq!(app.erase_user(&admin, talent.id).await.status(), StatusCode::NO_CONTENT);
+        let s: Value = app.get_submission(Some(&manager), &sid).await.json().await.unwrap();
+        assert_eq!(s["status"], "withdrawn");
+        app.transition(&manager, &cid, "judging").await;
+        assert_problem(app.review(&manager, &sid, &review_spec(8.0, 8.0, "accepted", 1)).await, 409, "submission_withdrawn").await;
+        // Nothing holds judging up, and nothing was paid.
+        assert_eq!(app.transition(&manager, &cid, "closed").await.status(), StatusCode::OK);
+        let paid: Value = app.talent_credit_history(&manager, talent.id, "").await.json().await.unwrap();
+        assert_eq!(paid["items"], json!([]));
+    }
+}

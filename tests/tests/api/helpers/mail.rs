@@ -2,7 +2,8 @@
 //! SMTP sink), and `SmtpSink`, a small SMTP server in the test process that
 //! keeps every message it accepts and can be taken down and up again.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use sea_orm::FromQueryResult;
@@ -33,8 +34,23 @@ impl TestApp {
     /// a reset request writes it just after answering, so this waits for
     /// it, at most 10 s).
     pub async fn mailed_token(&self, to: &str, prefix: &str) -> String {
+        #[derive(FromQueryResult)]
+        struct N {
+            n: i64,
+        }
         for _ in 0..500 {
-            if let Some(t) = self.mail.to(to).iter().rev().find_map(|m| m.token(prefix)) {
+            // Once every mail to `to` is handed off, the newest one with such
+            // a link is the one to use.
+            let waiting = self
+                .query_sql::<N>(
+                    "SELECT COUNT(*) AS n FROM mail_outbox WHERE to_address = $1 AND sent_at IS NULL AND failed_at IS NULL",
+                    [to.into()],
+                )
+                .await
+                .map_or(0, |r| r.n);
+            if waiting == 0
+                && let Some(t) = self.mail.to(to).iter().rev().find_map(|m| m.token(prefix))
+            {
                 return t;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -105,7 +121,17 @@ pub struct SmtpSink {
     down: Arc<Mutex<bool>>,
 }
 
+/// Every sink of this test process by port, so that an app configured with
+/// another app's `smtp_url` reads the mail where it is sent.
+static SINKS: LazyLock<Mutex<HashMap<u16, SmtpSink>>> = LazyLock::new(Mutex::default);
+
 impl SmtpSink {
+    /// The sink `smtp://127.0.0.1:<port>` names, if it is one of ours.
+    pub fn of_url(url: &str) -> Option<Self> {
+        let port: u16 = url.strip_prefix("smtp://127.0.0.1:")?.parse().ok()?;
+        SINKS.lock().expect("lock").get(&port).cloned()
+    }
+
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
         let sink = Self {
@@ -113,6 +139,7 @@ impl SmtpSink {
             received: Arc::default(),
             down: Arc::default(),
         };
+        SINKS.lock().expect("lock").insert(sink.port, sink.clone());
         let s = sink.clone();
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {

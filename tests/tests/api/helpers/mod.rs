@@ -55,8 +55,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: sea_orm::DatabaseConnection,
     pub settings: Settings,
-    /// The app's SMTP server: every mail it sends arrives here (a test that
-    /// sets `smtp_url` itself sends elsewhere).
+    /// The app's SMTP server: every mail it sends arrives here (or at
+    /// another app's, when a test points `smtp_url` there).
     pub mail: SmtpSink,
     handle: Option<actix_web::dev::ServerHandle>,
     /// The PostgreSQL database of this app, until `stop` or `Drop` drops it.
@@ -162,11 +162,15 @@ impl TestApp {
         s.public_cache_millis = 0;
         // Mail is looked for often, retried at once, and sent to a sink of
         // the test's own (the outbox keeps no token once a mail is sent).
-        let mail = SmtpSink::start().await;
+        let mut mail = SmtpSink::start().await;
         s.smtp_url = Some(Secret::new(mail.url()));
         s.mail_poll_millis = 50;
         s.mail_retry_seconds = 1;
         tweak(&mut s);
+        // Another app's sink, when the tweak sends mail there.
+        if let Some(theirs) = s.smtp_url.as_ref().and_then(|u| SmtpSink::of_url(u.expose())) {
+            mail = theirs;
+        }
         // From here on, a panic drops the database again (see `Drop`).
         let mut app = TestApp {
             address: String::new(),

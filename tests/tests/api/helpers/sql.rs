@@ -28,60 +28,52 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
-    /// The tables with a row whose text holds `needle` anywhere (every
-    /// column, as text): for "no table keeps this secret".
-    pub async fn tables_containing(&self, needle: &str) -> Vec<String> {
+    /// The tables (with a count of rows) in which `needle` appears anywhere,
+    /// in any column, whatever the case: for "no table keeps this".
+    pub async fn tables_mentioning(&self, needle: &str) -> Vec<String> {
         #[derive(FromQueryResult)]
         struct Name {
             name: String,
         }
-        let all = |sql: &'static str| async move {
-            kartel_domain::db::fetch_all::<Name, _>(&self.db, sql, [])
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        };
-        let pattern = format!("%{needle}%");
+        #[derive(FromQueryResult)]
+        struct Count {
+            n: i64,
+        }
+        let pattern = format!("%{}%", needle.to_lowercase());
+        let postgres = !self.settings.is_sqlite();
+        let tables: Vec<Name> = kartel_domain::db::fetch_all(
+            &self.db,
+            if postgres {
+                "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'"
+            } else {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            },
+            [],
+        )
+        .await
+        .expect("tables");
         let mut found = Vec::new();
-        if self.settings.is_sqlite() {
-            for t in all("SELECT name FROM sqlite_master WHERE type = 'table'").await {
-                let columns: Vec<Name> = kartel_domain::db::fetch_all(
+        for t in tables {
+            let sql = if postgres {
+                format!("SELECT COUNT(*) AS n FROM \"{0}\" t WHERE LOWER(t::text) LIKE $1", t.name)
+            } else {
+                let cols: Vec<Name> = kartel_domain::db::fetch_all(
                     &self.db,
-                    "SELECT name FROM pragma_table_info($1)",
-                    [t.name.clone().into()],
+                    &format!("SELECT name FROM pragma_table_info('{}')", t.name),
+                    [],
                 )
                 .await
                 .expect("columns");
-                let holds: Vec<String> = columns
+                let any = cols
                     .iter()
-                    .map(|c| format!("CAST(\"{}\" AS TEXT) LIKE $1", c.name))
-                    .collect();
-                let sql = format!(
-                    "SELECT 1 FROM \"{}\" WHERE {} LIMIT 1",
-                    t.name,
-                    holds.join(" OR ")
-                );
-                if kartel_domain::db::exists(&self.db, &sql, [pattern.clone().into()])
-                    .await
-                    .expect("scan")
-                {
-                    found.push(t.name);
-                }
-            }
-        } else {
-            let tables = all("SELECT table_name AS name FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
-            .await;
-            for t in tables {
-                let sql = format!(
-                    "SELECT 1 FROM \"{}\" AS x WHERE CAST(x AS TEXT) LIKE $1 LIMIT 1",
-                    t.name
-                );
-                if kartel_domain::db::exists(&self.db, &sql, [pattern.clone().into()])
-                    .await
-                    .expect("scan")
-                {
-                    found.push(t.name);
-                }
+                    .map(|c| format!("LOWER(CAST(\"{}\" AS TEXT)) LIKE $1", c.name))
+                    .collect::<Vec<_>>()
+                    .join(" OR ");
+                format!("SELECT COUNT(*) AS n FROM \"{}\" WHERE {any}", t.name)
+            };
+            let n: Count = self.query_sql(&sql, [pattern.clone().into()]).await.expect("count");
+            if n.n > 0 {
+                found.push(format!("{} ({})", t.name, n.n));
             }
         }
         found
