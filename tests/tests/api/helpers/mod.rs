@@ -168,7 +168,11 @@ impl TestApp {
         s.mail_retry_seconds = 1;
         tweak(&mut s);
         // Another app's sink, when the tweak sends mail there.
-        if let Some(theirs) = s.smtp_url.as_ref().and_then(|u| SmtpSink::of_url(u.expose())) {
+        if let Some(theirs) = s
+            .smtp_url
+            .as_ref()
+            .and_then(|u| SmtpSink::of_url(u.expose()))
+        {
             mail = theirs;
         }
         // From here on, a panic drops the database again (see `Drop`).

@@ -55,7 +55,10 @@ impl TestApp {
         let mut found = Vec::new();
         for t in tables {
             let sql = if postgres {
-                format!("SELECT COUNT(*) AS n FROM \"{0}\" t WHERE LOWER(t::text) LIKE $1", t.name)
+                format!(
+                    "SELECT COUNT(*) AS n FROM \"{0}\" t WHERE LOWER(t::text) LIKE $1",
+                    t.name
+                )
             } else {
                 let cols: Vec<Name> = kartel_domain::db::fetch_all(
                     &self.db,
@@ -71,7 +74,10 @@ impl TestApp {
                     .join(" OR ");
                 format!("SELECT COUNT(*) AS n FROM \"{}\" WHERE {any}", t.name)
             };
-            let n: Count = self.query_sql(&sql, [pattern.clone().into()]).await.expect("count");
+            let n: Count = self
+                .query_sql(&sql, [pattern.clone().into()])
+                .await
+                .expect("count");
             if n.n > 0 {
                 found.push(format!("{} ({})", t.name, n.n));
             }
