@@ -143,7 +143,9 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::CaptureExceedsHold
         | K::IdempotencyKeyReused
         | K::RequirementsUnmet
-        | K::NotTierFour => StatusCode::UNPROCESSABLE_ENTITY,
+        | K::NotTierFour
+        | K::AccountNotActive
+        | K::CertificateRequired => StatusCode::UNPROCESSABLE_ENTITY,
         K::NotFound => StatusCode::NOT_FOUND,
         K::InvalidCredentials
         | K::SessionRevoked

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::challenges::ChallengeStatus;
 use crate::ledger::HoldStatus;
 use crate::policy::Denied;
+use crate::types::{Track, UserStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -112,6 +113,10 @@ error_kinds! {
     EngagementEnded => "engagement_ended",
     TalentPlaced => "talent_already_placed",
     PodHasPlacements => "pod_has_placements",
+    /// The person's account is suspended or erased: out of the pipeline.
+    AccountNotActive => "account_not_active",
+    /// Nominating needs a valid certificate in the track.
+    CertificateRequired => "certificate_required",
     /// The talent has not verified their email address yet.
     EmailUnverified => "email_unverified",
     /// A verification or reset token that is wrong, used or expired.
@@ -238,6 +243,10 @@ pub enum DomainError {
         "the pod still has talent placed in its slots; unassign or move them before closing it"
     )]
     PodHasPlacements,
+    #[error("the talent's account is {}: suspended and erased people are not certified, nominated or placed", .0.as_str())]
+    AccountNotActive(UserStatus),
+    #[error("this needs a valid certificate in {}; the talent has none (revoked, or its evidence was overturned)", .0.as_str())]
+    CertificateRequired(Track),
     #[error(
         "the email address is not verified yet; follow the link mailed to it (or ask for a new one)"
     )]
@@ -307,6 +316,8 @@ impl DomainError {
             Self::EngagementEnded => K::EngagementEnded,
             Self::TalentPlaced => K::TalentPlaced,
             Self::PodHasPlacements => K::PodHasPlacements,
+            Self::AccountNotActive(_) => K::AccountNotActive,
+            Self::CertificateRequired(_) => K::CertificateRequired,
             Self::EmailUnverified => K::EmailUnverified,
             Self::InvalidToken => K::InvalidToken,
             Self::AlreadyVerified => K::AlreadyVerified,

@@ -10,6 +10,7 @@ mod m0004_challenges;
 mod m0005_tiers;
 mod m0006_pods;
 mod m0007_mail;
+mod m0009_pipeline;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_tiers::Migration),
             Box::new(m0006_pods::Migration),
             Box::new(m0007_mail::Migration),
+            Box::new(m0009_pipeline::Migration),
         ]
     }
 }
