@@ -33,7 +33,8 @@ pub enum NominationStatus {
     Accepted,
     Declined,
     Expired,
-    /// The talent left Tier 4 in the track before a decision.
+    /// Before a decision the talent left Tier 4 in the track, lost the
+    /// certificate, or was suspended or erased.
     Withdrawn,
 }
 

@@ -1,7 +1,8 @@
 //! After placement: a Tier 5 talent is unassigned to the bench (still Tier
-//! 5, listed as available) or assigned to another open slot of its track;
-//! a demotion out of Tier 5 frees the slot (a reaction to the tier code's
-//! event). Every step is in the tier history.
+//! 5, listed as available while the account is active) or assigned to
+//! another open slot of its track; a demotion out of Tier 5 or an erasure
+//! frees the slot, a suspension withdraws pending nominations (reactions
+//! to announced events). Every step is in the tier history.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};

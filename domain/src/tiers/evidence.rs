@@ -13,6 +13,9 @@
 //!   track moves back to Tier 3 (history `evidence_overturned`);
 //! - nothing else stands, at Tier 5: nothing moves by itself; the talent
 //!   goes on the dashboard's attention list for an admin.
+//!
+//! A lock on the track does not stop this: a lock holds the requirements'
+//! automatic moves, not a certificate whose evidence fell.
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
