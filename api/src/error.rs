@@ -144,7 +144,8 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::IdempotencyKeyReused
         | K::RequirementsUnmet
         | K::NotTierFour
-        | K::AccountNotActive => StatusCode::UNPROCESSABLE_ENTITY,
+        | K::AccountNotActive
+        | K::CertificateRequired => StatusCode::UNPROCESSABLE_ENTITY,
         K::NotFound => StatusCode::NOT_FOUND,
         K::InvalidCredentials
         | K::SessionRevoked

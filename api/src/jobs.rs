@@ -1,7 +1,7 @@
 //! Background jobs of every instance: releasing expired credit holds, the
 //! challenge clock (open → judging at `closes_at`), forgetting old
 //! idempotency keys, ending tier grace periods and re-evaluating talents
-//! after a requirements change. Each step is safe to run on several instances at once
+//! after a requirements change, signing re-issued certificates. Each step is safe to run on several instances at once
 //! (guarded updates, plain deletes).
 
 use std::sync::Arc;
@@ -50,6 +50,11 @@ async fn sweep(state: Arc<AppState>) {
                 "tiers whose grace period ended were re-evaluated"
             ),
             Err(e) => tracing::warn!(error = %e, "ending tier grace periods failed"),
+        }
+        match kartel_domain::tiers::sign_pending(&state.db, &state.keys, None).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(signed = n, "re-issued certificates signed"),
+            Err(e) => tracing::warn!(error = %e, "signing re-issued certificates failed"),
         }
         match kartel_domain::pods::expire_nominations(&state.db).await {
             Ok(0) => {}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::challenges::ChallengeStatus;
 use crate::ledger::HoldStatus;
 use crate::policy::Denied;
+use crate::types::{Track, UserStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -79,8 +80,6 @@ error_kinds! {
     HoldExpired => "hold_expired",
     CaptureExceedsHold => "capture_exceeds_hold",
     AlreadyReversed => "already_reversed",
-    /// Suspended or erased: out of the certification and placement pipeline.
-    AccountNotActive => "account_not_active",
     /// Judging cannot end while entries wait for a decision.
     ReviewsPending => "reviews_pending",
     AllowanceAlreadyClaimed => "allowance_already_claimed",
@@ -116,6 +115,10 @@ error_kinds! {
     EngagementEnded => "engagement_ended",
     TalentPlaced => "talent_already_placed",
     PodHasPlacements => "pod_has_placements",
+    /// The person's account is suspended or erased: out of the pipeline.
+    AccountNotActive => "account_not_active",
+    /// Nominating needs a valid certificate in the track.
+    CertificateRequired => "certificate_required",
     /// The talent has not verified their email address yet.
     EmailUnverified => "email_unverified",
     /// A verification or reset token that is wrong, used or expired.
@@ -188,8 +191,6 @@ pub enum DomainError {
         "this reward was already taken back from the talent (in whole or part, or it is owed); there is nothing left to reverse"
     )]
     RewardTakenBack,
-    #[error("the talent's account is not active (suspended or erased)")]
-    AccountNotActive,
     #[error(
         "{0} submitted entries have no decision yet; review them or wait until the review deadline"
     )]
@@ -252,6 +253,10 @@ pub enum DomainError {
         "the pod still has talent placed in its slots; unassign or move them before closing it"
     )]
     PodHasPlacements,
+    #[error("the talent's account is {}: suspended and erased people's work is not accepted, and they are not certified, nominated or placed", .0.as_str())]
+    AccountNotActive(UserStatus),
+    #[error("this needs a valid certificate in {}; the talent has none (revoked, or its evidence was overturned)", .0.as_str())]
+    CertificateRequired(Track),
     #[error(
         "the email address is not verified yet; follow the link mailed to it (or ask for a new one)"
     )]
@@ -296,7 +301,6 @@ impl DomainError {
             Self::HoldExpired => K::HoldExpired,
             Self::CaptureExceedsHold => K::CaptureExceedsHold,
             Self::AlreadyReversed | Self::RewardTakenBack => K::AlreadyReversed,
-            Self::AccountNotActive => K::AccountNotActive,
             Self::ReviewsPending(_) => K::ReviewsPending,
             Self::AllowanceAlreadyClaimed => K::AllowanceAlreadyClaimed,
             Self::NoAllowance => K::NoAllowance,
@@ -323,6 +327,8 @@ impl DomainError {
             Self::EngagementEnded => K::EngagementEnded,
             Self::TalentPlaced => K::TalentPlaced,
             Self::PodHasPlacements => K::PodHasPlacements,
+            Self::AccountNotActive(_) => K::AccountNotActive,
+            Self::CertificateRequired(_) => K::CertificateRequired,
             Self::EmailUnverified => K::EmailUnverified,
             Self::InvalidToken => K::InvalidToken,
             Self::AlreadyVerified => K::AlreadyVerified,

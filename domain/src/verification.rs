@@ -1,7 +1,7 @@
 //! Single-use, expiring account tokens (email verification, password
-//! reset), stored only as hashes, and the rule that some things need a
-//! verified email address. A leaf: it imports nothing of the aggregates, so
-//! the ledger, challenges, tiers and pods all ask it.
+//! reset), stored only as hashes, and the rules that some things need a
+//! verified email address or an active account. A leaf: it imports nothing
+//! of the aggregates, so the ledger, challenges, tiers and pods all ask it.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::db;
 use crate::error::{DomainError, Result};
 use crate::secret;
+use crate::types::UserStatus;
 use crate::{new_id, now};
 
 /// What a token proves.
@@ -187,19 +188,21 @@ pub async fn require_verified<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<
     }
 }
 
-/// Refuses (422 `account_not_active`) a suspended or erased person: they
-/// are out of the pipeline (accepted work, certification, nomination,
-/// placement) until an admin reactivates a suspended account.
+#[derive(FromQueryResult)]
+struct Status {
+    status: UserStatus,
+}
+
+/// Refuses (422 `account_not_active`) a person whose account is suspended
+/// or erased: they are not certified, nominated, accepted or placed. The
+/// caller holds the tier code's lock on the person, which a suspension and
+/// an erasure take too, so the answer holds until its transaction ends.
 pub async fn require_active<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<()> {
-    let active = db::exists(
-        db,
-        "SELECT 1 FROM users WHERE id = $1 AND status = 'active'",
-        [user.into()],
-    )
-    .await?;
-    if active {
-        Ok(())
-    } else {
-        Err(DomainError::AccountNotActive)
+    let s: Status = db::fetch_one(db, "SELECT status FROM users WHERE id = $1", [user.into()])
+        .await?
+        .ok_or(DomainError::NotFound("talent"))?;
+    match s.status {
+        UserStatus::Active => Ok(()),
+        other => Err(DomainError::AccountNotActive(other)),
     }
 }

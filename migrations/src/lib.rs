@@ -11,6 +11,7 @@ mod m0005_tiers;
 mod m0006_pods;
 mod m0007_mail;
 mod m0008_verdicts;
+mod m0009_pipeline;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_pods::Migration),
             Box::new(m0007_mail::Migration),
             Box::new(m0008_verdicts::Migration),
+            Box::new(m0009_pipeline::Migration),
         ]
     }
 }

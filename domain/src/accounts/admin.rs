@@ -1,5 +1,6 @@
 //! An admin's changes to someone's roles or status (suspension ends their
-//! sessions), audited with before and after.
+//! sessions and, as an event the pods react to, their pending
+//! nominations), audited with before and after.
 
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -10,7 +11,7 @@ use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
 use crate::policy::{Allowed, ManageUsers};
 use crate::types::{Role, Roles, UserStatus};
-use crate::{audit, now, tiers};
+use crate::{audit, events, now, tiers};
 
 /// A checked change: new roles, a new status, both, or neither (which
 /// changes nothing and answers the account as it is).
@@ -76,6 +77,23 @@ pub async fn admin_update_user(
     db::execute(&txn, &b.sql, b.values).await?;
     if status == Some(UserStatus::Suspended) {
         revoke_sessions_of(&txn, target, None, "suspended", t).await?;
+    }
+    // The pods react to a suspension in this transaction (pending
+    // nominations withdrawn); a reactivation is recorded for the outbox.
+    let announced = match status.filter(|s| *s != before.status) {
+        Some(UserStatus::Suspended) => Some("user.suspended"),
+        Some(UserStatus::Active) => Some("user.reactivated"),
+        Some(UserStatus::Erased) | None => None,
+    };
+    if let Some(kind) = announced {
+        events::record(
+            &txn,
+            kind,
+            "user",
+            target,
+            serde_json::json!({ "from": before.status, "to": status }),
+        )
+        .await?;
     }
     let after = find_user(&txn, target).await?;
     let tier = tiers::headline_tier(&txn, target).await?;

@@ -228,7 +228,8 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
     db::execute(
         &tx,
         "UPDATE certificates SET status = 'revoked', revoked_at = COALESCE(revoked_at, $1), \
-         revoked_reason = COALESCE(revoked_reason, 'the account was erased'), credential = '' \
+         revoked_reason = COALESCE(revoked_reason, 'the account was erased'), credential = '', \
+         pending_attestation = NULL \
          WHERE talent_id = $2",
         [t.into(), id.into()],
     )

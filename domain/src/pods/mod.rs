@@ -3,13 +3,14 @@
 //! the open ones within capacity), role slots per track — and places Tier 5
 //! talent in the slots (`placement`). Nominations carry Tier 4 talent to
 //! Tier 5 (`nominations`); the talent-engine dashboard measures it all with
-//! aggregate queries (`dashboard`).
+//! aggregate queries (`dashboard`) against the yearly targets (`targets`).
 
 mod dashboard;
 mod engagements;
 mod nominations;
 mod placement;
 mod slots;
+mod targets;
 
 use std::collections::HashMap;
 
@@ -20,8 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use dashboard::{
-    Dashboard, FunnelStage, OpenRoleCount, Pace, PaceStatus, PodLoad, TargetsSpec, TierCount,
-    TrackBulkRunRow, YearlyTargets, pace, set_targets, talent_engine,
+    Dashboard, FunnelStage, OpenRoleCount, PodLoad, TierCount, TrackBulkRunRow, talent_engine,
 };
 pub use engagements::{EngagementSpec, add_engagement, end_engagement};
 pub use nominations::{
@@ -30,8 +30,9 @@ pub use nominations::{
     nominate, nominations_of,
 };
 pub use placement::{BenchEntry, assign, bench, react, unassign};
-pub(crate) use slots::find_slot;
 pub use slots::{OpenRole, SlotSpec, add_slot, open_roles};
+pub(crate) use slots::{SLOT_COLUMNS, SLOT_FROM, find_slot, slot_by_id};
+pub use targets::{Pace, PaceStatus, TargetsSpec, YearlyTargets, pace, set_targets};
 
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
@@ -87,6 +88,9 @@ pub struct Slot {
     #[schema(required = true)]
     pub filled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The talent in the slot is suspended: still placed (the slot stays
+    /// filled), but not counted as deployed nor as staffing the role.
+    pub suspended: bool,
 }
 
 /// A client engagement the pod carries (open while `ended_at` is null).
@@ -100,8 +104,8 @@ pub struct Engagement {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
-/// The tracks a complete pod has at least one filled slot of (a data
-/// engineer is optional).
+/// The tracks a complete pod has at least one filled slot of, held by a
+/// talent who is not suspended (a data engineer is optional).
 pub const CORE_TRACKS: [Track; 4] = [
     Track::WorkflowEngineer,
     Track::AiGeneralist,
@@ -197,9 +201,11 @@ async fn assemble<C: ConnectionTrait>(db: &C, rows: Vec<PodRow>) -> Result<Vec<P
         let ps: Vec<String> = ids.iter().map(|id| b.bind(*id)).collect();
         ps.join(", ")
     };
-    let mut b = SqlBuilder::new("SELECT * FROM pod_slots WHERE pod_id IN (");
+    let mut b = SqlBuilder::new(&format!(
+        "SELECT {SLOT_COLUMNS} FROM {SLOT_FROM} WHERE s.pod_id IN ("
+    ));
     let list = in_list(&mut b);
-    b.push(&format!("{list}) ORDER BY created_at, id"));
+    b.push(&format!("{list}) ORDER BY s.created_at, s.id"));
     let slots: Vec<Slot> = db::fetch_all(db, &b.sql, b.values).await?;
     let mut b = SqlBuilder::new(
         "SELECT id, pod_id, client_name, started_at, ended_at FROM engagements WHERE ended_at IS NULL AND pod_id IN (",
@@ -215,7 +221,7 @@ async fn assemble<C: ConnectionTrait>(db: &C, rows: Vec<PodRow>) -> Result<Vec<P
             let missing = missing_roles(
                 slots
                     .iter()
-                    .map(|s| (&s.track, s.status == SlotStatus::Filled)),
+                    .map(|s| (&s.track, s.status == SlotStatus::Filled && !s.suspended)),
             );
             Pod {
                 id: r.id,

@@ -33,7 +33,8 @@ pub enum NominationStatus {
     Accepted,
     Declined,
     Expired,
-    /// The talent left Tier 4 in the track before a decision.
+    /// Before a decision the talent left Tier 4 in the track, lost the
+    /// certificate, or was suspended or erased.
     Withdrawn,
 }
 
@@ -107,8 +108,20 @@ pub struct NominationSpec {
     pub note: String,
 }
 
-/// Nominates a Tier 4 talent. Tier 3 (or 5) is 422 `not_tier_four`; a second
-/// pending nomination of the talent in the track is 409; never oneself.
+/// A valid certificate in the track (422 `certificate_required`): Tier 4
+/// without one is not enough to be nominated or accepted.
+async fn require_certificate<C: ConnectionTrait>(tx: &C, talent: Uuid, track: Track) -> Result<()> {
+    match tiers::valid_certificate(tx, talent, track).await? {
+        Some(_) => Ok(()),
+        None => Err(DomainError::CertificateRequired(track)),
+    }
+}
+
+/// Nominates a Tier 4 talent. A suspended or erased account is 422
+/// `account_not_active`; Tier 3 (or 5) is 422 `not_tier_four`; Tier 4
+/// without a valid certificate in the track 422 `certificate_required`; a
+/// second pending nomination of the talent in the track is 409; never
+/// oneself.
 pub async fn nominate(
     db: &DatabaseConnection,
     allowed: &Allowed<NominateTalents>,
@@ -136,6 +149,7 @@ pub async fn nominate(
             return Err(DomainError::NotFound("talent"));
         }
         tiers::lock_talent(tx, spec.talent_id).await?;
+        verification::require_active(tx, spec.talent_id).await?;
         verification::require_verified(tx, spec.talent_id).await?;
         let tier = tiers::tier_for(tx, spec.talent_id, Some(spec.track))
             .await?
@@ -143,6 +157,7 @@ pub async fn nominate(
         if tier != 4 {
             return Err(DomainError::NotTierFour(tier));
         }
+        require_certificate(tx, spec.talent_id, spec.track).await?;
         if db::exists(
             tx,
             "SELECT 1 FROM pod_slots WHERE talent_id = $1",
@@ -153,10 +168,9 @@ pub async fn nominate(
             return Err(DomainError::TalentPlaced);
         }
         if let Some(slot) = spec.slot_id {
-            let s: super::Slot =
-                db::fetch_one(tx, "SELECT * FROM pod_slots WHERE id = $1", [slot.into()])
-                    .await?
-                    .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
+            let s = super::slot_by_id(tx, slot)
+                .await?
+                .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
             if s.track != spec.track {
                 return Err(DomainError::field(
                     "slot_id",
@@ -379,7 +393,10 @@ fn pending(n: &Nomination) -> Result<()> {
 
 /// Accepts a nomination into an open slot of its track: Tier 5, the slot
 /// filled, the nomination accepted — one transaction. Of racing accepts for
-/// one slot (or one talent) exactly one lands; the others get 409.
+/// one slot (or one talent) exactly one lands; the others get 409. A
+/// talent whose account is suspended or erased is 422 `account_not_active`
+/// (whatever became of the nomination); one without a valid certificate in
+/// the track 422 `certificate_required`.
 pub async fn accept(
     db: &DatabaseConnection,
     allowed: &Allowed<DecideHandoffs>,
@@ -400,8 +417,10 @@ pub async fn accept(
             return Err(DomainError::Forbidden(Denied::OwnNomination));
         }
         tiers::lock_talent(tx, n.talent_id).await?;
+        verification::require_active(tx, n.talent_id).await?;
         let n = find(tx, id).await?;
         pending(&n)?;
+        require_certificate(tx, n.talent_id, n.track).await?;
         if db::exists(
             tx,
             "SELECT 1 FROM pod_slots WHERE talent_id = $1",
@@ -411,13 +430,9 @@ pub async fn accept(
         {
             return Err(DomainError::TalentPlaced);
         }
-        let slot = db::fetch_one::<super::Slot, _>(
-            tx,
-            "SELECT * FROM pod_slots WHERE id = $1",
-            [spec.slot_id.into()],
-        )
-        .await?
-        .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
+        let slot = super::slot_by_id(tx, spec.slot_id)
+            .await?
+            .ok_or_else(|| DomainError::field("slot_id", "no such slot"))?;
         if slot.track != n.track {
             return Err(DomainError::field(
                 "slot_id",

@@ -1,7 +1,8 @@
 //! After placement: a Tier 5 talent is unassigned to the bench (still Tier
-//! 5, listed as available) or assigned to another open slot of its track;
-//! a demotion out of Tier 5 frees the slot (a reaction to the tier code's
-//! event). Every step is in the tier history.
+//! 5, listed as available while the account is active) or assigned to
+//! another open slot of its track; a demotion out of Tier 5 or an erasure
+//! frees the slot, a suspension withdraws pending nominations (reactions
+//! to announced events). Every step is in the tier history.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
@@ -15,7 +16,7 @@ use crate::error::{DomainError, Result};
 use crate::page::{self, Page};
 use crate::policy::{Allowed, ManagePods, ViewTalentEngine};
 use crate::types::{Limit, Track};
-use crate::{audit, events, now, tiers};
+use crate::{audit, events, now, tiers, verification};
 
 /// Unassigns the slot's talent: the slot opens, the talent goes to the bench.
 pub async fn unassign(
@@ -71,7 +72,8 @@ pub async fn unassign(
 }
 
 /// Assigns a Tier 5 talent of the slot's track to an open slot — from the
-/// bench, or moved from another slot (which opens).
+/// bench, or moved from another slot (which opens). Never a suspended or
+/// erased person (422 `account_not_active`).
 pub async fn assign(
     db: &DatabaseConnection,
     allowed: &Allowed<ManagePods>,
@@ -86,6 +88,7 @@ pub async fn assign(
     let tx = db::begin_write(db).await?;
     let slot = find_slot(&tx, pod, slot_id).await?;
     tiers::lock_talent(&tx, talent).await?;
+    verification::require_active(&tx, talent).await?;
     super::lock_pod(&tx, pod).await?;
     let p = pod_row(&tx, pod).await?;
     if p.status == PodStatus::Closed {
@@ -175,22 +178,32 @@ pub struct BenchEntry {
     pub track: Track,
     /// Since when Tier 5 in the track (or last moved).
     pub updated_at: DateTime<Utc>,
+    /// Suspended: not available for placement (listed only when asked for).
+    pub suspended: bool,
 }
 
 /// The bench: Tier 5 talents in no slot, available for placement (staff).
+/// Suspended people are not available, so not listed unless
+/// `include_suspended` (then marked); erased people never are.
 pub async fn bench(
     db: &DatabaseConnection,
     _allowed: &Allowed<ViewTalentEngine>,
     track: Option<Track>,
+    include_suspended: bool,
     cursor: Option<&str>,
     limit: Limit,
 ) -> Result<Page<BenchEntry>> {
     let after: Option<String> = page::decode(cursor)?;
     let mut b = SqlBuilder::new(
-        "SELECT tt.talent_id, u.handle, u.display_name, tt.track, tt.updated_at FROM talent_tracks tt \
-         JOIN users u ON u.id = tt.talent_id \
+        "SELECT tt.talent_id, u.handle, u.display_name, tt.track, tt.updated_at, u.status = 'suspended' AS suspended \
+         FROM talent_tracks tt JOIN users u ON u.id = tt.talent_id \
          WHERE tt.tier = 5 AND NOT EXISTS (SELECT 1 FROM pod_slots s WHERE s.talent_id = tt.talent_id)",
     );
+    b.push(if include_suspended {
+        " AND u.status IN ('active', 'suspended')"
+    } else {
+        " AND u.status = 'active'"
+    });
     if let Some(t) = track {
         let p = b.bind(t);
         b.push(&format!(" AND tt.track = {p}"));
@@ -218,7 +231,10 @@ pub async fn bench(
 
 /// The pods' reaction to announced events: a talent demoted out of Tier 5
 /// in a track leaves its slot of that track (with a pod event); one demoted
-/// below Tier 4 loses its pending nominations in the track (withdrawn).
+/// below Tier 4 loses its pending nominations in the track (withdrawn), and
+/// so does one whose certificate a review decision revoked (the tier code
+/// reacted first); a suspended person loses every pending nomination but
+/// keeps their slot (marked suspended); an erased one loses both.
 pub async fn react<C: ConnectionTrait>(
     tx: &C,
     kind: &str,
@@ -228,6 +244,12 @@ pub async fn react<C: ConnectionTrait>(
     match kind {
         "tier.demoted" => {}
         "user.erased" => return react_to_erasure(tx, subject).await,
+        "user.suspended" => {
+            return withdraw_all(tx, subject, "the talent's account was suspended").await;
+        }
+        "submission.reviewed" | "submission.review_overturned" => {
+            return withdraw_uncertified(tx, subject).await;
+        }
         _ => return Ok(()),
     }
     let track: Track = serde_json::from_value(payload["track"].clone())
@@ -295,11 +317,33 @@ async fn react_to_erasure<C: ConnectionTrait>(tx: &C, talent: Uuid) -> Result<()
             .await?;
         }
     }
+    withdraw_all(tx, talent, "the talent's account was erased").await
+}
+
+/// Withdraws every pending nomination of `talent`, with why.
+async fn withdraw_all<C: ConnectionTrait>(tx: &C, talent: Uuid, why: &str) -> Result<()> {
     db::execute(
         tx,
-        "UPDATE nominations SET status = 'withdrawn', decision_reason = 'the talent''s account was erased', \
-         decided_at = $1 WHERE talent_id = $2 AND status = 'pending'",
-        [now().into(), talent.into()],
+        "UPDATE nominations SET status = 'withdrawn', decision_reason = $1, decided_at = $2 \
+         WHERE talent_id = $3 AND status = 'pending'",
+        [why.into(), now().into(), talent.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// After a review decision about `submission`: the author's pending
+/// nominations in tracks where they hold no valid certificate any more
+/// (the evidence it cited was overturned) are withdrawn.
+async fn withdraw_uncertified<C: ConnectionTrait>(tx: &C, submission: Uuid) -> Result<()> {
+    db::execute(
+        tx,
+        "UPDATE nominations SET status = 'withdrawn', \
+           decision_reason = 'the certificate was revoked: the evidence it cited was overturned', decided_at = $1 \
+         WHERE status = 'pending' AND talent_id = (SELECT talent_id FROM submissions WHERE id = $2) \
+         AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.talent_id = nominations.talent_id \
+           AND c.track = nominations.track AND c.status = 'valid')",
+        [now().into(), submission.into()],
     )
     .await?;
     Ok(())

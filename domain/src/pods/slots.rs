@@ -66,14 +66,30 @@ pub async fn add_slot(
     .await
 }
 
+/// A slot's columns as [`Slot`] reads them (from [`SLOT_FROM`]): whether
+/// its talent is suspended comes from the talent's account.
+pub(crate) const SLOT_COLUMNS: &str = "s.id, s.pod_id, s.track, s.status, s.talent_id, s.filled_at, s.created_at, \
+     COALESCE(u.status = 'suspended', FALSE) AS suspended";
+pub(crate) const SLOT_FROM: &str = "pod_slots s LEFT JOIN users u ON u.id = s.talent_id";
+
 pub(crate) async fn find_slot<C: ConnectionTrait>(db: &C, pod: Uuid, id: Uuid) -> Result<Slot> {
     db::fetch_one(
         db,
-        "SELECT * FROM pod_slots WHERE id = $1 AND pod_id = $2",
+        &format!("SELECT {SLOT_COLUMNS} FROM {SLOT_FROM} WHERE s.id = $1 AND s.pod_id = $2"),
         [id.into(), pod.into()],
     )
     .await?
     .ok_or(DomainError::NotFound("slot"))
+}
+
+/// A slot of any pod.
+pub(crate) async fn slot_by_id<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<Slot>> {
+    Ok(db::fetch_one(
+        db,
+        &format!("SELECT {SLOT_COLUMNS} FROM {SLOT_FROM} WHERE s.id = $1"),
+        [id.into()],
+    )
+    .await?)
 }
 
 /// An open slot, with its pod's name.

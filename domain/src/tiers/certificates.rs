@@ -3,7 +3,11 @@
 //! service's Ed25519 key (the API holds the key; the domain asks a
 //! [`CredentialSigner`]). Anyone verifies one offline with the public keys
 //! at `/.well-known/jwks.json`; `GET /certificates/{id}` also says whether
-//! it was revoked (a demotion below Tier 4 revokes it).
+//! it was revoked (a demotion below Tier 4 revokes it, and so does the
+//! overturn of the evidence it cites). A certificate re-issued inside a
+//! transaction that has no key (the tier code's reaction to a review) is
+//! stored with its attestation and signed by the API right after, by the
+//! job, or by the first reader (`sign_pending`).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DeriveActiveEnum, EnumIter, FromQueryResult};
@@ -11,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::attention;
 use crate::db;
 use crate::error::{DomainError, Result};
 use crate::types::Track;
@@ -52,12 +57,17 @@ pub struct Certificate {
     /// The `kid` of the key that signed it (in `/.well-known/jwks.json`).
     pub kid: String,
     /// The signed credential: a compact JWS whose payload is the Open
-    /// Badges 3.0 credential.
+    /// Badges 3.0 credential. Empty for the moment between a re-issue and
+    /// its signature, and once the holder's account was erased.
     pub credential: String,
+    /// The certificate issued in this one's place when the evidence it
+    /// cited was overturned and other accepted work could stand.
+    #[schema(required = true)]
+    pub replaced_by: Option<Uuid>,
 }
 
-const COLUMNS: &str =
-    "id, status, talent_id, track, tier, playbook_version, issued_at, revoked_at, kid, credential";
+const COLUMNS: &str = "id, status, talent_id, track, tier, playbook_version, issued_at, revoked_at, kid, credential, \
+     replaced_by";
 
 /// A certificate by id; no login needed.
 pub async fn get_certificate<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Certificate> {
@@ -164,7 +174,8 @@ pub(crate) fn credential(a: &Attestation, issuer: (String, String)) -> serde_jso
     })
 }
 
-/// Revokes the talent's valid certificate in `track`, if any; its id.
+/// Revokes the talent's valid certificate in `track`, if any; its id. The
+/// talent leaves the attention list of the track (an admin decided).
 pub(crate) async fn revoke<C: ConnectionTrait>(
     tx: &C,
     talent: Uuid,
@@ -181,5 +192,80 @@ pub(crate) async fn revoke<C: ConnectionTrait>(
         [crate::now().into(), reason.into(), cert.id.into()],
     )
     .await?;
+    attention::clear(tx, talent, Some(track), "certificate_revoked").await?;
     Ok(Some(cert.id))
+}
+
+/// What a certificate issued without the key attests, stored until it is
+/// signed (the holder's name as it was at the re-issue).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingAttestation {
+    pub talent_name: String,
+    pub track_name: String,
+    pub playbook_title: String,
+    pub playbook_url: String,
+    pub playbook_version: String,
+    pub challenge_title: String,
+    pub score: f64,
+}
+
+#[derive(FromQueryResult)]
+struct Pending {
+    id: Uuid,
+    talent_id: Uuid,
+    track: Track,
+    issued_at: DateTime<Utc>,
+    pending_attestation: serde_json::Value,
+}
+
+/// Signs the certificates that wait for a signature (`only` that one, or
+/// up to 100 of the oldest); how many it signed. Each is one guarded
+/// update (`pending_attestation IS NOT NULL`), so of two instances signing
+/// one certificate, one writes; an erasure in between (which drops the
+/// attestation) wins.
+pub async fn sign_pending<C: ConnectionTrait>(
+    db: &C,
+    signer: &dyn CredentialSigner,
+    only: Option<Uuid>,
+) -> Result<u64> {
+    let mut b = db::SqlBuilder::new(
+        "SELECT id, talent_id, track, issued_at, pending_attestation FROM certificates \
+         WHERE pending_attestation IS NOT NULL",
+    );
+    if let Some(id) = only {
+        let p = b.bind(id);
+        b.push(&format!(" AND id = {p}"));
+    }
+    b.push(" ORDER BY issued_at LIMIT 100");
+    let rows: Vec<Pending> = db::fetch_all(db, &b.sql, b.values).await?;
+    let mut signed = 0;
+    for row in rows {
+        let a: PendingAttestation = serde_json::from_value(row.pending_attestation)
+            .map_err(|_| DomainError::bug("a pending attestation that does not decode"))?;
+        let claims = credential(
+            &Attestation {
+                id: row.id,
+                talent: row.talent_id,
+                talent_name: &a.talent_name,
+                track: row.track,
+                track_name: &a.track_name,
+                playbook_title: &a.playbook_title,
+                playbook_url: &a.playbook_url,
+                playbook_version: &a.playbook_version,
+                challenge_title: &a.challenge_title,
+                score: a.score,
+                issued_at: row.issued_at,
+            },
+            signer.issuer(),
+        );
+        let (kid, jws) = signer.sign(&claims).map_err(DomainError::Internal)?;
+        signed += db::execute(
+            db,
+            "UPDATE certificates SET kid = $1, credential = $2, pending_attestation = NULL \
+             WHERE id = $3 AND pending_attestation IS NOT NULL",
+            [kid.into(), jws.into(), row.id.into()],
+        )
+        .await?;
+    }
+    Ok(signed)
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::certificates::{self, Attestation, CredentialSigner};
 use super::engine;
+use super::evidence;
 use super::history::{self, Change};
 use super::standing::{TrackStanding, set_tier, standing};
 use super::tracks::PlaybookStatus;
@@ -23,14 +24,6 @@ struct TrackFacts {
     playbook_url: Option<String>,
     playbook_version: Option<String>,
     playbook_status: Option<PlaybookStatus>,
-}
-
-#[derive(FromQueryResult)]
-struct CertifyingWork {
-    submission_id: Uuid,
-    review_id: Uuid,
-    score: f64,
-    title: String,
 }
 
 #[derive(FromQueryResult)]
@@ -68,6 +61,7 @@ pub async fn certify(
         )
         .await?
         .ok_or(DomainError::NotFound("talent"))?;
+        verification::require_active(tx, talent).await?;
         verification::require_verified(tx, talent).await?;
         let row = engine::standings(tx, talent, Some(track)).await?.pop();
         let tier = row.as_ref().map_or(0, |r| r.tier.get());
@@ -78,16 +72,7 @@ pub async fn certify(
             db::fetch_one(tx, "SELECT * FROM tracks WHERE track = $1", [track.into()])
                 .await?
                 .ok_or(DomainError::NotFound("track"))?;
-        let work: Option<CertifyingWork> = db::fetch_one(
-            tx,
-            "SELECT s.id AS submission_id, s.review_id, s.score, c.title FROM submissions s \
-             JOIN challenges c ON c.id = s.challenge_id \
-             WHERE s.talent_id = $1 AND c.certifies_track = $2 AND s.status = 'accepted' AND s.review_id IS NOT NULL \
-             AND NOT EXISTS (SELECT 1 FROM certificates r WHERE r.submission_id = s.id AND r.status = 'revoked') \
-             ORDER BY s.score DESC, s.id LIMIT 1",
-            [talent.into(), track.into()],
-        )
-        .await?;
+        let work = evidence::best_evidence(tx, talent, track).await?;
         let mut missing = Vec::new();
         if row.is_none() {
             missing.push(FieldError::new(
@@ -121,7 +106,7 @@ pub async fn certify(
             missing.push(FieldError::new(
                 "certifying_submission",
                 format!(
-                    "needs an accepted submission in a challenge that certifies {} (not one a revoked certificate cited)",
+                    "needs an accepted submission in a challenge that certifies {} (not one a certificate revoked by a manager cited)",
                     track.as_str()
                 ),
             ));

@@ -5,7 +5,8 @@
 //!
 //! The tier code reacts to what other code announces (`react`, called by
 //! `events::record` in the announcing transaction): a review decision, an
-//! overturn, a profile change. Each evaluation first locks the talent's
+//! overturn (certificates follow their evidence, `evidence`), a profile
+//! change, an erasure. Each evaluation first locks the talent's
 //! user row, so concurrent reviews of one talent are evaluated one after
 //! the other, each seeing the others' committed work: a promotion is
 //! neither lost nor made twice.
@@ -410,10 +411,17 @@ pub async fn react<C: ConnectionTrait>(
                 submission: subject,
                 review: review_id,
             };
+            // The certificate follows its evidence first (it may move Tier
+            // 4 to 3), so the evaluation sees the tier that results.
+            super::evidence::follow(tx, subject).await?;
             evaluate(tx, talent, None, &cause).await?;
         }
         "profile.updated" => {
             evaluate(tx, subject, None, &Cause::ProfileChanged).await?;
+        }
+        "user.erased" => {
+            // Erasure revoked the certificates: nothing is left to decide.
+            super::attention::clear(tx, subject, None, "account_erased").await?;
         }
         _ => {}
     }

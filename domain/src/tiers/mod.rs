@@ -2,19 +2,24 @@
 //! (`tracks`), automatic tiers 1–3 reacting to reviews and profile changes
 //! (`engine`), enrolment, certification, demotion, locks and progress
 //! (`standing`), the history of every change (`history`), the signed
-//! certificates (`certificates`), and the headline tier (the highest over a
-//! talent's tracks) that the allowance and profiles read.
+//! certificates (`certificates`) that follow their evidence (`evidence`),
+//! the attention list for what an admin must decide (`attention`), and the
+//! headline tier (the highest over a talent's tracks) that the allowance
+//! and profiles read.
 
+mod attention;
 mod certificates;
 mod certification;
 mod engine;
+mod evidence;
 mod history;
 mod progress;
 mod standing;
 mod tracks;
 
+pub use attention::{AttentionItem, attention_list};
 pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
-pub use certificates::{certificates_of, valid_certificate};
+pub use certificates::{certificates_of, sign_pending, valid_certificate};
 pub use certification::certify;
 pub use engine::{end_grace_periods, react, reevaluate_batch};
 pub(crate) use engine::{lock_talent, profile_complete};

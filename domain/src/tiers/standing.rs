@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::attention;
 use super::certificates::{self, Certificate};
 use super::engine::{self, Cause, StandingRow};
 use super::history::{self, Change};
@@ -229,7 +230,9 @@ pub struct TierChangeSpec {
 }
 
 /// Demotes (or revokes a certification: demote below 4) with a reason.
-/// Below Tier 4 the certificate is revoked. Out of Tier 5: admins only.
+/// Below Tier 4 the certificate is revoked. Out of Tier 5: admins only;
+/// to Tier 4 not while the certificate's evidence is overturned (on the
+/// attention list).
 pub async fn demote(
     db: &DatabaseConnection,
     allowed: &Allowed<ChangeTiers>,
@@ -273,6 +276,15 @@ pub async fn demote(
                 return Err(DomainError::field(
                     "tier",
                     &format!("must be below the current tier ({from})"),
+                ));
+            }
+            // Tier 4 stands on a certificate whose evidence stands: one on
+            // the attention list for overturned evidence is revoked (below
+            // 4), not kept.
+            if to == 4 && attention::is_open(tx, talent, track).await? {
+                return Err(DomainError::field(
+                    "tier",
+                    "the evidence the certificate cites was overturned: demote to Tier 3 or below, which revokes it",
                 ));
             }
             set_tier(tx, &row, to, spec.lock.unwrap_or(true)).await?;

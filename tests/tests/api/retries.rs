@@ -116,6 +116,7 @@ both_backends! {
         let refused = send(app, &manager, "/api/v1/handoffs", &key, &body).await;
         refused.assert_problem(422, "not_tier_four");
         app.exec_sql("UPDATE talent_tracks SET tier = 4 WHERE talent_id = $1", [talent.id.into()]).await;
+        app.give_certificate(talent.id, "preditor").await;
         assert_eq!(send(app, &manager, "/api/v1/handoffs", &key, &body).await, refused);
 
         let n = twice(app, &manager, "/api/v1/handoffs", &body, 201).await;

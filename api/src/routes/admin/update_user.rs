@@ -48,8 +48,10 @@ impl From<SettableStatus> for UserStatus {
 /// Change someone's roles or status (admin).
 ///
 /// Send `roles` (the full new set; `talent` is always kept) and/or
-/// `status`. Suspending someone ends all their sessions at once;
-/// reactivating lets them sign in again. An empty change (`{}`, or both
+/// `status`. Suspending someone ends all their sessions at once and
+/// withdraws their pending nominations (a placed Tier 5 keeps the slot,
+/// marked suspended, and is not counted as deployed); reactivating lets
+/// them sign in again. An empty change (`{}`, or both
 /// null) changes nothing and returns the account as it is. An admin cannot
 /// drop their own admin role (409 `cannot_remove_own_admin_role`) or
 /// suspend themselves (409 `cannot_suspend_self`). Audited with before and

@@ -10,7 +10,9 @@ use uuid::Uuid;
 /// Verify a certificate (anyone, no login).
 ///
 /// `status` says whether it still stands (`revoked` after the
-/// certification was revoked or the talent demoted below Tier 4).
+/// certification was revoked, the talent demoted below Tier 4, or the
+/// evidence it cites overturned; `replaced_by` then names the certificate
+/// re-issued on other evidence, if any).
 /// `credential` is the compact JWS (EdDSA, `typ` `vc+jwt`) whose payload
 /// is an Open Badges 3.0 credential; it verifies offline with the key of
 /// its `kid` at `/.well-known/jwks.json`.
@@ -26,5 +28,7 @@ use uuid::Uuid;
 )]
 #[get("/certificates/{id}")]
 pub async fn get_certificate(st: State, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    // One re-issued a moment ago may still wait for its signature.
+    tiers::sign_pending(&st.db, &st.keys, Some(*id)).await?;
     Ok(HttpResponse::Ok().json(tiers::get_certificate(&st.db, *id).await?))
 }

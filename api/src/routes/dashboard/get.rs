@@ -20,7 +20,10 @@ use kartel_domain::policy::ViewTalentEngine;
 /// to today, or to the quarterly targets when set; slightly off within 20
 /// %; off-pace beyond); each pod's engagements against capacity,
 /// completeness and peak concurrent engagements; bulk-run success per
-/// track.
+/// track; the attention list (a Tier 5 whose certificate's evidence was
+/// overturned). Suspended and erased people count neither as deployed nor
+/// as placed, and a role held by a suspended talent does not complete its
+/// pod.
 #[utoipa::path(
     tag = "dashboard",
     operation_id = "get_talent_engine_dashboard",

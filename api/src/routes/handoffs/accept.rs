@@ -18,8 +18,10 @@ use uuid::Uuid;
 /// one transaction: of racing accepts for one slot or one talent exactly
 /// one lands, the others get 409 (`slot_filled`, `talent_already_placed`,
 /// `nomination_not_pending`). A slot of another track is 422; a talent no
-/// longer Tier 4 is 422 `not_tier_four`. Community managers cannot accept
-/// (403).
+/// longer Tier 4 is 422 `not_tier_four`, one without a valid certificate
+/// 422 `certificate_required`, one whose account is suspended or erased
+/// 422 `account_not_active` (a suspension also withdrew the nomination).
+/// Community managers cannot accept (403).
 #[utoipa::path(
     tag = "handoffs",
     operation_id = "accept_handoff",

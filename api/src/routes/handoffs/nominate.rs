@@ -13,7 +13,9 @@ use kartel_domain::policy::NominateTalents;
 /// Nominate a Tier 4 talent for a pod role (community manager, admin).
 ///
 /// The talent must be Tier 4 (certified) in the track: another tier is 422
-/// `not_tier_four`. Optionally for an open slot of the track (422 for
+/// `not_tier_four`, and Tier 4 without a valid certificate in the track
+/// 422 `certificate_required`; a suspended or erased account is 422
+/// `account_not_active`. Optionally for an open slot of the track (422 for
 /// another track's slot, 409 `slot_filled`). One pending nomination per
 /// talent and track (409 `nomination_pending`); never yourself (403); not
 /// a talent whose address is unverified (403 `email_unverified`). It

@@ -23,7 +23,9 @@ pub struct AssignRequest {
 ///
 /// From the bench, or moved from another slot (which opens). Only a Tier 5
 /// talent of the slot's track (422; Tier 4 talent comes through a
-/// nomination); 409 `slot_filled` when taken. In the talent's tier history.
+/// nomination), never a suspended or erased one (422
+/// `account_not_active`); 409 `slot_filled` when taken. In the talent's
+/// tier history.
 #[utoipa::path(
     tag = "pods",
     operation_id = "assign_slot",

@@ -1,5 +1,6 @@
 //! POST /submissions/{id}/reviews. A review changes the leaderboard: its
-//! cached board is marked stale once the review is committed.
+//! cached board is marked stale once the review is committed; a
+//! certificate it re-issued is signed right after.
 
 use crate::error::ApiResult;
 use crate::error::responses::*;
@@ -10,6 +11,7 @@ use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::challenges::{self, Review, ReviewSpec};
 use kartel_domain::policy::ReviewSubmissions;
+use kartel_domain::tiers;
 use uuid::Uuid;
 
 /// Review a submission (community manager, admin).
@@ -24,6 +26,12 @@ use uuid::Uuid;
 /// submission's current review is not the one named), `same_reviewer` or
 /// `idempotency_in_progress`; 422 `validation_failed` (scores outside the
 /// rubric, accepted below the pass mark…) or `idempotency_key_reused`.
+///
+/// In a challenge that certifies a track, the talent's certificate follows
+/// its evidence in the same transaction: overturning the submission it
+/// cites re-issues it on other accepted certifying work, or else revokes
+/// it and moves Tier 4 back to 3 (a Tier 5 goes on the dashboard's
+/// attention list instead).
 #[utoipa::path(
     tag = "submissions",
     operation_id = "create_review",
@@ -53,5 +61,11 @@ pub async fn create_review(
     let idem = key.for_caller(allowed.caller())?;
     let r = challenges::review(&st.db, &allowed, idem.as_ref(), *id, body.into_inner()?).await?;
     st.leaderboards.changed(r.challenge_id).await;
+    // A decision may have re-issued a certificate on other evidence in its
+    // transaction, which has no key: signed now (the job and readers would
+    // otherwise, soon).
+    if let Err(e) = tiers::sign_pending(&st.db, &st.keys, None).await {
+        tracing::warn!(error = %e, "signing re-issued certificates failed; the job retries");
+    }
     Ok(HttpResponse::Created().json(r))
 }

@@ -29,7 +29,8 @@ pub struct CertifyRequest {
 /// challenge that certifies the track, and the track's playbook approved:
 /// otherwise 422 `requirements_unmet` with each missing item in `errors`
 /// (`tier`, `certifying_submission`, `playbook`). Never for yourself (403);
-/// a talent whose address is not verified: 403 `email_unverified`.
+/// a talent whose address is not verified: 403 `email_unverified`; a
+/// suspended or erased account: 422 `account_not_active`.
 /// 409 `already_certified` at Tier 4 or 5. Issues the signed certificate
 /// (in the answer's `certificate`), writes the tier history and the audit
 /// log.

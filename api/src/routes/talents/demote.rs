@@ -15,7 +15,10 @@ use uuid::Uuid;
 /// Demote a talent, or revoke a certification (community manager, admin).
 ///
 /// `tier` must be below the current one; `reason` is required and shown to
-/// the talent in its tier history. Below Tier 4 the certificate is revoked.
+/// the talent in its tier history. Below Tier 4 the certificate is revoked
+/// (and the talent leaves the dashboard's attention list); to Tier 4 is
+/// 422 while the talent is on that list (the certificate stands on
+/// overturned work).
 /// The track is locked against automatic changes unless `lock` is false.
 /// Moving a talent out of Tier 5 needs an admin; nobody changes their own
 /// tier (403).

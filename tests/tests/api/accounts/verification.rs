@@ -80,6 +80,7 @@ both_backends! {
         )
         .await;
         assert_problem(app.nominate(&manager, &talent, "preditor", None).await, 403, "email_unverified").await;
+        app.give_certificate(talent.id, "preditor").await;
 
         // Verified, the same talent gets through.
         let token = app.mailed_token(&talent.email, "ve_").await;

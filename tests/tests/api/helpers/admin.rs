@@ -19,6 +19,14 @@ impl TestApp {
         .await
     }
 
+    /// Suspends (`suspended`) or reactivates (`active`) `user` as `admin`.
+    pub async fn set_status(&self, admin: &User, user: Uuid, status: &str) {
+        let res = self
+            .update_user(admin, user, &json!({ "status": status }))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "set status {status}");
+    }
+
     /// `POST /api/v1/admin/api-keys`.
     pub async fn create_api_key(&self, by: &User, name: &str, scopes: &[&str]) -> Response {
         self.post(

@@ -80,6 +80,7 @@ impl TestApp {
             .await
     }
 
+    /// `GET /bench?{query}` (`include_suspended=true` lists the suspended too).
     pub async fn bench(&self, by: &User, query: &str) -> Response {
         self.get(&with_query("/api/v1/bench", query), Some(&by.token))
             .await
@@ -162,11 +163,11 @@ impl TestApp {
         (id, slots)
     }
 
-    /// A Tier 4 talent in `track` (set directly), nominated by `manager`;
-    /// the talent and the nomination's id.
+    /// A certified Tier 4 talent in `track` (set directly), nominated by
+    /// `manager`; the talent and the nomination's id.
     pub async fn nominated(&self, manager: &User, track: &str) -> (User, String) {
         let talent = self.new_talent().await;
-        self.enrol(talent.id, track, 4).await;
+        self.enrol_certified(talent.id, track).await;
         let res = self.nominate(manager, &talent, track, None).await;
         assert_eq!(res.status(), StatusCode::CREATED, "nominate");
         let n: Value = res.json().await.expect("json");

@@ -102,4 +102,32 @@ impl TestApp {
         )
         .await;
     }
+
+    /// A valid certificate of `talent` in `track` (the row only: no
+    /// signature, no cited work), for the tests that set Tier 4 directly
+    /// and need it to be nominated. Its id.
+    pub async fn give_certificate(&self, talent: Uuid, track: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        self.exec_sql(
+            "INSERT INTO certificates (id, talent_id, track, tier, status, playbook_version, certified_by, \
+             submission_id, review_id, kid, credential, issued_at) \
+             VALUES ($1, $2, $3, 4, 'valid', '1.0', $2, $4, $5, 'test', 'test', $6)",
+            [
+                id.into(),
+                talent.into(),
+                track.into(),
+                Uuid::now_v7().into(),
+                Uuid::now_v7().into(),
+                chrono::Utc::now().into(),
+            ],
+        )
+        .await;
+        id
+    }
+
+    /// Tier 4 in `track` with a valid certificate, both set directly.
+    pub async fn enrol_certified(&self, talent: Uuid, track: &str) {
+        self.enrol(talent, track, 4).await;
+        self.give_certificate(talent, track).await;
+    }
 }

@@ -24,7 +24,7 @@ both_backends! {
         // A slot of another track is 422.
         let (_, slots) = app.pod_with_slots(&lead, 2, &["ai_generalist"]).await;
         let other = app.new_talent().await;
-        app.enrol(other.id, "preditor", 4).await;
+        app.enrol_certified(other.id, "preditor").await;
         let body = assert_problem(app.nominate(&manager, &other, "preditor", Some(&slots[0])).await, 422, "validation_failed").await;
         assert_eq!(body["errors"][0]["field"], "slot_id");
 
@@ -188,7 +188,7 @@ both_backends! {
         assert_eq!(app.assign(&lead, &pod_a, &a[0], &talent).await.status(), StatusCode::UNPROCESSABLE_ENTITY, "Tier 4 now");
         let (placed, pid) = app.nominated(&manager, "ai_generalist").await;
         assert_eq!(app.accept(&lead, &pid, &b[1]).await.status(), StatusCode::OK);
-        app.enrol(placed.id, "preditor", 4).await;
+        app.enrol_certified(placed.id, "preditor").await;
         assert_problem(app.nominate(&manager, &placed, "preditor", None).await, 409, "talent_already_placed").await;
         assert_problem(app.update_pod(&lead, &pod_b, &json!({"status": "closed"})).await, 409, "pod_has_placements").await;
     }
@@ -211,7 +211,7 @@ both_backends! {
         assert!(body["detail"].as_str().unwrap().contains("own tier"), "{body}");
         // Nor does whoever nominated decide: an admin may do both, but not for one talent.
         let other = app.new_talent().await;
-        app.enrol(other.id, "preditor", 4).await;
+        app.enrol_certified(other.id, "preditor").await;
         let n: Value = app.nominate(&admin, &other, "preditor", None).await.json().await.unwrap();
         let nid = n["id"].as_str().unwrap();
         let body = assert_problem(app.accept(&admin, nid, &slots[0]).await, 403, "forbidden").await;

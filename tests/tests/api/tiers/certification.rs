@@ -13,7 +13,7 @@ use crate::both_backends;
 use crate::helpers::{Backend, TestApp, User, assert_problem};
 
 /// Verifies a compact JWS with the key its `kid` names in `jwks`; the payload.
-fn verify(jws: &str, jwks: &Value) -> Result<Value, String> {
+pub(super) fn verify(jws: &str, jwks: &Value) -> Result<Value, String> {
     let parts: Vec<&str> = jws.split('.').collect();
     let [h, p, s] = parts[..] else {
         return Err("not a compact JWS".into());

@@ -1,9 +1,11 @@
 //! Tracks, tiers and certificates through the HTTP API: requirements as
 //! data and their re-evaluation, automatic promotion from reviews (steps,
 //! concurrency, grace period, lock), certification and its signed,
-//! revocable certificates, key rotation, and what a talent can never do.
+//! revocable certificates, key rotation, certificates that follow their
+//! evidence, and what a talent can never do.
 
 mod certification;
+mod evidence;
 mod promotion;
 mod requirements;
 
