@@ -11,7 +11,11 @@ use crate::helpers::{
 };
 
 /// An open challenge with one submission by a new talent, moved to judging.
-async fn judged_submission(app: &TestApp, manager: &User, spec: &Value) -> (String, String, User) {
+pub(super) async fn judged_submission(
+    app: &TestApp,
+    manager: &User,
+    spec: &Value,
+) -> (String, String, User) {
     let talent = app.new_talent().await;
     let cid = app.open_challenge(manager, spec).await;
     let sid = app

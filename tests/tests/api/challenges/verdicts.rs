@@ -16,20 +16,7 @@ use crate::helpers::{
 
 /// An open challenge (reward 10) with one submission by a new talent, judging.
 async fn judged(app: &TestApp, manager: &User) -> (String, String, User) {
-    let talent = app.new_talent().await;
-    let cid = app.open_challenge(manager, &challenge_spec()).await;
-    let sid = app
-        .new_submission(
-            &talent,
-            &cid,
-            &format!("https://x.example/{}.png", new_key()),
-        )
-        .await;
-    assert_eq!(
-        app.transition(manager, &cid, "judging").await.status(),
-        StatusCode::OK
-    );
-    (cid, sid, talent)
+    super::reviews::judged_submission(app, manager, &challenge_spec()).await
 }
 
 /// Reviews `sid` as `by`, overturning `current` (the current review's id, if
