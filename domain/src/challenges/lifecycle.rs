@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::rubric::Rubric;
-use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, find, standings};
+use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, closing, find};
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
@@ -19,7 +19,7 @@ use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{self, Allowed, ManageChallenges};
 use crate::types::{Amount, Limit, Text, Tier, Track, Url, Validator, nullable};
-use crate::{audit, events, ledger, new_id, now};
+use crate::{audit, events, new_id, now};
 
 pub const MAX_PRIZES: usize = 10;
 pub const MAX_REFERENCE_ASSETS: usize = 20;
@@ -485,7 +485,7 @@ pub async fn transition(
             });
         }
         if to == ChallengeStatus::Closed {
-            judging_done(txn, &before).await?;
+            closing::judging_done(txn, &before).await?;
         }
         let moved = db::execute(
             txn,
@@ -511,7 +511,7 @@ pub async fn transition(
             "from": before.status, "to": to, "reason": reason, "by": actor.id,
         });
         if to == ChallengeStatus::Closed {
-            payload["prizes"] = pay_prizes(txn, &before, actor).await?;
+            payload["prizes"] = closing::pay_prizes(txn, &before, actor).await?;
         }
         events::record(
             txn,
@@ -535,65 +535,6 @@ pub async fn transition(
         Ok(after)
     })
     .await
-}
-
-#[derive(FromQueryResult)]
-struct Pending {
-    n: i64,
-}
-
-/// Judging ends when judging is done: every submitted entry of an active
-/// talent has a decision, or the review deadline has passed (entries of
-/// suspended or erased talents cannot be accepted, so they do not hold it
-/// up). Otherwise 409 `reviews_pending` with the count.
-async fn judging_done(db: &sea_orm::DatabaseTransaction, c: &Challenge) -> Result<()> {
-    if c.review_due_at <= now() {
-        return Ok(());
-    }
-    let pending: Option<Pending> = db::fetch_one(
-        db,
-        "SELECT COUNT(*) AS n FROM submissions s JOIN users u ON u.id = s.talent_id \
-         WHERE s.challenge_id = $1 AND s.status = 'submitted' AND u.status = 'active'",
-        [c.id.into()],
-    )
-    .await?;
-    match pending.map_or(0, |p| p.n) {
-        0 => Ok(()),
-        n => Err(DomainError::ReviewsPending(n)),
-    }
-}
-
-/// Pays the prizes of a closing challenge to the top places of its
-/// leaderboard (higher score, then earlier submission) among active
-/// talents (a suspended or erased talent earns no prize), each once
-/// (`prize:<challenge>:<place>`). Returns what was paid, for the event.
-async fn pay_prizes(
-    db: &sea_orm::DatabaseTransaction,
-    c: &Challenge,
-    actor: Actor,
-) -> Result<serde_json::Value> {
-    let places = standings::prize_places(db, c.id, c.prizes.len() as u64).await?;
-    let mut paid = Vec::new();
-    for (place, (entry, amount)) in places.iter().zip(&c.prizes).enumerate() {
-        let place = place + 1;
-        let amount = Amount::parse("prize", *amount)
-            .map_err(|_| DomainError::bug("a stored prize is not an amount"))?;
-        let memo = format!("Prize for place {place} in \"{}\"", c.title);
-        let t = ledger::reward(
-            db,
-            entry.talent_id,
-            format!("prize:{}:{place}", c.id),
-            amount,
-            &memo,
-            actor,
-        )
-        .await?;
-        paid.push(serde_json::json!({
-            "place": place, "talent_id": entry.talent_id, "submission_id": entry.submission_id,
-            "amount": amount.get(), "transaction_id": t.id,
-        }));
-    }
-    Ok(serde_json::Value::Array(paid))
 }
 
 #[derive(FromQueryResult)]

@@ -6,6 +6,7 @@
 //! clock, prizes), `rubric`, `submissions`, `reviews`, `standings`
 //! (leaderboards and bulk-run success).
 
+mod closing;
 mod lifecycle;
 mod reviews;
 pub mod rubric;
