@@ -62,6 +62,7 @@ async fn sweep(state: Arc<AppState>) {
             Err(e) => tracing::warn!(error = %e, "expiring nominations failed"),
         }
         reevaluate(&state).await;
+        state.runs.job_sweeps.inc();
     }
 }
 

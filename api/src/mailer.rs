@@ -138,6 +138,7 @@ pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
         let poll = Duration::from_millis(state.settings.mail_poll_millis);
         loop {
             send_due(&state).await;
+            state.runs.mailer_polls.inc();
             if state.mailer.is_stopping() {
                 return;
             }

@@ -1,9 +1,10 @@
 //! Prometheus metrics beyond actix-web-prom's per-route counts and latency
-//! histogram: the database pool's size and idle connections.
+//! histogram: the database pool's size and idle connections, and how many
+//! rounds the background loops completed.
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntGauge, Opts};
+use prometheus::{IntCounter, IntGauge, Opts, Registry};
 use sea_orm::{DatabaseConnection, DbBackend};
 
 pub struct PoolCollector {
@@ -55,5 +56,36 @@ impl Collector for PoolCollector {
             .into_iter()
             .chain(self.idle.collect())
             .collect()
+    }
+}
+
+/// Rounds the background loops of this instance completed: a flat line is a
+/// stalled loop (for operators), and a rise proves that a round ran after
+/// some moment (for tests that assert what a job did not do).
+#[derive(Clone)]
+pub struct Runs {
+    /// `kartel_job_sweeps_total`: rounds of the jobs (holds, clock, tiers…).
+    pub job_sweeps: IntCounter,
+    /// `kartel_mailer_polls_total`: looks at the outbox by the mailer.
+    pub mailer_polls: IntCounter,
+}
+
+impl Runs {
+    pub fn new() -> prometheus::Result<Self> {
+        Ok(Self {
+            job_sweeps: IntCounter::new(
+                "kartel_job_sweeps_total",
+                "Completed rounds of the background jobs",
+            )?,
+            mailer_polls: IntCounter::new(
+                "kartel_mailer_polls_total",
+                "Completed looks at the mail outbox",
+            )?,
+        })
+    }
+
+    pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.job_sweeps.clone()))?;
+        registry.register(Box::new(self.mailer_polls.clone()))
     }
 }

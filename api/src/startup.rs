@@ -116,6 +116,7 @@ impl Application {
             settings.public_cache_millis,
         ));
         let state = Arc::new(AppState {
+            runs: crate::metrics::Runs::new()?,
             public_cache,
             mailer,
             links,
@@ -182,6 +183,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
 fn metrics(state: &Arc<AppState>) -> anyhow::Result<PrometheusMetrics> {
     let registry = prometheus::Registry::new();
     registry.register(Box::new(PoolCollector::new(state.db.clone())?))?;
+    state.runs.register(&registry)?;
     PrometheusMetricsBuilder::new("kartel")
         .endpoint("/metrics")
         .registry(registry)

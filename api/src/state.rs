@@ -20,6 +20,8 @@ pub struct AppState {
     pub dashboard: crate::dashboard_cache::DashboardCache,
     pub mailer: crate::mailer::Mailer,
     pub public_cache: crate::response_cache::ResponseCache,
+    /// Rounds of the background loops, shown on `/metrics`.
+    pub runs: crate::metrics::Runs,
     /// Where links in mails point.
     pub links: kartel_domain::mail::Links,
 }

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Answer, Backend, TestApp, assert_problem, new_key};
@@ -51,6 +51,17 @@ both_backends! {
         // Nor can it be captured as if it were pending.
         let res = app.capture_hold(&talent, &id, &new_key(), None).await;
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        // Nothing moved: still 40 held, no capture in the books, and the
+        // ledger check names exactly the corrupted hold's account.
+        assert_eq!(app.balance(&talent).await, (60, 40));
+        let kinds: Vec<Value> = app.all_history(&talent, "").await.iter().map(|t| t["kind"].clone()).collect();
+        assert_eq!(kinds, [json!("grant")]);
+        let admin = app.new_admin().await;
+        let report: Value = app.ledger_check(&admin).await.json().await.unwrap();
+        let issues: Vec<(Value, Value, Value)> = report["issues"].as_array().unwrap().iter()
+            .map(|i| (i["check"].clone(), i["expected"].clone(), i["actual"].clone()))
+            .collect();
+        assert_eq!(issues, [(json!("held_mismatch"), json!(0), json!(40))], "{report}");
     }
 
     async fn a_request_that_failed_inside_runs_again_when_retried_with_its_key(app: &TestApp) {

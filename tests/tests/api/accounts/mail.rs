@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, Loop, TestApp};
 
 #[derive(sea_orm::FromQueryResult)]
 struct State {
@@ -49,8 +49,9 @@ async fn sent_once_case(backend: Backend) {
         "{}",
         got[0].data
     );
-    // Handed off once, and never again.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Handed off once, and never again: the mailer has looked at the outbox
+    // twice more since.
+    app.after_rounds(Loop::Mailer, 2).await;
     assert_eq!(sink.to(&email).len(), 1);
     let state = outbox_state(&app, &email).await;
     assert!(state.sent);
@@ -92,7 +93,7 @@ async fn outage_case(backend: Backend) {
     sink.set_down(false);
     sink.wait_for(&first, 1).await;
     sink.wait_for(&second, 1).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.after_rounds(Loop::Mailer, 2).await;
     assert_eq!(sink.to(&first).len(), 1, "once");
     assert_eq!(sink.to(&second).len(), 1, "once");
     assert!(outbox_state(&app, &second).await.sent);
@@ -124,7 +125,7 @@ async fn restart_case(backend: Backend) {
     .await;
     sink.set_down(false);
     sink.wait_for(&email, 1).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.after_rounds(Loop::Mailer, 2).await;
     assert_eq!(sink.to(&email).len(), 1);
     app.stop().await;
 }

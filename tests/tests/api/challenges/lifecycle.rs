@@ -95,9 +95,9 @@ both_backends! {
         let c: Value = res.json().await.unwrap();
         assert_eq!(c["title"], "Neon shots, v2");
         assert_eq!(c["rubric"]["version"], 1);
-        app.transition(&manager, &cid, "judging").await;
+        assert_eq!(app.transition(&manager, &cid, "judging").await.status(), StatusCode::OK);
         assert_problem(app.update_challenge(&manager, &cid, &json!({"closes_at": "2030-01-01T00:00:00Z"})).await, 409, "field_locked").await;
-        app.transition(&manager, &cid, "closed").await;
+        assert_eq!(app.transition(&manager, &cid, "closed").await.status(), StatusCode::OK);
         assert_problem(app.update_challenge(&manager, &cid, &json!({"title": "x"})).await, 409, "field_locked").await;
     }
 

@@ -96,7 +96,19 @@ both_backends! {
         assert_eq!(reversals[0]["reverses_id"], json!(made[3]));
         assert_eq!(reversals[0]["amount"], json!(3));
         assert!(app.all_history(&talent, "kind=allowance").await.is_empty());
-        // A time window: everything is after the epoch, nothing before it.
+        // A time window that cuts the history in two: `from` keeps what was
+        // made at or after a moment, `to` what was made before it.
+        let middle = time_of(&all[all.len() / 2]);
+        let at = middle.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let later_part = all.iter().filter(|t| time_of(t) >= middle).count();
+        assert!(later_part > 0 && later_part < all.len(), "{later_part} of {}", all.len());
+        let from = app.all_history(&talent, &format!("from={at}")).await;
+        assert_eq!(from.len(), later_part);
+        assert!(from.iter().all(|t| time_of(t) >= middle));
+        let to = app.all_history(&talent, &format!("to={at}")).await;
+        assert_eq!(to.len(), all.len() - later_part);
+        assert!(to.iter().all(|t| time_of(t) < middle));
+        // Everything is after the epoch, nothing before it.
         assert_eq!(app.all_history(&talent, "from=2000-01-01T00:00:00Z").await.len(), all.len());
         assert!(app.all_history(&talent, "to=2000-01-01T00:00:00Z").await.is_empty());
         app.ledger_ok(&admin).await;

@@ -34,6 +34,7 @@ mod credits;
 mod http;
 mod mail;
 mod pods;
+mod runs;
 mod sql;
 mod tiers;
 
@@ -41,6 +42,7 @@ pub use challenges::{challenge_spec, review_spec, submission_spec};
 use http::with_query;
 pub use http::{Answer, assert_problem, new_key};
 pub use mail::SmtpSink;
+pub use runs::Loop;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -2,14 +2,14 @@
 //! one short, once under concurrent reviews, kept through the grace period
 //! after an overturn, frozen by a lock.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{history, steps};
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, assert_problem, challenge_spec, new_key, review_spec};
+use crate::helpers::{
+    Backend, Loop, TestApp, assert_problem, challenge_spec, new_key, review_spec,
+};
 
 both_backends! {
     async fn reviewed_work_promotes_one_tier_at_a_time_and_not_when_one_short(app: &TestApp) {
@@ -162,7 +162,8 @@ both_backends! {
             [(chrono::Utc::now() - chrono::Duration::days(13)).into(), talent.id.into()],
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        // The job provably ran (two rounds after the change), and nothing moved.
+        app.after_rounds(Loop::Jobs, 2).await;
         assert_eq!(app.tier_in(&talent, "preditor").await, 2, "within the grace period");
         // Past it: the job demotes.
         app.exec_sql(
@@ -170,15 +171,8 @@ both_backends! {
             [(chrono::Utc::now() - chrono::Duration::days(15)).into(), talent.id.into()],
         )
         .await;
-        let mut tier = 2;
-        for _ in 0..100 {
-            tier = app.tier_in(&talent, "preditor").await;
-            if tier != 2 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(tier, 1);
+        app.after_rounds(Loop::Jobs, 2).await;
+        assert_eq!(app.tier_in(&talent, "preditor").await, 1);
         let h = history(app, &talent, &talent).await;
         assert_eq!(steps(&h), vec![(0, 1), (1, 2), (2, 1)]);
         assert_eq!(h[0]["actor_kind"], "automatic");
@@ -202,7 +196,7 @@ both_backends! {
             [(chrono::Utc::now() - chrono::Duration::days(100)).into()],
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        app.after_rounds(Loop::Jobs, 2).await;
         assert_eq!((app.tier_in(&four, "preditor").await, app.tier_in(&five, "preditor").await), (4, 5));
         assert!(history(app, &four, &four).await.is_empty());
     }
