@@ -166,9 +166,18 @@ async fn count(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) 
 
 pub async fn talent_engine(
     db: &DatabaseConnection,
-    _allowed: &Allowed<ViewTalentEngine>,
+    allowed: &Allowed<ViewTalentEngine>,
 ) -> Result<Dashboard> {
-    let at = now();
+    talent_engine_at(db, allowed, now()).await
+}
+
+/// The dashboard as of `at` (the clock injected: "this year" and the pace
+/// are `at`'s; the figures are the database's now).
+pub async fn talent_engine_at(
+    db: &DatabaseConnection,
+    _allowed: &Allowed<ViewTalentEngine>,
+    at: DateTime<Utc>,
+) -> Result<Dashboard> {
     let year = at.year();
     let year_start = Utc
         .with_ymd_and_hms(year, 1, 1, 0, 0, 0)
@@ -245,8 +254,9 @@ pub async fn talent_engine(
         db,
         "SELECT CAST(COUNT(DISTINCT c.talent_id) AS BIGINT) AS n FROM tier_changes c \
          JOIN users u ON u.id = c.talent_id \
-         WHERE c.from_tier = 4 AND c.to_tier = 5 AND c.created_at >= $1 AND u.status = 'active'",
-        vec![year_start.into()],
+         WHERE c.from_tier = 4 AND c.to_tier = 5 AND c.created_at >= $1 AND c.created_at <= $2 \
+           AND u.status = 'active'",
+        vec![year_start.into(), at.into()],
     )
     .await?;
     let placed = |status: &'static str| {

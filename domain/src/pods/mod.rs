@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 pub use dashboard::{
     Dashboard, FunnelStage, OpenRoleCount, PodLoad, TierCount, TrackBulkRunRow, talent_engine,
+    talent_engine_at,
 };
 pub use engagements::{EngagementSpec, add_engagement, end_engagement};
 pub use nominations::{

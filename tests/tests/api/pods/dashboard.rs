@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, assert_problem};
+use crate::helpers::{Backend, TestApp, User, assert_problem};
 
 both_backends! {
     async fn the_dashboard_counts_what_the_data_holds(app: &TestApp) {
@@ -65,16 +65,34 @@ both_backends! {
         let bulk = d["bulk_run"].as_array().unwrap();
         assert_eq!(bulk.len(), 1);
         assert_eq!((bulk[0]["track"].clone(), bulk[0]["reviewed_batches"].clone(), bulk[0]["successful_batches"].clone()), (json!("ai_generalist"), json!(1), json!(1)));
-        // Pace: 1 deployed against 10 pro-rated to today.
-        let expected = d["pace"]["expected_to_date"].as_f64().unwrap();
-        let now = chrono::Utc::now();
-        let start = chrono::NaiveDate::from_ymd_opt(year, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
-        let end = chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
-        let mine = 10.0 * (now - start).num_seconds() as f64 / (end - start).num_seconds() as f64;
-        assert!((expected - mine).abs() < 0.01, "{expected} vs {mine}");
-        let ratio = 1.0 / expected;
-        let status = if ratio >= 1.0 { "on_pace" } else if ratio >= 0.8 { "slightly_off" } else { "off_pace" };
-        assert_eq!(d["pace"]["status"], status);
+        // Pace, as the HTTP answer gives it: the studio's rule on its own figures.
+        let (expected, ratio) = (d["pace"]["expected_to_date"].as_f64().unwrap(), d["pace"]["ratio"].as_f64().unwrap());
+        assert!((0.0..=10.0).contains(&expected), "{expected}");
+        let rule = |ratio: f64| if ratio >= 1.0 { "on_pace" } else if ratio >= 0.8 { "slightly_off" } else { "off_pace" };
+        assert_eq!(d["pace"]["status"], rule(ratio));
+        // Pace at fixed dates (the clock injected), computed by hand: the
+        // handoff moved to 2021-01-15, 10 to deploy in 2021 (a 365-day
+        // year), quarters 2, 4, 6, 8 in 2023 with nobody deployed.
+        app.exec_sql("UPDATE tier_changes SET created_at = $1 WHERE from_tier = 4 AND to_tier = 5", [at("2021-01-15T00:00:00Z").into()]).await;
+        assert_eq!(app.set_targets(&admin, &json!({"year": 2021, "tier5_target": 10})).await.status(), StatusCode::OK);
+        assert_eq!(app.set_targets(&admin, &json!({"year": 2023, "tier5_target": 20, "quarterly": [2, 4, 6, 8]})).await.status(), StatusCode::OK);
+        for (moment, deployed, expected, status) in [
+            ("2021-01-01T00:00:00Z", 0, 0.0, "on_pace"),
+            ("2021-01-10T00:00:00Z", 0, 10.0 * 9.0 / 365.0, "off_pace"),
+            ("2021-02-06T00:00:00Z", 1, 10.0 * 36.0 / 365.0, "on_pace"),
+            ("2021-02-14T00:00:00Z", 1, 10.0 * 44.0 / 365.0, "slightly_off"),
+            ("2021-07-02T12:00:00Z", 1, 5.0, "off_pace"),
+            ("2023-01-01T00:00:00Z", 0, 0.0, "on_pace"),
+            ("2023-02-15T00:00:00Z", 0, 2.0 * 45.0 / 90.0, "off_pace"),
+            ("2023-05-16T12:00:00Z", 0, 2.0 + 4.0 * 45.5 / 91.0, "off_pace"),
+            ("2024-06-01T00:00:00Z", 0, 20.0 * 152.0 / 366.0, "off_pace"),
+        ] {
+            let d = dashboard_at(app, &admin, at(moment)).await;
+            assert_eq!(d.tier5_deployed, deployed, "{moment}");
+            assert!((d.pace.expected_to_date - expected).abs() < 1e-9, "{moment}: {:?} vs {expected}", d.pace);
+            assert_eq!(serde_json::to_value(d.pace.status).unwrap(), json!(status), "{moment}: {:?}", d.pace);
+            assert_eq!(d.pace.year, moment[..4].parse::<i32>().unwrap());
+        }
         let _ = placed;
     }
 }
@@ -100,4 +118,28 @@ async fn the_cached_dashboard_is_computed_once_per_period() {
 #[derive(sea_orm::FromQueryResult)]
 struct Count {
     n: i64,
+}
+
+/// The dashboard as of `at`, as `admin` sees it: the
+/// domain's dashboard with its clock injected.
+async fn dashboard_at(
+    app: &TestApp,
+    admin: &User,
+    at: chrono::DateTime<chrono::Utc>,
+) -> kartel_domain::pods::Dashboard {
+    use kartel_domain::caller::{Caller, UserCaller};
+    use kartel_domain::types::{Role, Roles};
+    let caller = Caller::User(UserCaller {
+        id: admin.id,
+        session_id: uuid::Uuid::now_v7(),
+        roles: Roles::new(vec![Role::Admin]),
+    });
+    let allowed = kartel_domain::policy::authorize(caller).expect("an admin views the dashboard");
+    kartel_domain::pods::talent_engine_at(&app.db, &allowed, at)
+        .await
+        .expect("dashboard")
+}
+
+fn at(moment: &str) -> chrono::DateTime<chrono::Utc> {
+    moment.parse().expect("a moment")
 }
