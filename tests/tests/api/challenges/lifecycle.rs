@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{exec_on, id};
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, assert_problem, challenge_spec};
+use crate::helpers::{Backend, Loop, TestApp, assert_problem, challenge_spec};
 
 both_backends! {
     async fn a_manager_creates_a_draft_that_only_staff_see(app: &TestApp) {
@@ -101,7 +101,11 @@ both_backends! {
         assert_problem(app.update_challenge(&manager, &cid, &json!({"title": "x"})).await, 409, "field_locked").await;
     }
 
+    // The job's own round runs once at start and then not for an hour, so
+    // only the call below and the manager race.
+    #[settings(|s| s.hold_sweep_interval_seconds = 3600)]
     async fn the_clock_moves_open_challenges_to_judging_once_even_racing_a_manager(app: &TestApp) {
+        app.until_rounds(Loop::Jobs, 1).await;
         let manager = app.new_manager().await;
         let cid = app.open_challenge(&manager, &challenge_spec()).await;
         exec_on(app, "UPDATE challenges SET closes_at = opens_at WHERE id = $1", &cid).await;

@@ -106,15 +106,15 @@ both_backends! {
         let talent = app.new_talent().await;
         let manager = app.new_manager().await;
         app.new_grant(&manager, talent.id, 5_000).await;
-        let short = app.create_hold(&talent, &new_key(), 1_000, Some(1)).await;
+        let short = app.create_hold(&talent, &new_key(), 1_000, Some(30)).await;
         assert_eq!(short.status(), StatusCode::CREATED);
         let short = body(short).await;
-        assert_eq!(expires_at(&short) - time_of(&short), chrono::Duration::seconds(1));
+        assert_eq!(expires_at(&short) - time_of(&short), chrono::Duration::seconds(30));
         let short = id_of(&short);
-        let long = app.new_hold(&talent, 500, Some(60)).await;
-        assert_eq!(app.balance(&talent).await, (3_500, 1_500));
-
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        let long = app.new_hold(&talent, 600, Some(600)).await;
+        assert_eq!(app.balance(&talent).await, (3_400, 1_600));
+        // Its expiry comes (the clock moved for this hold, not waited for).
+        expire_now(app, &short).await;
         assert_problem(app.capture_hold(&talent, &short, &new_key(), None).await, 409, "hold_expired").await;
         // Nor released: past its expiry it is expired, whatever comes first.
         assert_problem(app.release_hold(&talent, &short, &new_key()).await, 409, "hold_expired").await;
@@ -123,7 +123,7 @@ both_backends! {
         let res = app.spend(&talent, &new_key(), 4_000).await;
         assert_eq!(res.status(), StatusCode::CREATED);
         assert_eq!(body(res).await["balance_after"], json!(1_000));
-        assert_eq!(app.balance(&talent).await, (500, 500), "the expired hold is released, the other is not");
+        assert_eq!(app.balance(&talent).await, (400, 600), "the expired hold is released, the other is not");
         let h = app.read_hold(&talent, &short).await;
         assert_eq!(h["status"], "expired");
         assert!(h["captured_amount"].is_null());
@@ -224,7 +224,7 @@ both_backends! {
     async fn the_sweeper_releases_an_expired_hold_that_nobody_reads(app: &TestApp) {
         let talent = app.new_talent().await;
         app.fund(talent.id, 100).await;
-        let short = app.new_hold(&talent, 30, Some(1)).await;
+        let short = app.new_hold(&talent, 30, Some(600)).await;
         let long = app.new_hold(&talent, 20, None).await;
         // Watched in the database only: a balance read, a spend or a listing
         // would release the expired hold themselves.
@@ -243,6 +243,8 @@ both_backends! {
                 .held
         };
         assert_eq!(held().await, 50);
+        // Its expiry comes (the clock moved for this hold, not waited for).
+        expire_now(app, &short).await;
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         let swept = loop {
             let h = hold(&short).await;
@@ -261,4 +263,18 @@ both_backends! {
         assert_eq!(app.balance(&talent).await, (80, 20));
         app.assert_books_balance().await;
     }
+}
+
+/// Moves a hold's expiry a second into the past: time passing for that hold
+/// alone, so that no test waits on the clock (or races it on a busy machine).
+async fn expire_now(app: &TestApp, hold_id: &str) {
+    let id: Uuid = hold_id.parse().expect("hold id");
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let moved = app
+        .exec_sql(
+            "UPDATE credit_holds SET expires_at = $1 WHERE id = $2 AND status = 'pending'",
+            [past.into(), id.into()],
+        )
+        .await;
+    assert_eq!(moved, 1, "the hold is pending");
 }

@@ -180,7 +180,11 @@ impl TestApp {
         // From here on, a panic drops the database again (see `Drop`).
         let mut app = TestApp {
             address: String::new(),
-            client: reqwest::Client::builder().build().expect("client"),
+            // No request waits forever: a hung server fails the test, not CI.
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .expect("client"),
             db: sea_orm::DatabaseConnection::default(),
             settings: s.clone(),
             mail,

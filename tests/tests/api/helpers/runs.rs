@@ -42,16 +42,21 @@ impl TestApp {
     /// call has been seen by at least `n - 1` complete rounds.
     pub async fn after_rounds(&self, which: Loop, n: u64) {
         let start = self.rounds(which).await;
+        self.until_rounds(which, start + n).await;
+    }
+
+    /// Waits (at most 60 s) until `which` has completed `total` rounds since
+    /// the app started.
+    pub async fn until_rounds(&self, which: Loop, total: u64) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let now = self.rounds(which).await;
-            if now >= start + n {
+            if now >= total {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "{which:?}: {now} rounds, waited for {}",
-                start + n
+                "{which:?}: {now} rounds, waited for {total}"
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
