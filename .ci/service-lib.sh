@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by .ci/schemathesis and .ci/ts-client: start the service on a port
 # the OS says is free, and wait until it answers or fail saying why.
 
@@ -36,10 +37,11 @@ wait_healthy() {
 # three times, when a port was taken between asking and listening). Sets
 # port, base and server (the process id; the caller's cleanup kills it).
 start_service() {
-  local fixed=${1:-} attempt
-  for attempt in 1 2 3; do
+  local fixed=${1:-} _
+  for _ in 1 2 3; do
     port=${fixed:-$(free_port)}
     base="http://127.0.0.1:$port"
+    # shellcheck disable=SC2154 # bin and work are the caller's
     KARTEL_ADDR="127.0.0.1:$port" "$bin" serve >"$work/server.log" 2>&1 &
     server=$!
     if wait_healthy "$base" "$server" "$work/server.log"; then
