@@ -10,6 +10,13 @@ use kartel_domain::policy::ViewTalentEngine;
 use uuid::Uuid;
 
 /// A pod (staff).
+///
+/// The pod as `GET /pods` lists it: its slots (with the talent placed in
+/// each and whether that talent is suspended), its open engagements,
+/// capacity, completeness (a filled slot of every core track, and the core
+/// tracks still missing one) and the peak concurrency its engagement
+/// records show. Staff only (community manager, generative lead or admin);
+/// 404 when no pod has this id.
 #[utoipa::path(
     tag = "pods",
     operation_id = "get_pod",

@@ -10,6 +10,12 @@ use kartel_domain::tiers::{self, Progress};
 use uuid::Uuid;
 
 /// A talent's tier per track and what the next tier needs (staff).
+///
+/// What the talent sees at `GET /me/progress`: for each enrolled track the
+/// tier, whether it is locked or its requirements stopped holding (and when
+/// it would drop), and the next tier's requirements with target, current
+/// value and `met`. Staff only (community manager, generative lead or
+/// admin); 404 when no account has this id.
 #[utoipa::path(
     tag = "tiers",
     operation_id = "get_talent_progress",
