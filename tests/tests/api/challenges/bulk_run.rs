@@ -43,9 +43,17 @@ async fn entries(app: &TestApp, who: &User, challenge: &str, n: usize) -> Vec<St
 async fn review(app: &TestApp, manager: &User, submission: &str, decision: &str, outputs: i64) {
     let score = if decision == "accepted" { 8.0 } else { 3.0 };
     let res = app
-        .review(manager, submission, &review_spec(score, score, decision, outputs))
+        .review(
+            manager,
+            submission,
+            &review_spec(score, score, decision, outputs),
+        )
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED, "{decision} with {outputs}");
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{decision} with {outputs}"
+    );
 }
 
 async fn json_of(res: reqwest::Response) -> Value {

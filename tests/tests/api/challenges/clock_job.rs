@@ -33,7 +33,7 @@ both_backends! {
         let now = Utc::now();
         let mut spec = challenge_spec();
         spec["opens_at"] = json!(now - chrono::Duration::minutes(1));
-        spec["closes_at"] = json!(now + chrono::Duration::seconds(3));
+        spec["closes_at"] = json!(now + chrono::Duration::seconds(5));
         spec["review_due_at"] = json!(now + chrono::Duration::hours(1));
         let cid = app.open_challenge(&manager, &spec).await;
         let sid = app.new_submission(&talent, &cid, "https://x.example/clock.png").await;

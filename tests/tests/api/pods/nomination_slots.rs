@@ -37,7 +37,7 @@ both_backends! {
         let res = app.handoff(&lead, &id).await;
         assert_eq!(res.status(), StatusCode::OK);
         let detail: Value = res.json().await.unwrap();
-        assert_eq!(detail["slot_id"], json!(slots[0]), "{detail}");
+        assert_eq!(detail["nomination"]["slot_id"], json!(slots[0]), "{detail}");
 
         // The lead places the talent there.
         let res = app.accept(&lead, &id, &slots[0]).await;
