@@ -50,8 +50,20 @@ async fn logout_on_one_instance_refuses_the_token_on_the_other() {
 
     // At once on b, the instance that did not see the logout: neither the
     // access token nor the session's refresh token.
-    assert_problem(b.me(Some(&talent.token)).await, 401, "session_revoked").await;
-    assert_problem(b.refresh(&talent.refresh).await, 401, "session_revoked").await;
+    let res = b.me(Some(&talent.token)).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "b still takes the access token a logged out"
+    );
+    assert_problem(res, 401, "session_revoked").await;
+    let res = b.refresh(&talent.refresh).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "b still takes the refresh token of the session a ended"
+    );
+    assert_problem(res, 401, "session_revoked").await;
     assert_problem(a.me(Some(&talent.token)).await, 401, "session_revoked").await;
     // The other session goes on, on either instance.
     for app in [&a, &b] {

@@ -19,7 +19,9 @@ both_backends! {
         // Tier 3 in the track: over the top of the range.
         let over = app.new_talent().await;
         app.enrol(over.id, "preditor", 3).await;
-        let body = assert_problem(app.submit(&over, &cid, &submission_spec("https://x.example/over.png")).await, 403, "not_eligible").await;
+        let res = app.submit(&over, &cid, &submission_spec("https://x.example/over.png")).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "a Tier 3 talent submitted to a challenge for tiers 0–2");
+        let body = assert_problem(res, 403, "not_eligible").await;
         assert!(body["detail"].as_str().unwrap().contains("0–2"), "{body}");
         let mine: Value = app.my_submissions(&over).await.json().await.unwrap();
         assert_eq!(mine["items"], json!([]), "nothing was stored");

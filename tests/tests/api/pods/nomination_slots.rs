@@ -16,7 +16,9 @@ both_backends! {
         app.enrol_certified(talent.id, "preditor").await;
 
         // The ai_generalist slot for a preditor nomination: 422, nothing recorded.
-        let body = assert_problem(app.nominate(&manager, &talent, "preditor", Some(&slots[1])).await, 422, "validation_failed").await;
+        let res = app.nominate(&manager, &talent, "preditor", Some(&slots[1])).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a preditor nomination for an ai_generalist slot");
+        let body = assert_problem(res, 422, "validation_failed").await;
         assert_eq!(body["errors"], json!([{"field": "slot_id", "message": "the slot is for ai_generalist, not preditor"}]), "{body}");
         let all: Value = app.handoffs(&lead, "").await.json().await.unwrap();
         assert_eq!(all["items"], json!([]), "{all}");

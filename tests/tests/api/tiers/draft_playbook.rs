@@ -37,7 +37,9 @@ both_backends! {
         assert_eq!(t["playbook"]["status"], "draft", "{t}");
 
         // Refused, naming the playbook and nothing else; nothing changed.
-        let body = assert_problem(app.certify(&manager, &talent, track).await, 422, "requirements_unmet").await;
+        let res = app.certify(&manager, &talent, track).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "certified against a draft playbook");
+        let body = assert_problem(res, 422, "requirements_unmet").await;
         assert_eq!(
             body["errors"],
             json!([{"field": "playbook", "message": "the data_engineer playbook is not approved as onboarding-ready"}]),
