@@ -17,6 +17,7 @@ mod credits;
 mod edge;
 mod faults;
 mod instances;
+mod logout_across_instances;
 mod openapi;
 mod pods;
 mod rate_limits;

@@ -2,7 +2,10 @@
 //! submissions (window, eligibility, limits, visibility, copied work) and
 //! reviews (rubric versions, rewards once, overturns, prizes, leaderboards).
 
+mod bulk_run;
+mod clock_job;
 mod lifecycle;
+mod max_tier;
 mod public_cache;
 mod reviews;
 mod submissions;

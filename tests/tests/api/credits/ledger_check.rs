@@ -1,3 +1,8 @@
+// Corrupts the books on purpose: these tests UPDATE, INSERT and DELETE ledger
+// rows behind the ledger's back so that each detector of the check has
+// something to find. No other test may change a ledger row (the books are
+// append-only: `append_only.rs`).
+
 //! The reconciliation check: it must notice books that were changed behind
 //! the ledger's back, each of its detectors on its own corruption.
 

@@ -11,6 +11,7 @@
 //! - [`bad_input`]: refused without effect;
 //! - [`history`]: cursor pages and filters;
 //! - [`ledger_check`]: the reconciliation notices corrupted books;
+//! - [`append_only`]: reversals, captures, the sweeper and erasure change no earlier ledger row;
 //! - [`model_walk`]: a seeded random walk against an in-memory model;
 //! - [`two_instances`]: two apps on one PostgreSQL database.
 //!
@@ -21,6 +22,7 @@ use reqwest::Response;
 use serde_json::Value;
 
 mod allowance;
+mod append_only;
 mod bad_input;
 mod balance_limit;
 mod history;

@@ -7,3 +7,4 @@ mod dashboard;
 mod handoff;
 mod inactive;
 mod keeping;
+mod nomination_slots;

@@ -5,6 +5,7 @@
 //! evidence, and what a talent can never do.
 
 mod certification;
+mod draft_playbook;
 mod evidence;
 mod promotion;
 mod requirements;
