@@ -88,6 +88,16 @@ pub async fn claim_allowance(
     allowed: &Allowed<ClaimAllowance>,
     idem: Option<&Idempotency>,
 ) -> Result<CreditTransaction> {
+    claim_allowance_at(db, allowed, idem, now()).await
+}
+
+/// The claim as of `at` (the clock injected): the month is `at`'s.
+pub async fn claim_allowance_at(
+    db: &DatabaseConnection,
+    allowed: &Allowed<ClaimAllowance>,
+    idem: Option<&Idempotency>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<CreditTransaction> {
     let Caller::User(me) = allowed.caller() else {
         return Err(DomainError::bug("an allowance claimed by a service"));
     };
@@ -97,7 +107,6 @@ pub async fn claim_allowance(
     // unverified is not replayed after the address is verified.
     verification::require_verified(db, me).await?;
     idempotency::run(db, idem, "allowance", &serde_json::json!({}), async |tx| {
-        let at = now();
         let tier = tiers::headline_tier(tx, me).await?;
         let amount = db::fetch_one::<PolicyAmount, _>(
             tx,

@@ -29,7 +29,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use grants::{GrantRequest, claim_allowance, grant, reward, reward_submission};
+pub use grants::{
+    GrantRequest, claim_allowance, claim_allowance_at, grant, reward, reward_submission,
+};
 pub use holds::{
     CaptureRequest, HoldRequest, capture, get_hold, hold, list_holds, release, sweep_expired_holds,
 };

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::time_of;
 use crate::both_backends;
-use crate::helpers::{Answer, Backend, TestApp, assert_problem, new_key};
+use crate::helpers::{Answer, Backend, TestApp, User, assert_problem, new_key};
 
 both_backends! {
     async fn the_monthly_allowance_is_paid_once(app: &TestApp) {
@@ -64,17 +64,6 @@ async fn policy_amounts(app: &TestApp) -> Vec<i64> {
         .collect()
 }
 
-/// `YYYY-MM` of the month before the one `at` is in.
-fn month_before(at: chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::Datelike as _;
-    let (year, month) = if at.month() == 1 {
-        (at.year() - 1, 12)
-    } else {
-        (at.year(), at.month() - 1)
-    };
-    format!("{year:04}-{month:02}")
-}
-
 both_backends! {
     async fn the_allowance_is_the_amount_of_the_headline_tier(app: &TestApp) {
         let amounts = policy_amounts(app).await;
@@ -103,23 +92,21 @@ both_backends! {
 
     async fn after_the_month_changes_the_allowance_is_paid_again(app: &TestApp) {
         let talent = app.new_talent().await;
-        let res = app.claim_allowance(&talent, &new_key()).await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let first: Value = res.json().await.unwrap();
-        assert_problem(app.claim_allowance(&talent, &new_key()).await, 409, "allowance_already_claimed").await;
-
-        // As if that claim had been last month's: its reference names the month before.
-        let last_month = format!("allowance:{}:{}", talent.id, month_before(time_of(&first)));
-        let id: uuid::Uuid = first["id"].as_str().unwrap().parse().unwrap();
-        let changed = app
-            .exec_sql("UPDATE ledger_transactions SET reference = $1 WHERE id = $2", [last_month.clone().into(), id.into()])
-            .await;
-        assert_eq!(changed, 1);
+        // Last month's claim, with the clock injected (half a day before
+        // this month began).
+        let now = chrono::Utc::now();
+        let this_month_began = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, chrono::Datelike::year(&now), chrono::Datelike::month(&now), 1, 0, 0, 0).unwrap();
+        let a_month_ago = this_month_began - chrono::Duration::hours(12);
+        let first = claim_at(app, &talent, a_month_ago).await;
+        let last_month = format!("allowance:{}:{}", talent.id, a_month_ago.format("%Y-%m"));
+        assert_eq!(first.reference.as_deref(), Some(last_month.as_str()));
+        // This month's is paid again, once.
         let res = app.claim_allowance(&talent, &new_key()).await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let second: Value = res.json().await.unwrap();
-        assert_ne!(second["id"], first["id"]);
+        assert_ne!(second["id"], json!(first.id));
         let this_month = format!("allowance:{}:{}", talent.id, time_of(&second).format("%Y-%m"));
+        assert_ne!(this_month, last_month);
         assert_eq!(second["reference"], json!(this_month));
         assert_eq!(second["balance_after"], json!(100));
         assert_problem(app.claim_allowance(&talent, &new_key()).await, 409, "allowance_already_claimed").await;
@@ -130,4 +117,27 @@ both_backends! {
         assert_eq!(app.balance(&talent).await, (100, 0));
         app.assert_books_balance().await;
     }
+}
+
+/// Claims `talent`'s allowance as of `at`: the domain's claim with its clock
+/// injected (the API claims as of now).
+async fn claim_at(
+    app: &TestApp,
+    talent: &User,
+    at: chrono::DateTime<chrono::Utc>,
+) -> kartel_domain::ledger::CreditTransaction {
+    use kartel_domain::caller::{Caller, UserCaller};
+    use kartel_domain::types::{Role, Roles};
+    let caller = Caller::User(UserCaller {
+        id: talent.id,
+        session_id: uuid::Uuid::now_v7(),
+        roles: Roles::new(vec![Role::Talent]),
+    });
+    let allowed = kartel_domain::policy::authorize(caller).expect("a talent claims");
+    let key =
+        kartel_domain::idempotency::Idempotency::parse(format!("user:{}", talent.id), &new_key())
+            .expect("a key");
+    kartel_domain::ledger::claim_allowance_at(&app.db, &allowed, Some(&key), at)
+        .await
+        .expect("claimed")
 }
