@@ -126,14 +126,7 @@ async fn claim_at(
     talent: &User,
     at: chrono::DateTime<chrono::Utc>,
 ) -> kartel_domain::ledger::CreditTransaction {
-    use kartel_domain::caller::{Caller, UserCaller};
-    use kartel_domain::types::{Role, Roles};
-    let caller = Caller::User(UserCaller {
-        id: talent.id,
-        session_id: uuid::Uuid::now_v7(),
-        roles: Roles::new(vec![Role::Talent]),
-    });
-    let allowed = kartel_domain::policy::authorize(caller).expect("a talent claims");
+    let allowed = crate::helpers::allowed(talent, kartel_domain::types::Role::Talent);
     let key =
         kartel_domain::idempotency::Idempotency::parse(format!("user:{}", talent.id), &new_key())
             .expect("a key");

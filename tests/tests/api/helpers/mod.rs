@@ -44,6 +44,21 @@ pub use http::{Answer, assert_problem, new_key};
 pub use mail::SmtpSink;
 pub use runs::Loop;
 
+/// The proof that `user`, holding `role`, may do `A`: for the few tests that
+/// call a domain operation directly with its clock injected.
+pub fn allowed<A: kartel_domain::policy::Action>(
+    user: &User,
+    role: kartel_domain::types::Role,
+) -> kartel_domain::policy::Allowed<A> {
+    use kartel_domain::caller::{Caller, UserCaller};
+    let caller = Caller::User(UserCaller {
+        id: user.id,
+        session_id: Uuid::now_v7(),
+        roles: kartel_domain::types::Roles::new(vec![role]),
+    });
+    kartel_domain::policy::authorize(caller).expect("allowed")
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
