@@ -50,47 +50,56 @@ pub struct LedgerIssue {
     pub detail: String,
 }
 
-const CHECKS: &[(&str, &str)] = &[
+/// Each check run as SQL: its name, what a row it finds means, the query.
+const CHECKS: &[(&str, &str, &str)] = &[
     (
         "unbalanced_transaction",
+        "the transaction's entries do not sum to zero",
         "SELECT transaction_id AS subject, CAST(0 AS BIGINT) AS expected, CAST(SUM(amount) AS BIGINT) AS actual \
          FROM ledger_entries GROUP BY transaction_id HAVING SUM(amount) <> 0 LIMIT 100",
     ),
     (
         "transaction_without_entries",
+        "the transaction has no entries",
         "SELECT t.id AS subject, CAST(2 AS BIGINT) AS expected, CAST(0 AS BIGINT) AS actual FROM ledger_transactions t \
          WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id) LIMIT 100",
     ),
     (
         "entry_without_account",
+        "the entry names an account that does not exist",
         "SELECT e.transaction_id AS subject, CAST(0 AS BIGINT) AS expected, e.amount AS actual FROM ledger_entries e \
          LEFT JOIN ledger_accounts a ON a.id = e.account_id WHERE a.id IS NULL LIMIT 100",
     ),
     (
         "balance_mismatch",
+        "the cached posted balance differs from the sum of the account's entries",
         "SELECT a.id AS subject, CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS expected, a.posted AS actual \
          FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id WHERE a.kind = 'talent' \
          GROUP BY a.id, a.posted HAVING a.posted <> COALESCE(SUM(e.amount), 0) LIMIT 100",
     ),
     (
         "version_mismatch",
+        "the account version differs from its number of entries",
         "SELECT a.id AS subject, CAST(COUNT(e.transaction_id) AS BIGINT) AS expected, a.version AS actual \
          FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id WHERE a.kind = 'talent' \
          GROUP BY a.id, a.version HAVING a.version <> COUNT(e.transaction_id) LIMIT 100",
     ),
     (
         "held_mismatch",
+        "the held balance differs from the sum of the account's pending holds",
         "SELECT a.id AS subject, CAST(COALESCE(SUM(h.amount), 0) AS BIGINT) AS expected, a.held AS actual \
          FROM ledger_accounts a LEFT JOIN credit_holds h ON h.account_id = a.id AND h.status = 'pending' \
          WHERE a.kind = 'talent' GROUP BY a.id, a.held HAVING a.held <> COALESCE(SUM(h.amount), 0) LIMIT 100",
     ),
     (
         "negative_balance",
+        "the account's available balance is negative",
         "SELECT id AS subject, CAST(0 AS BIGINT) AS expected, posted - held AS actual FROM ledger_accounts \
          WHERE kind = 'talent' AND (posted < 0 OR held < 0 OR posted - held < 0) LIMIT 100",
     ),
     (
         "hold_capture_mismatch",
+        "the hold's status and its capture transaction disagree",
         "SELECT h.id AS subject, h.captured_amount AS expected, t.amount AS actual \
          FROM credit_holds h LEFT JOIN ledger_transactions t ON t.hold_id = h.id \
          WHERE (h.status = 'captured' AND (t.id IS NULL OR h.captured_amount IS NULL \
@@ -99,50 +108,24 @@ const CHECKS: &[(&str, &str)] = &[
     ),
     (
         "owed_mismatch",
+        "the account's owed total differs from the sum of its submissions' debts",
         "SELECT a.id AS subject, CAST(COALESCE(SUM(s.reward_owed), 0) AS BIGINT) AS expected, a.owed AS actual \
          FROM ledger_accounts a LEFT JOIN submissions s ON s.talent_id = a.talent_id AND s.reward_owed <> 0 \
          WHERE a.kind = 'talent' GROUP BY a.id, a.owed HAVING a.owed <> COALESCE(SUM(s.reward_owed), 0) LIMIT 100",
     ),
     (
         "owed_while_available",
+        "credits are available while the talent owes a reward",
         "SELECT id AS subject, CAST(0 AS BIGINT) AS expected, posted - held AS actual FROM ledger_accounts \
          WHERE kind = 'talent' AND owed > 0 AND posted - held > 0 LIMIT 100",
     ),
     (
         "owed_exceeds_reward_held",
+        "the submission owes more of its reward than its talent holds (or less than none)",
         "SELECT id AS subject, reward_net AS expected, reward_owed AS actual FROM submissions \
          WHERE reward_owed < 0 OR reward_owed > reward_net LIMIT 100",
     ),
 ];
-
-fn detail(check: &str) -> &'static str {
-    match check {
-        "unbalanced_transaction" => "the transaction's entries do not sum to zero",
-        "transaction_without_entries" => "the transaction has no entries",
-        "balance_mismatch" => {
-            "the cached posted balance differs from the sum of the account's entries"
-        }
-        "version_mismatch" => "the account version differs from its number of entries",
-        "held_mismatch" => "the held balance differs from the sum of the account's pending holds",
-        "negative_balance" => "the account's available balance is negative",
-        "hold_capture_mismatch" => "the hold's status and its capture transaction disagree",
-        "entry_without_account" => "the entry names an account that does not exist",
-        "owed_mismatch" => {
-            "the account's owed total differs from the sum of its submissions' debts"
-        }
-        "owed_while_available" => "credits are available while the talent owes a reward",
-        "owed_exceeds_reward_held" => {
-            "the submission owes more of its reward than its talent holds (or less than none)"
-        }
-        "reward_exceeded" => {
-            "the submission's rewards paid minus taken back exceed its challenge's reward (or are negative)"
-        }
-        "reward_net_mismatch" => {
-            "the submission's recorded reward held differs from its rewards paid minus taken back"
-        }
-        _ => "",
-    }
-}
 
 #[derive(FromQueryResult)]
 struct Count {
@@ -194,7 +177,7 @@ pub async fn check(
             detail: "the sum of all entries is not zero".into(),
         });
     }
-    for (name, sql) in CHECKS {
+    for (name, detail, sql) in CHECKS {
         let found: Vec<Found> = db::fetch_all(&txn, sql, []).await?;
         for r in found {
             issues.push(LedgerIssue {
@@ -202,7 +185,7 @@ pub async fn check(
                 subject_id: r.subject,
                 expected: r.expected,
                 actual: r.actual,
-                detail: detail(name).into(),
+                detail: (*detail).into(),
             });
         }
     }
@@ -245,6 +228,15 @@ fn submission_of(reference: Option<&str>, prefix: &str) -> Option<Uuid> {
         .and_then(|r| Uuid::parse_str(r).ok())
 }
 
+const REWARD_EXCEEDED: (&str, &str) = (
+    "reward_exceeded",
+    "the submission's rewards paid minus taken back exceed its challenge's reward (or are negative)",
+);
+const REWARD_NET_MISMATCH: (&str, &str) = (
+    "reward_net_mismatch",
+    "the submission's recorded reward held differs from its rewards paid minus taken back",
+);
+
 /// One reward per submission, net: from the raw ledger rows, each
 /// submission's rewards paid minus its take-backs (reversals of its payments
 /// and clawbacks) lie between 0 and its challenge's reward, and equal what
@@ -266,10 +258,15 @@ async fn reward_issues(txn: &DatabaseTransaction) -> Result<Vec<LedgerIssue>> {
                 submission_of(m.reference.as_deref(), "clawback:"),
                 -m.amount,
             ),
-            _ => (
+            TransactionKind::Reversal => (
                 submission_of(m.reversed_reference.as_deref(), "reward:"),
                 -m.amount,
             ),
+            // Not selected: they never move a submission's reward.
+            TransactionKind::Grant
+            | TransactionKind::Allowance
+            | TransactionKind::Spend
+            | TransactionKind::Capture => (None, 0),
         };
         if let Some(s) = submission {
             *net.entry(s).or_default() += signed;
@@ -283,22 +280,22 @@ async fn reward_issues(txn: &DatabaseTransaction) -> Result<Vec<LedgerIssue>> {
     )
     .await?;
     let mut issues = Vec::new();
-    let mut issue = |check: &str, subject: Uuid, expected: i64, actual: i64| {
+    let mut issue = |(check, detail): (&str, &str), subject: Uuid, expected: i64, actual: i64| {
         issues.push(LedgerIssue {
             check: check.into(),
             subject_id: Some(subject),
             expected: Some(expected),
             actual: Some(actual),
-            detail: detail(check).into(),
+            detail: detail.into(),
         });
     };
     for s in rows {
         let paid = net.remove(&s.id).unwrap_or(0);
         if paid < 0 || paid > s.reward {
-            issue("reward_exceeded", s.id, s.reward, paid);
+            issue(REWARD_EXCEEDED, s.id, s.reward, paid);
         }
         if paid != s.reward_net {
-            issue("reward_net_mismatch", s.id, paid, s.reward_net);
+            issue(REWARD_NET_MISMATCH, s.id, paid, s.reward_net);
         }
     }
     // Rewards of submissions never reviewed (a reference may also name
@@ -307,7 +304,7 @@ async fn reward_issues(txn: &DatabaseTransaction) -> Result<Vec<LedgerIssue>> {
         let exists =
             db::exists(txn, "SELECT 1 FROM submissions WHERE id = $1", [id.into()]).await?;
         if paid != 0 && exists {
-            issue("reward_net_mismatch", id, paid, 0);
+            issue(REWARD_NET_MISMATCH, id, paid, 0);
         }
     }
     Ok(issues)

@@ -45,7 +45,8 @@ pub fn pace(deployed: i64, targets: &YearlyTargets, at: DateTime<Utc>) -> Pace {
         (Some(f), Some(_)) if at <= f => 0.0,
         (Some(_), Some(t)) if at >= t => 1.0,
         (Some(f), Some(t)) => (at - f).num_seconds() as f64 / (t - f).num_seconds() as f64,
-        _ => 0.0,
+        // A date that does not exist (outside chrono's range): nothing expected.
+        (None, _) | (_, None) => 0.0,
     };
     let expected = match &targets.quarterly {
         Some(q) => (0..4)
@@ -161,7 +162,7 @@ pub async fn set_targets(
         None => None,
         Some(q) => match <[i64; 4]>::try_from(q.as_slice()) {
             Ok(q) if q.iter().all(|n| (0..=100_000).contains(n)) => Some(q),
-            _ => {
+            Ok(_) | Err(_) => {
                 errors.push(FieldError::new(
                     "quarterly",
                     "must be four numbers 0–100,000 (Q1–Q4)",
