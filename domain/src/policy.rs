@@ -180,9 +180,9 @@ pub fn can_read_credits_of(caller: &Caller, talent: Uuid) -> bool {
     caller.user_id() == Some(talent) || is_staff(caller)
 }
 
-/// A transaction of a talent's credits is reversed by anyone allowed to
-/// reverse but that talent: a refund to oneself is a self-grant.
-pub fn can_reverse_for(caller: &Caller, talent: Uuid) -> bool {
+/// Credits are granted to, and transactions reversed for, a talent by
+/// anyone allowed to but that talent: a refund to oneself is a self-grant.
+pub fn may_move_credits_of(caller: &Caller, talent: Uuid) -> bool {
     caller.user_id() != Some(talent)
 }
 

@@ -14,7 +14,7 @@ use crate::db::{self, SqlBuilder, begin_write};
 use crate::error::{DomainError, FieldError, Result};
 use crate::policy::{Allowed, ManageUsers};
 use crate::types::UserStatus;
-use crate::{audit, events, now, password, tiers};
+use crate::{audit, challenges, events, now, password, tiers};
 
 /// What an erasure changed that caches outside the database must forget.
 #[derive(Debug)]
@@ -164,27 +164,8 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
     db::execute(&tx, &b.sql, b.values).await?;
 
     // Work still waiting for a decision is withdrawn: an erased person
-    // leaves the pipeline (and no longer counts towards the limit).
-    let waiting: Vec<ChallengeId> = db::fetch_all(
-        &tx,
-        "SELECT challenge_id FROM submissions WHERE talent_id = $1 AND status = 'submitted'",
-        [id.into()],
-    )
-    .await?;
-    db::execute(
-        &tx,
-        "UPDATE submissions SET status = 'withdrawn', updated_at = $1 WHERE talent_id = $2 AND status = 'submitted'",
-        [t.into(), id.into()],
-    )
-    .await?;
-    for w in &waiting {
-        db::execute(
-            &tx,
-            "UPDATE challenge_entries SET live = live - 1 WHERE challenge_id = $1 AND talent_id = $2",
-            [w.challenge_id.into(), id.into()],
-        )
-        .await?;
-    }
+    // leaves the pipeline.
+    challenges::withdraw_waiting_of(&tx, id, t).await?;
 
     // The work stays (reviews and the books cite it); where it lives does not.
     let challenges: Vec<Uuid> = db::fetch_all::<ChallengeId, _>(

@@ -32,7 +32,7 @@ pub use standings::{
 };
 pub use submissions::{
     Submission, SubmissionFilter, SubmissionPatch, SubmissionSpec, SubmissionStatus,
-    get_submission, list_submissions, submit, update_submission, withdraw,
+    get_submission, list_submissions, submit, update_submission, withdraw, withdraw_waiting_of,
 };
 
 use crate::db;

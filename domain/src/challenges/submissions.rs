@@ -471,6 +471,31 @@ pub async fn update_submission(
     row.view(false)
 }
 
+/// Withdraws every submission of `talent` still waiting for a decision (an
+/// erasure: the person leaves the pipeline); they no longer count towards
+/// the limits. In the caller's transaction.
+pub async fn withdraw_waiting_of<C: ConnectionTrait>(
+    db: &C,
+    talent: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    db::execute(
+        db,
+        "UPDATE challenge_entries SET live = live - (SELECT COUNT(*) FROM submissions s \
+         WHERE s.challenge_id = challenge_entries.challenge_id AND s.talent_id = challenge_entries.talent_id \
+         AND s.status = 'submitted') WHERE talent_id = $1",
+        [talent.into()],
+    )
+    .await?;
+    db::execute(
+        db,
+        "UPDATE submissions SET status = 'withdrawn', updated_at = $1 WHERE talent_id = $2 AND status = 'submitted'",
+        [at.into(), talent.into()],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The talent withdraws its submission while the window is open; it no
 /// longer counts towards the limit.
 pub async fn withdraw(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> Result<Submission> {

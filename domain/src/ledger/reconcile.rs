@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::TransactionKind;
+use super::rewards::submission_of;
 use crate::db;
 use crate::error::Result;
 use crate::now;
@@ -214,18 +215,10 @@ struct RewardMove {
 }
 
 #[derive(FromQueryResult)]
-struct SubmissionReward {
+struct RewardHeld {
     id: Uuid,
     reward_net: i64,
     reward: i64,
-}
-
-/// The submission a reward (`reward:<id>:…`) or take-back (`clawback:<id>:…`) names.
-fn submission_of(reference: Option<&str>, prefix: &str) -> Option<Uuid> {
-    reference
-        .and_then(|r| r.strip_prefix(prefix))
-        .and_then(|r| r.get(..36))
-        .and_then(|r| Uuid::parse_str(r).ok())
 }
 
 const REWARD_EXCEEDED: (&str, &str) = (
@@ -272,7 +265,7 @@ async fn reward_issues(txn: &DatabaseTransaction) -> Result<Vec<LedgerIssue>> {
             *net.entry(s).or_default() += signed;
         }
     }
-    let rows: Vec<SubmissionReward> = db::fetch_all(
+    let rows: Vec<RewardHeld> = db::fetch_all(
         txn,
         "SELECT s.id, s.reward_net, c.reward FROM submissions s JOIN challenges c ON c.id = s.challenge_id \
          WHERE s.reward_net <> 0 OR s.review_id IS NOT NULL",

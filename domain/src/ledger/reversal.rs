@@ -91,7 +91,7 @@ async fn reverse_in(
         .one(tx)
         .await?
         .ok_or(DomainError::NotFound("transaction"))?;
-    if !policy::can_reverse_for(caller, orig.talent_id) {
+    if !policy::may_move_credits_of(caller, orig.talent_id) {
         return Err(DomainError::Forbidden(Denied::SelfRefund));
     }
     if matches!(

@@ -178,11 +178,7 @@ pub(super) async fn reward_reversed<C: ConnectionTrait>(
     reference: Option<&str>,
     amount: i64,
 ) -> Result<()> {
-    let Some(submission_id) = reference
-        .and_then(|r| r.strip_prefix("reward:"))
-        .and_then(|r| r.get(..36))
-        .and_then(|r| Uuid::parse_str(r).ok())
-    else {
+    let Some(submission_id) = submission_of(reference, "reward:") else {
         return Ok(());
     };
     let moved = db::execute(
@@ -202,4 +198,13 @@ pub(super) async fn reward_reversed<C: ConnectionTrait>(
         return Err(DomainError::RewardTakenBack);
     }
     Ok(())
+}
+
+/// The submission a reward (`reward:<id>:…`) or take-back (`clawback:<id>:…`)
+/// reference names.
+pub(super) fn submission_of(reference: Option<&str>, prefix: &str) -> Option<Uuid> {
+    reference
+        .and_then(|r| r.strip_prefix(prefix))
+        .and_then(|r| r.get(..36))
+        .and_then(|r| Uuid::parse_str(r).ok())
 }

@@ -247,7 +247,11 @@ pub async fn react<C: ConnectionTrait>(
         "user.suspended" => {
             return withdraw_all(tx, subject, "the talent's account was suspended").await;
         }
-        "submission.reviewed" | "submission.review_overturned" => {
+        // Only a decision in a challenge that certifies a track can cost a
+        // certificate: the others change no nomination.
+        "submission.reviewed" | "submission.review_overturned"
+            if !payload["certifies_track"].is_null() =>
+        {
             return withdraw_uncertified(tx, subject).await;
         }
         _ => return Ok(()),
