@@ -1,4 +1,5 @@
-//! `kartel`: serve the API, apply migrations, create admins, print the OpenAPI document.
+//! `kartel`: serve the API, apply migrations, create admins, print the OpenAPI
+//! document and the events' schemas.
 
 use std::process::ExitCode;
 
@@ -44,6 +45,9 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Print the event kinds and their payload schemas (what events out
+    /// publishes; committed as openapi/events.json).
+    EventsSchema,
 }
 
 #[derive(Subcommand)]
@@ -63,8 +67,14 @@ enum AdminCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Openapi) = cli.command {
-        match serde_json::to_string_pretty(&startup::openapi_doc()) {
+    // The two documents need no settings: print and stop.
+    let document = match cli.command {
+        Some(Command::Openapi) => Some(serde_json::to_value(startup::openapi_doc())),
+        Some(Command::EventsSchema) => Some(Ok(kartel_domain::events::schema_document())),
+        _ => None,
+    };
+    if let Some(document) = document {
+        match document.and_then(|d| serde_json::to_string_pretty(&d)) {
             Ok(s) => {
                 println!("{s}");
                 return ExitCode::SUCCESS;
@@ -94,7 +104,7 @@ async fn main() -> ExitCode {
                     name,
                 },
         } => create_admin(settings, email, handle, name).await,
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::EventsSchema => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -89,3 +89,34 @@ impl Runs {
         registry.register(Box::new(self.mailer_polls.clone()))
     }
 }
+
+/// `kartel_events_undecodable_total`: stored events this process could not
+/// decode (an unknown kind, or a payload that does not fit its kind). Each
+/// is also logged, and is an error to whoever read it: never skipped.
+pub struct EventsCollector {
+    undecodable: IntCounter,
+}
+
+impl EventsCollector {
+    pub fn new() -> prometheus::Result<Self> {
+        Ok(Self {
+            undecodable: IntCounter::new(
+                "kartel_events_undecodable_total",
+                "Stored events that did not decode",
+            )?,
+        })
+    }
+}
+
+impl Collector for EventsCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.undecodable.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.undecodable.reset();
+        self.undecodable
+            .inc_by(kartel_domain::events::undecodable_total());
+        self.undecodable.collect()
+    }
+}

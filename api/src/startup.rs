@@ -25,7 +25,7 @@ use crate::error::ApiError;
 use crate::key_cache::KeyCache;
 use crate::keys::Keys;
 use crate::leaderboards::Leaderboards;
-use crate::metrics::PoolCollector;
+use crate::metrics::{EventsCollector, PoolCollector};
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::RateLimiter;
 use crate::routes;
@@ -183,6 +183,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
 fn metrics(state: &Arc<AppState>) -> anyhow::Result<PrometheusMetrics> {
     let registry = prometheus::Registry::new();
     registry.register(Box::new(PoolCollector::new(state.db.clone())?))?;
+    registry.register(Box::new(EventsCollector::new()?))?;
     state.runs.register(&registry)?;
     PrometheusMetricsBuilder::new("kartel")
         .endpoint("/metrics")

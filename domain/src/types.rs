@@ -417,9 +417,23 @@ impl sea_orm::TryGetable for Tier {
 }
 
 /// A positive amount of credits, small enough that no sum can overflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+/// Read back (an event's payload) through the same check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "i64", try_from = "i64")]
 pub struct Amount(i64);
+
+impl From<Amount> for i64 {
+    fn from(a: Amount) -> i64 {
+        a.0
+    }
+}
+
+impl TryFrom<i64> for Amount {
+    type Error = String;
+    fn try_from(raw: i64) -> std::result::Result<Self, String> {
+        Self::parse("amount", raw).map_err(|e| e.message)
+    }
+}
 
 impl Amount {
     /// Largest amount one operation may move.

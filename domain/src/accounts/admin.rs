@@ -9,9 +9,10 @@ use super::sessions::revoke_sessions_of;
 use super::{Account, account_of, find_user};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
+use crate::events::{self, Event, StatusChanged};
 use crate::policy::{Allowed, ManageUsers};
 use crate::types::{Role, Roles, UserStatus};
-use crate::{audit, events, now, tiers};
+use crate::{audit, now, tiers};
 
 /// A checked change: new roles, a new status, both, or neither (which
 /// changes nothing and answers the account as it is).
@@ -80,20 +81,17 @@ pub async fn admin_update_user(
     }
     // The pods react to a suspension in this transaction (pending
     // nominations withdrawn); a reactivation is recorded for the outbox.
+    let changed = |to| StatusChanged {
+        from: before.status,
+        to,
+    };
     let announced = match status.filter(|s| *s != before.status) {
-        Some(UserStatus::Suspended) => Some("user.suspended"),
-        Some(UserStatus::Active) => Some("user.reactivated"),
+        Some(to @ UserStatus::Suspended) => Some(Event::UserSuspended(changed(to))),
+        Some(to @ UserStatus::Active) => Some(Event::UserReactivated(changed(to))),
         Some(UserStatus::Erased) | None => None,
     };
-    if let Some(kind) = announced {
-        events::record(
-            &txn,
-            kind,
-            "user",
-            target,
-            serde_json::json!({ "from": before.status, "to": status }),
-        )
-        .await?;
+    if let Some(event) = announced {
+        events::record(&txn, target, event).await?;
     }
     let after = find_user(&txn, target).await?;
     let tier = tiers::headline_tier(&txn, target).await?;

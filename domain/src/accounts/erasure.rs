@@ -12,9 +12,10 @@ use super::find_user;
 use crate::caller::{Actor, UserCaller};
 use crate::db::{self, SqlBuilder, begin_write};
 use crate::error::{DomainError, FieldError, Result};
+use crate::events::{self, Event, UserErased};
 use crate::policy::{Allowed, ManageUsers};
 use crate::types::UserStatus;
-use crate::{audit, challenges, events, now, password, tiers};
+use crate::{audit, challenges, now, password, tiers};
 
 /// What an erasure changed that caches outside the database must forget.
 #[derive(Debug)]
@@ -216,7 +217,7 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
     )
     .await?;
     // The pods react: a placed person leaves the slot, pending nominations end.
-    events::record(&tx, "user.erased", "user", id, serde_json::json!({})).await?;
+    events::record(&tx, id, Event::UserErased(UserErased {})).await?;
     scrub_history(&tx, id, &old, &fake).await?;
     audit::record(
         &tx,

@@ -26,13 +26,14 @@ pub use search::{TalentFilter, TalentProfile, list_talents, talent_profile};
 pub use sessions::{SignIn, authenticate, change_password, login, logout, refresh};
 
 use crate::caller::UserCaller;
+use crate::db::begin_write;
 use crate::db::{self, SqlBuilder};
 use crate::entities::users;
 use crate::error::{DomainError, Result};
+use crate::events::{self, Event, ProfileUpdated};
 use crate::now;
 use crate::tiers;
 use crate::types::{DisplayName, Role, Roles, Text, Tier, Url, UserStatus, Validator};
-use crate::{db::begin_write, events};
 
 /// What a person sees of their own account, and what admins see of anyone's.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -180,14 +181,10 @@ pub async fn update_profile(
         return Err(DomainError::SessionRevoked);
     }
     let account = get_account(&tx, me.id).await?;
-    events::record(
-        &tx,
-        "profile.updated",
-        "user",
-        me.id,
-        serde_json::json!({ "profile_complete": account.profile_complete }),
-    )
-    .await?;
+    let updated = ProfileUpdated {
+        profile_complete: account.profile_complete,
+    };
+    events::record(&tx, me.id, Event::ProfileUpdated(updated)).await?;
     let account = get_account(&tx, me.id).await?;
     tx.commit().await?;
     Ok(account)

@@ -7,6 +7,7 @@ use super::{Challenge, standings};
 use crate::caller::Actor;
 use crate::db;
 use crate::error::{DomainError, Result};
+use crate::events::PrizePaid;
 use crate::types::Amount;
 use crate::{ledger, now};
 
@@ -44,11 +45,10 @@ pub(super) async fn pay_prizes(
     db: &DatabaseTransaction,
     c: &Challenge,
     actor: Actor,
-) -> Result<serde_json::Value> {
+) -> Result<Vec<PrizePaid>> {
     let places = standings::prize_places(db, c.id, c.prizes.len() as u64).await?;
     let mut paid = Vec::new();
-    for (place, (entry, amount)) in places.iter().zip(&c.prizes).enumerate() {
-        let place = place + 1;
+    for (place, (entry, amount)) in (1u32..).zip(places.iter().zip(&c.prizes)) {
         let amount = Amount::parse("prize", *amount)
             .map_err(|_| DomainError::bug("a stored prize is not an amount"))?;
         let memo = format!("Prize for place {place} in \"{}\"", c.title);
@@ -61,10 +61,13 @@ pub(super) async fn pay_prizes(
             actor,
         )
         .await?;
-        paid.push(serde_json::json!({
-            "place": place, "talent_id": entry.talent_id, "submission_id": entry.submission_id,
-            "amount": amount.get(), "transaction_id": t.id,
-        }));
+        paid.push(PrizePaid {
+            place,
+            talent_id: entry.talent_id,
+            submission_id: entry.submission_id,
+            amount,
+            transaction_id: t.id,
+        });
     }
-    Ok(serde_json::Value::Array(paid))
+    Ok(paid)
 }

@@ -15,11 +15,12 @@ use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, closing, fi
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
+use crate::events::{self, ChallengeMoved, Clock, Event, MovedBy};
 use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{self, Allowed, ManageChallenges};
 use crate::types::{Amount, Limit, Text, Tier, Track, Url, Validator, nullable};
-use crate::{audit, events, new_id, now};
+use crate::{audit, new_id, now};
 
 pub const MAX_PRIZES: usize = 10;
 pub const MAX_REFERENCE_ASSETS: usize = 20;
@@ -507,31 +508,23 @@ pub async fn transition(
                 to,
             });
         }
-        let mut payload = serde_json::json!({
-            "from": before.status, "to": to, "reason": reason, "by": actor.id,
-        });
-        if to == ChallengeStatus::Closed {
-            payload["prizes"] = closing::pay_prizes(txn, &before, actor).await?;
-        }
-        events::record(
-            txn,
-            &format!("challenge.{}", to.as_str()),
-            "challenge",
-            id,
-            payload,
-        )
-        .await?;
+        let prizes = if to == ChallengeStatus::Closed {
+            Some(closing::pay_prizes(txn, &before, actor).await?)
+        } else {
+            None
+        };
+        let event = Event::challenge_moved(ChallengeMoved {
+            from: before.status,
+            to,
+            reason: reason.as_ref().map(|r| r.as_str().to_owned()),
+            by: MovedBy::Caller(actor.id),
+            prizes,
+        })
+        .ok_or_else(|| DomainError::bug("a move back to draft"))?;
+        let was = Some(serde_json::json!({ "status": before.status }));
+        let view = Some(serde_json::json!({ "status": to, "reason": reason }));
+        events::record_staff_action(txn, actor, id, event, was, view).await?;
         let after = find(txn, id).await?;
-        audit::record(
-            txn,
-            actor,
-            "challenge.transition",
-            "challenge",
-            Some(id.to_string()),
-            Some(serde_json::json!({ "status": before.status })),
-            Some(serde_json::json!({ "status": to, "reason": reason })),
-        )
-        .await?;
         Ok(after)
     })
     .await
@@ -555,8 +548,14 @@ pub async fn advance_clock(db: &DatabaseConnection) -> Result<usize> {
     )
     .await?;
     for m in &moved {
-        let payload = serde_json::json!({ "from": "open", "to": "judging", "by": "clock" });
-        events::record(&txn, "challenge.judging", "challenge", m.id, payload).await?;
+        let moved = ChallengeMoved {
+            from: ChallengeStatus::Open,
+            to: ChallengeStatus::Judging,
+            reason: None,
+            by: MovedBy::Clock(Clock::Clock),
+            prizes: None,
+        };
+        events::record(&txn, m.id, Event::ChallengeJudging(moved)).await?;
     }
     txn.commit().await?;
     Ok(moved.len())

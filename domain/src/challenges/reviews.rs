@@ -22,11 +22,12 @@ use super::{ChallengeStatus, find};
 use crate::caller::Caller;
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
+use crate::events::{self, Event, ReviewDecided};
 use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{self, Allowed, ReviewSubmissions};
 use crate::types::{Limit, Text};
-use crate::{audit, events, ledger, new_id, now, verification};
+use crate::{audit, ledger, new_id, now, verification};
 
 /// A reviewer's verdict.
 // Stored as text; an unknown value is a decode error.
@@ -239,16 +240,14 @@ pub async fn review(
         )
         .await?;
         let review = find_review(tx, id).await?;
-        let kind = if previous.is_some() { "submission.review_overturned" } else { "submission.reviewed" };
-        let payload = serde_json::json!({
-            "review": &review,
-            "previous_decision": previous.as_ref().map(|p| p.decision),
-            "track": c.track,
-            "certifies_track": c.certifies_track,
+        let decided = Event::review_decided(ReviewDecided {
+            review: review.clone(),
+            previous_decision: previous.as_ref().map(|p| p.decision),
+            track: c.track,
+            certifies_track: c.certifies_track,
         });
-        events::record(tx, kind, "submission", submission_id, payload).await?;
-        let before = previous.as_ref().map(audit::json);
-        audit::record(tx, actor, "submission.review", "submission", Some(submission_id.to_string()), before, Some(audit::json(&review))).await?;
+        let (before, view) = (previous.as_ref().map(audit::json), Some(audit::json(&review)));
+        events::record_staff_action(tx, actor, submission_id, decided, before, view).await?;
         Ok(review)
     })
     .await

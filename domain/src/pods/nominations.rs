@@ -16,12 +16,13 @@ use super::{PodStatus, SlotStatus};
 use crate::challenges::{self, TalentBulkRun};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
+use crate::events::{self, Event, HandoffAccepted};
 use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{Allowed, DecideHandoffs, Denied, NominateTalents, ViewTalentEngine};
 use crate::tiers::{self, Certificate, TierChange};
 use crate::types::{Limit, Text, Track};
-use crate::{audit, events, new_id, now, verification};
+use crate::{audit, new_id, now, verification};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
@@ -220,24 +221,10 @@ pub async fn nominate(
         )
         .await?;
         let n = find(tx, id).await?;
-        events::append(
-            tx,
-            "handoff.nominated",
-            "nomination",
-            id,
-            serde_json::json!(&n),
-        )
-        .await?;
-        audit::record(
-            tx,
-            allowed.caller().actor(),
-            "handoff.nominate",
-            "nomination",
-            Some(id.to_string()),
-            None,
-            Some(audit::json(&n)),
-        )
-        .await?;
+        let view = Some(audit::json(&n));
+        let nominated = Event::HandoffNominated(n.clone());
+        events::record_staff_action(tx, allowed.caller().actor(), id, nominated, None, view)
+            .await?;
         Ok(n)
     })
     .await
@@ -480,24 +467,14 @@ pub async fn accept(
             return Err(DomainError::NominationNotPending("decided or expired"));
         }
         let after = find(tx, id).await?;
-        events::append(
-            tx,
-            "handoff.accepted",
-            "nomination",
-            id,
-            serde_json::json!({ "nomination": &after, "pod_id": pod.id, "slot_id": slot.id }),
-        )
-        .await?;
-        audit::record(
-            tx,
-            allowed.caller().actor(),
-            "handoff.accept",
-            "nomination",
-            Some(id.to_string()),
-            Some(audit::json(&n)),
-            Some(audit::json(&after)),
-        )
-        .await?;
+        let (before, view) = (Some(audit::json(&n)), Some(audit::json(&after)));
+        let accepted = Event::HandoffAccepted(HandoffAccepted {
+            nomination: after.clone(),
+            pod_id: pod.id,
+            slot_id: slot.id,
+        });
+        events::record_staff_action(tx, allowed.caller().actor(), id, accepted, before, view)
+            .await?;
         Ok(after)
     })
     .await
@@ -537,24 +514,10 @@ pub async fn decline(
             ));
         }
         let after = find(tx, id).await?;
-        events::append(
-            tx,
-            "handoff.declined",
-            "nomination",
-            id,
-            serde_json::json!(&after),
-        )
-        .await?;
-        audit::record(
-            tx,
-            allowed.caller().actor(),
-            "handoff.decline",
-            "nomination",
-            Some(id.to_string()),
-            Some(audit::json(&n)),
-            Some(audit::json(&after)),
-        )
-        .await?;
+        let (before, view) = (Some(audit::json(&n)), Some(audit::json(&after)));
+        let declined = Event::HandoffDeclined(after.clone());
+        events::record_staff_action(tx, allowed.caller().actor(), id, declined, before, view)
+            .await?;
         Ok(after)
     })
     .await

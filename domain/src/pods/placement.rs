@@ -13,10 +13,11 @@ use uuid::Uuid;
 use super::{PodStatus, SlotStatus, find_slot, pod_row};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
+use crate::events::{self, Event, PodAssigned, PodUnassigned};
 use crate::page::{self, Page};
 use crate::policy::{Allowed, ManagePods, ViewTalentEngine};
 use crate::types::{Limit, Track};
-use crate::{audit, events, now, tiers, verification};
+use crate::{audit, now, tiers, verification};
 
 /// Unassigns the slot's talent: the slot opens, the talent goes to the bench.
 pub async fn unassign(
@@ -49,24 +50,15 @@ pub async fn unassign(
     )
     .await?;
     let after = find_slot(&tx, pod, slot_id).await?;
-    events::append(
-        &tx,
-        "pod.unassigned",
-        "pod",
-        pod,
-        serde_json::json!({ "slot": &after, "talent_id": talent }),
-    )
-    .await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "pod.unassign",
-        "pod",
-        Some(pod.to_string()),
-        Some(audit::json(&slot)),
-        Some(audit::json(&after)),
-    )
-    .await?;
+    let unassigned = Event::PodUnassigned(PodUnassigned {
+        slot_id,
+        talent_id: talent,
+        reason: None,
+        slot: Some(after.clone()),
+    });
+    let (before, view) = (Some(audit::json(&slot)), Some(audit::json(&after)));
+    events::record_staff_action(&tx, allowed.caller().actor(), pod, unassigned, before, view)
+        .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -147,24 +139,12 @@ pub async fn assign(
     )
     .await?;
     let after = find_slot(&tx, pod, slot_id).await?;
-    events::append(
-        &tx,
-        "pod.assigned",
-        "pod",
-        pod,
-        serde_json::json!({ "slot": &after, "from_slot_id": from.as_ref().map(|f| f.id) }),
-    )
-    .await?;
-    audit::record(
-        &tx,
-        allowed.caller().actor(),
-        "pod.assign",
-        "pod",
-        Some(pod.to_string()),
-        Some(audit::json(&slot)),
-        Some(audit::json(&after)),
-    )
-    .await?;
+    let assigned = Event::PodAssigned(PodAssigned {
+        slot: after.clone(),
+        from_slot_id: from.as_ref().map(|f| f.id),
+    });
+    let (before, view) = (Some(audit::json(&slot)), Some(audit::json(&after)));
+    events::record_staff_action(&tx, allowed.caller().actor(), pod, assigned, before, view).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -235,31 +215,40 @@ pub async fn bench(
 /// so does one whose certificate a review decision revoked (the tier code
 /// reacted first); a suspended person loses every pending nomination but
 /// keeps their slot (marked suspended); an erased one loses both.
-pub async fn react<C: ConnectionTrait>(
-    tx: &C,
-    kind: &str,
-    subject: Uuid,
-    payload: &serde_json::Value,
-) -> Result<()> {
-    match kind {
-        "tier.demoted" => {}
-        "user.erased" => return react_to_erasure(tx, subject).await,
-        "user.suspended" => {
+pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> Result<()> {
+    let d = match event {
+        Event::TierDemoted(d) => d,
+        Event::UserErased(_) => return react_to_erasure(tx, subject).await,
+        Event::UserSuspended(_) => {
             return withdraw_all(tx, subject, "the talent's account was suspended").await;
         }
         // Only a decision in a challenge that certifies a track can cost a
         // certificate: the others change no nomination.
-        "submission.reviewed" | "submission.review_overturned"
-            if !payload["certifies_track"].is_null() =>
-        {
+        Event::SubmissionReviewed(r) | Event::SubmissionReviewOverturned(r) => {
+            if r.certifies_track.is_none() {
+                return Ok(());
+            }
             return withdraw_uncertified(tx, subject).await;
         }
-        _ => return Ok(()),
-    }
-    let track: Track = serde_json::from_value(payload["track"].clone())
-        .map_err(|_| DomainError::bug("a tier event without its track"))?;
-    let (from, to) = (payload["from"].as_i64(), payload["to"].as_i64());
-    if from == Some(5) {
+        // A reactivated person's nominations were withdrawn and stay so;
+        // the tier engine's automatic steps move no slot (a lead or a
+        // demotion does); the challenge moves, profile changes and the
+        // pods' own events are not the pods' to react to.
+        Event::UserReactivated(_)
+        | Event::TierChanged(_)
+        | Event::ChallengeOpened(_)
+        | Event::ChallengeJudging(_)
+        | Event::ChallengeClosed(_)
+        | Event::ChallengeCancelled(_)
+        | Event::ProfileUpdated(_)
+        | Event::PodAssigned(_)
+        | Event::PodUnassigned(_)
+        | Event::HandoffNominated(_)
+        | Event::HandoffAccepted(_)
+        | Event::HandoffDeclined(_) => return Ok(()),
+    };
+    let (track, from, to) = (d.track, d.from.get(), d.to.get());
+    if from == 5 {
         #[derive(FromQueryResult)]
         struct Freed {
             id: Uuid,
@@ -273,17 +262,10 @@ pub async fn react<C: ConnectionTrait>(
         .await?;
         if let Some(f) = freed {
             vacate(tx, f.id, subject).await?;
-            events::append(
-                tx,
-                "pod.unassigned",
-                "pod",
-                f.pod_id,
-                serde_json::json!({ "slot_id": f.id, "talent_id": subject, "reason": "demoted out of Tier 5" }),
-            )
-            .await?;
+            freed_by_pods(tx, f.pod_id, f.id, subject, "demoted out of Tier 5").await?;
         }
     }
-    if to.is_some_and(|t| t < 4) {
+    if to < 4 {
         db::execute(
             tx,
             "UPDATE nominations SET status = 'withdrawn', decision_reason = 'the talent was demoted below Tier 4', \
@@ -293,6 +275,23 @@ pub async fn react<C: ConnectionTrait>(
         .await?;
     }
     Ok(())
+}
+
+/// Announces a slot the pods freed themselves (no lead acted), with why.
+async fn freed_by_pods<C: ConnectionTrait>(
+    tx: &C,
+    pod: Uuid,
+    slot_id: Uuid,
+    talent_id: Uuid,
+    why: &str,
+) -> Result<()> {
+    let freed = PodUnassigned {
+        slot_id,
+        talent_id,
+        reason: Some(why.to_owned()),
+        slot: None,
+    };
+    events::record(tx, pod, Event::PodUnassigned(freed)).await
 }
 
 /// An erased person leaves their slot (the pod's history says so) and
@@ -311,12 +310,12 @@ async fn react_to_erasure<C: ConnectionTrait>(tx: &C, talent: Uuid) -> Result<()
     .await?;
     for f in freed {
         if vacate(tx, f.id, talent).await? {
-            events::append(
+            freed_by_pods(
                 tx,
-                "pod.unassigned",
-                "pod",
                 f.pod_id,
-                serde_json::json!({ "slot_id": f.id, "talent_id": talent, "reason": "the talent's account was erased" }),
+                f.id,
+                talent,
+                "the talent's account was erased",
             )
             .await?;
         }

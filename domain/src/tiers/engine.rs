@@ -21,6 +21,7 @@ use super::history::{self, Change};
 use super::tracks::{self, Requirement, RequirementKey};
 use crate::db;
 use crate::error::Result;
+use crate::events::Event;
 use crate::now;
 use crate::types::{Tier, Track};
 
@@ -393,37 +394,43 @@ async fn set_row<C: ConnectionTrait>(
 }
 
 /// The tier code's reaction to an announced event, in its transaction.
-pub async fn react<C: ConnectionTrait>(
-    tx: &C,
-    kind: &str,
-    subject: Uuid,
-    payload: &serde_json::Value,
-) -> Result<()> {
-    let uuid = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<Uuid>().ok());
-    match kind {
-        "submission.reviewed" | "submission.review_overturned" => {
-            let review = &payload["review"];
-            let (Some(talent), Some(review_id)) = (uuid(&review["talent_id"]), uuid(&review["id"]))
-            else {
-                return Err(crate::DomainError::bug("a review event without its review"));
-            };
+/// Every kind is named: a new one does not compile until it is decided here.
+pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> Result<()> {
+    match event {
+        Event::SubmissionReviewed(d) | Event::SubmissionReviewOverturned(d) => {
             let cause = Cause::Review {
                 submission: subject,
-                review: review_id,
+                review: d.review.id,
             };
             // The certificate follows its evidence first (it may move Tier
             // 4 to 3), so the evaluation sees the tier that results.
             super::evidence::follow(tx, subject).await?;
-            evaluate(tx, talent, None, &cause).await?;
+            evaluate(tx, d.review.talent_id, None, &cause).await?;
         }
-        "profile.updated" => {
+        Event::ProfileUpdated(_) => {
             evaluate(tx, subject, None, &Cause::ProfileChanged).await?;
         }
-        "user.erased" => {
+        Event::UserErased(_) => {
             // Erasure revoked the certificates: nothing is left to decide.
             super::attention::clear(tx, subject, None, "account_erased").await?;
         }
-        _ => {}
+        // A challenge's moves change no requirement (its reviews do); a
+        // suspension keeps the tiers (the account rules stop the person);
+        // the tier code's own steps and the pods' placements and
+        // nominations are consequences, not causes.
+        Event::ChallengeOpened(_)
+        | Event::ChallengeJudging(_)
+        | Event::ChallengeClosed(_)
+        | Event::ChallengeCancelled(_)
+        | Event::UserSuspended(_)
+        | Event::UserReactivated(_)
+        | Event::TierChanged(_)
+        | Event::TierDemoted(_)
+        | Event::PodAssigned(_)
+        | Event::PodUnassigned(_)
+        | Event::HandoffNominated(_)
+        | Event::HandoffAccepted(_)
+        | Event::HandoffDeclined(_) => {}
     }
     Ok(())
 }

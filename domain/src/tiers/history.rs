@@ -11,10 +11,11 @@ use uuid::Uuid;
 use crate::caller::Caller;
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
+use crate::events::{self, Event};
 use crate::page::{self, Page};
 use crate::policy;
 use crate::types::{Limit, Track};
-use crate::{events, new_id, now};
+use crate::{new_id, now};
 
 /// One step of a talent's tier in a track.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, FromQueryResult)]
@@ -101,14 +102,7 @@ pub(crate) async fn record<C: ConnectionTrait>(tx: &C, c: Change) -> Result<Tier
         db::fetch_one(tx, "SELECT * FROM tier_changes WHERE id = $1", [id.into()])
             .await?
             .ok_or_else(|| DomainError::bug("a tier change just written is missing"))?;
-    events::append(
-        tx,
-        "tier.changed",
-        "talent",
-        change.talent_id,
-        serde_json::json!(&change),
-    )
-    .await?;
+    events::record(tx, change.talent_id, Event::TierChanged(change.clone())).await?;
     Ok(change)
 }
 

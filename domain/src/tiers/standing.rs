@@ -16,6 +16,7 @@ use super::engine::{self, Cause, StandingRow};
 use super::history::{self, Change};
 use crate::db;
 use crate::error::{DomainError, Result};
+use crate::events::{self, Event, TierDemoted};
 use crate::idempotency::{self, Idempotency};
 use crate::policy::{self, Allowed, ChangeTiers, Denied, EnrolInTrack};
 use crate::types::{Text, Tier, Track};
@@ -250,8 +251,8 @@ pub async fn demote(
     }
     let reason = Text::parse("reason", &spec.reason, 1, 2000);
     let tier = Tier::parse("tier", spec.tier);
-    let (reason, to) = match (reason, tier) {
-        (Ok(r), Ok(t)) => (r, t.get()),
+    let (reason, demoted_to) = match (reason, tier) {
+        (Ok(r), Ok(t)) => (r, t),
         (r, t) => {
             let errors = [r.err(), t.err()].into_iter().flatten().collect();
             return Err(DomainError::Validation(errors));
@@ -263,6 +264,7 @@ pub async fn demote(
         "tier.demote",
         &serde_json::json!({ "talent": talent, "track": track, "change": spec }),
         async |tx| {
+            let to = demoted_to.get();
             engine::lock_talent(tx, talent).await?;
             let row = engine::standings(tx, talent, Some(track))
                 .await?
@@ -295,14 +297,14 @@ pub async fn demote(
             };
             // Whoever keeps placements and nominations reacts: the pods free the
             // talent's slot out of Tier 5 and withdraw pending nominations below 4.
-            crate::events::record(
-                tx,
-                "tier.demoted",
-                "talent",
-                talent,
-                serde_json::json!({ "track": track, "from": from, "to": to }),
-            )
-            .await?;
+            let s = standing(tx, talent, track).await?;
+            let demoted = Event::TierDemoted(TierDemoted {
+                track,
+                from: row.tier,
+                to: demoted_to,
+            });
+            let (before, view) = (Some(audit::json(&from)), Some(audit::json(&s)));
+            events::record_staff_action(tx, caller.actor(), talent, demoted, before, view).await?;
             let evidence = serde_json::json!({ "certificate_revoked": revoked });
             history::record(
                 tx,
@@ -316,17 +318,6 @@ pub async fn demote(
                     evidence,
                     certificate: revoked,
                 },
-            )
-            .await?;
-            let s = standing(tx, talent, track).await?;
-            audit::record(
-                tx,
-                caller.actor(),
-                "tier.demote",
-                "talent",
-                Some(talent.to_string()),
-                Some(audit::json(&from)),
-                Some(audit::json(&s)),
             )
             .await?;
             Ok(s)

@@ -15,6 +15,7 @@ mod challenges;
 mod cli;
 mod credits;
 mod edge;
+mod events;
 mod faults;
 mod instances;
 mod logout_across_instances;
