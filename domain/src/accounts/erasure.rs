@@ -4,13 +4,15 @@
 //! rely on stays: the books, reviews, tier history and the audit log, now
 //! pointing at a pseudonym. One transaction: it happens whole or not at all.
 
-use sea_orm::{DatabaseConnection, FromQueryResult};
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, FromQueryResult};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::find_user;
 use crate::caller::{Actor, UserCaller};
 use crate::db::{self, SqlBuilder, begin_write};
+use crate::entities::users;
 use crate::error::{DomainError, FieldError, Result};
 use crate::events::{self, Event, UserErased};
 use crate::policy::{Allowed, ManageUsers};
@@ -88,124 +90,10 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
         return Err(DomainError::NotFound("user"));
     }
     let fake = Pseudonym::of(id);
-    // Every address the person used here: their own and any pending change
-    // (not one that is someone else's now).
-    let mut addresses: Vec<String> = db::fetch_all::<Address, _>(
-        &tx,
-        "SELECT DISTINCT email FROM account_tokens WHERE user_id = $1 \
-         AND email NOT IN (SELECT email FROM users WHERE id <> $1)",
-        [id.into()],
-    )
-    .await?
-    .into_iter()
-    .map(|a| a.email.to_lowercase())
-    .collect();
-    addresses.push(user.email.to_lowercase());
-    addresses.sort();
-    addresses.dedup();
-    let old = Personal {
-        addresses,
-        handle: user.handle.clone(),
-        display_name: user.display_name.clone(),
-    };
-
-    db::execute(
-        &tx,
-        "UPDATE users SET email = $1, handle = $2, display_name = $3, bio = NULL, portfolio_links = NULL, \
-         password_hash = $4, status = 'erased', email_verified_at = NULL, erased_at = $5, updated_at = $5 \
-         WHERE id = $6",
-        [
-            fake.email.clone().into(),
-            fake.handle.clone().into(),
-            fake.display_name.into(),
-            unusable.into(),
-            t.into(),
-            id.into(),
-        ],
-    )
-    .await?;
-    db::execute(
-        &tx,
-        "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1), revoked_reason = COALESCE(revoked_reason, 'erased'), \
-         user_agent = NULL WHERE user_id = $2",
-        [t.into(), id.into()],
-    )
-    .await?;
-    db::execute(
-        &tx,
-        "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
-        [id.into()],
-    )
-    .await?;
-    db::execute(
-        &tx,
-        "DELETE FROM account_tokens WHERE user_id = $1",
-        [id.into()],
-    )
-    .await?;
-    // Remembered answers to the person's own requests hold their work, and
-    // others' answers about them (a manager's certification or review, a
-    // lead's accept) their name and work: both are forgotten, so a retry of
-    // such a request runs again.
-    let mut b = SqlBuilder::new("DELETE FROM idempotency_keys WHERE scope = ");
-    let p = b.bind(format!("user:{id}"));
-    b.push(&p);
-    for pattern in old.mentions(id) {
-        let p = b.bind(pattern);
-        b.push(&format!(
-            " OR LOWER(CAST(response AS TEXT)) LIKE {p} ESCAPE '\\'"
-        ));
-    }
-    db::execute(&tx, &b.sql, b.values).await?;
-    let mut b = SqlBuilder::new("DELETE FROM mail_outbox WHERE user_id = ");
-    let p = b.bind(id);
-    b.push(&p);
-    let ps: Vec<String> = old.addresses.iter().map(|a| b.bind(a.as_str())).collect();
-    b.push(&format!(" OR LOWER(to_address) IN ({})", ps.join(", ")));
-    db::execute(&tx, &b.sql, b.values).await?;
-
-    // Work still waiting for a decision is withdrawn: an erased person
-    // leaves the pipeline.
-    challenges::withdraw_waiting_of(&tx, id, t).await?;
-
-    // The work stays (reviews and the books cite it); where it lives does not.
-    let challenges: Vec<Uuid> = db::fetch_all::<ChallengeId, _>(
-        &tx,
-        "SELECT DISTINCT challenge_id FROM submissions WHERE talent_id = $1",
-        [id.into()],
-    )
-    .await?
-    .into_iter()
-    .map(|c| c.challenge_id)
-    .collect();
-    db::execute(
-        &tx,
-        "UPDATE submissions SET assets = $1 WHERE talent_id = $2",
-        [serde_json::json!([]).into(), id.into()],
-    )
-    .await?;
-    let workflows: Vec<Workflow> = db::fetch_all(
-        &tx,
-        "SELECT id, workflow FROM submissions WHERE talent_id = $1",
-        [id.into()],
-    )
-    .await?;
-    for mut w in workflows {
-        if drop_urls(&mut w.workflow) {
-            db::execute(
-                &tx,
-                "UPDATE submissions SET workflow = $1 WHERE id = $2",
-                [w.workflow.into(), w.id.into()],
-            )
-            .await?;
-        }
-    }
-    db::execute(
-        &tx,
-        "DELETE FROM submission_assets WHERE talent_id = $1",
-        [id.into()],
-    )
-    .await?;
+    let old = personal_of(&tx, &user).await?;
+    replace_identity(&tx, id, &fake, unusable, t).await?;
+    forget_remembered(&tx, id, &old).await?;
+    let challenges = strip_work(&tx, id, t).await?;
     // A certificate names its holder: revoked, and its signed text dropped.
     db::execute(
         &tx,
@@ -234,6 +122,146 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
         user_id: id,
         challenges,
     })
+}
+
+/// What identified the person: every address they used here (their own
+/// and any pending change, not one that is someone else's now), handle
+/// and name.
+async fn personal_of(tx: &DatabaseTransaction, user: &users::Model) -> Result<Personal> {
+    let id = user.id;
+    let mut addresses: Vec<String> = db::fetch_all::<Address, _>(
+        tx,
+        "SELECT DISTINCT email FROM account_tokens WHERE user_id = $1 \
+         AND email NOT IN (SELECT email FROM users WHERE id <> $1)",
+        [id.into()],
+    )
+    .await?
+    .into_iter()
+    .map(|a| a.email.to_lowercase())
+    .collect();
+    addresses.push(user.email.to_lowercase());
+    addresses.sort();
+    addresses.dedup();
+    Ok(Personal {
+        addresses,
+        handle: user.handle.clone(),
+        display_name: user.display_name.clone(),
+    })
+}
+
+/// The person's row takes the pseudonym and an unusable password; their
+/// sessions end (without their device details) and their tokens go.
+async fn replace_identity(
+    tx: &DatabaseTransaction,
+    id: Uuid,
+    fake: &Pseudonym,
+    unusable: String,
+    t: DateTime<Utc>,
+) -> Result<()> {
+    db::execute(
+        tx,
+        "UPDATE users SET email = $1, handle = $2, display_name = $3, bio = NULL, portfolio_links = NULL, \
+         password_hash = $4, status = 'erased', email_verified_at = NULL, erased_at = $5, updated_at = $5 \
+         WHERE id = $6",
+        [
+            fake.email.clone().into(),
+            fake.handle.clone().into(),
+            fake.display_name.into(),
+            unusable.into(),
+            t.into(),
+            id.into(),
+        ],
+    )
+    .await?;
+    db::execute(
+        tx,
+        "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1), revoked_reason = COALESCE(revoked_reason, 'erased'), \
+         user_agent = NULL WHERE user_id = $2",
+        [t.into(), id.into()],
+    )
+    .await?;
+    db::execute(
+        tx,
+        "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+        [id.into()],
+    )
+    .await?;
+    db::execute(
+        tx,
+        "DELETE FROM account_tokens WHERE user_id = $1",
+        [id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Remembered answers to the person's own requests hold their work, and
+/// others' answers about them (a manager's certification or review, a
+/// lead's accept) their name and work: both are forgotten, so a retry of
+/// such a request runs again.
+async fn forget_remembered(tx: &DatabaseTransaction, id: Uuid, old: &Personal) -> Result<()> {
+    let mut b = SqlBuilder::new("DELETE FROM idempotency_keys WHERE scope = ");
+    let p = b.bind(format!("user:{id}"));
+    b.push(&p);
+    for pattern in old.mentions(id) {
+        let p = b.bind(pattern);
+        b.push(&format!(
+            " OR LOWER(CAST(response AS TEXT)) LIKE {p} ESCAPE '\\'"
+        ));
+    }
+    db::execute(tx, &b.sql, b.values).await?;
+    let mut b = SqlBuilder::new("DELETE FROM mail_outbox WHERE user_id = ");
+    let p = b.bind(id);
+    b.push(&p);
+    let ps: Vec<String> = old.addresses.iter().map(|a| b.bind(a.as_str())).collect();
+    b.push(&format!(" OR LOWER(to_address) IN ({})", ps.join(", ")));
+    db::execute(tx, &b.sql, b.values).await?;
+    Ok(())
+}
+
+/// Work still waiting for a decision is withdrawn (an erased person leaves
+/// the pipeline); the work stays (reviews and the books cite it), where it
+/// lives does not. Returns the challenges the person submitted to.
+async fn strip_work(tx: &DatabaseTransaction, id: Uuid, t: DateTime<Utc>) -> Result<Vec<Uuid>> {
+    challenges::withdraw_waiting_of(tx, id, t).await?;
+    let challenges: Vec<Uuid> = db::fetch_all::<ChallengeId, _>(
+        tx,
+        "SELECT DISTINCT challenge_id FROM submissions WHERE talent_id = $1",
+        [id.into()],
+    )
+    .await?
+    .into_iter()
+    .map(|c| c.challenge_id)
+    .collect();
+    db::execute(
+        tx,
+        "UPDATE submissions SET assets = $1 WHERE talent_id = $2",
+        [serde_json::json!([]).into(), id.into()],
+    )
+    .await?;
+    let workflows: Vec<Workflow> = db::fetch_all(
+        tx,
+        "SELECT id, workflow FROM submissions WHERE talent_id = $1",
+        [id.into()],
+    )
+    .await?;
+    for mut w in workflows {
+        if drop_urls(&mut w.workflow) {
+            db::execute(
+                tx,
+                "UPDATE submissions SET workflow = $1 WHERE id = $2",
+                [w.workflow.into(), w.id.into()],
+            )
+            .await?;
+        }
+    }
+    db::execute(
+        tx,
+        "DELETE FROM submission_assets WHERE talent_id = $1",
+        [id.into()],
+    )
+    .await?;
+    Ok(challenges)
 }
 
 /// What identified the person before.

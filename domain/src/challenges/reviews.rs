@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::submissions::{SubmissionStatus, find_submission};
-use super::{ChallengeStatus, find};
-use crate::caller::Caller;
+use super::submissions::{SubmissionRow, SubmissionStatus, find_submission};
+use super::{Challenge, ChallengeStatus, find};
+use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
 use crate::events::{self, Event, ReviewDecided};
@@ -125,37 +125,7 @@ pub async fn review(
         // The talent's credits first (see `ledger::rewards`), then the submission.
         ledger::lock_account(tx, s.talent_id).await?;
         let c = find(tx, s.challenge_id).await?;
-        if c.status != ChallengeStatus::Judging {
-            return Err(DomainError::NotJudging);
-        }
-        if s.status == SubmissionStatus::Withdrawn {
-            return Err(DomainError::SubmissionWithdrawn);
-        }
-        if spec.decision == Decision::Accepted {
-            // A suspended or erased talent's work is not accepted (nor paid)
-            // until an admin reactivates them; rejecting stays possible.
-            verification::require_active(tx, s.talent_id).await?;
-        }
-        let total = c.rubric.total(&spec.scores)?;
-        let mut errors = Vec::new();
-        if !(0..=i64::from(s.batch_size)).contains(&spec.outputs_meeting_standard) {
-            errors.push(FieldError::new(
-                "outputs_meeting_standard",
-                format!("must be between 0 and the batch size ({})", s.batch_size),
-            ));
-        }
-        if spec.decision == Decision::Accepted && total < c.rubric.pass_mark {
-            errors.push(FieldError::new(
-                "decision",
-                format!(
-                    "accepted needs the pass mark ({}); these scores total {total}",
-                    c.rubric.pass_mark
-                ),
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(DomainError::Validation(errors));
-        }
+        let total = reviewable(tx, &s, &c, &spec).await?;
         // The review it replaces must be the current one: a first review
         // names none, an overturn names the current one. Whoever lands
         // second finds the submission moved on.
@@ -171,74 +141,19 @@ pub async fn review(
         }
         let (id, at) = (new_id(), now());
         let outputs = i32::try_from(spec.outputs_meeting_standard).unwrap_or_default();
-        let mut values: Vec<sea_orm::Value> = vec![
-            id.into(),
-            spec.decision.into(),
-            total.into(),
-            outputs.into(),
-            at.into(),
-            submission_id.into(),
-        ];
-        let guard = match s.review_id {
-            Some(current) => {
-                values.push(current.into());
-                "review_id = $7"
-            }
-            None => "review_id IS NULL",
+        swap_current(tx, &s, id, spec.decision, total, outputs, at).await?;
+        let was = previous.as_ref().map(|p| p.decision);
+        let money = move_reward(tx, &s, &c, (was, spec.decision), id, actor).await?;
+        let written = Written {
+            id,
+            reviewer,
+            total,
+            outputs,
+            at,
+            feedback: &feedback,
+            money,
         };
-        let moved = db::execute(
-            tx,
-            &format!(
-                "UPDATE submissions SET review_id = $1, status = $2, score = $3, outputs_meeting_standard = $4, \
-                 updated_at = $5 WHERE id = $6 AND {guard}"
-            ),
-            values,
-        )
-        .await?;
-        if moved == 0 {
-            return Err(DomainError::ReviewConflict);
-        }
-        let reward = ledger::SubmissionReward {
-            submission_id,
-            talent_id: s.talent_id,
-            reward: c.reward,
-        };
-        // Money moves when the decision changes (an accepted → accepted
-        // re-score pays nothing, nor does rejected → rejected).
-        let money = match (previous.as_ref().map(|p| p.decision), spec.decision) {
-            (Some(Decision::Accepted), Decision::Accepted) => ledger::RewardMoves::default(),
-            (_, Decision::Accepted) => ledger::accept_reward(tx, &reward, id, actor).await?,
-            (Some(Decision::Accepted), Decision::Rejected) => {
-                ledger::reject_reward(tx, &reward, id, actor).await?
-            }
-            (_, Decision::Rejected) => ledger::RewardMoves::default(),
-        };
-        db::execute(
-            tx,
-            "INSERT INTO reviews (id, submission_id, challenge_id, talent_id, reviewer_id, rubric_version, scores, \
-             total, decision, outputs_meeting_standard, feedback, overturns_id, reward_transaction_id, \
-             reversal_transaction_id, reward_owed, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            [
-                id.into(),
-                submission_id.into(),
-                s.challenge_id.into(),
-                s.talent_id.into(),
-                reviewer.into(),
-                c.rubric.version.into(),
-                serde_json::json!(spec.scores).into(),
-                total.into(),
-                spec.decision.into(),
-                outputs.into(),
-                feedback.as_str().into(),
-                s.review_id.into(),
-                money.paid.into(),
-                money.taken_back.into(),
-                money.owed.into(),
-                at.into(),
-            ],
-        )
-        .await?;
+        insert_review(tx, &s, &c, &spec, &written).await?;
         let review = find_review(tx, id).await?;
         let decided = Event::review_decided(ReviewDecided {
             review: review.clone(),
@@ -246,11 +161,178 @@ pub async fn review(
             track: c.track,
             certifies_track: c.certifies_track,
         });
-        let (before, view) = (previous.as_ref().map(audit::json), Some(audit::json(&review)));
+        let (before, view) = (
+            previous.as_ref().map(audit::json),
+            Some(audit::json(&review)),
+        );
         events::record_staff_action(tx, actor, submission_id, decided, before, view).await?;
         Ok(review)
     })
     .await
+}
+
+/// Whether the submission may take this review now: its challenge is
+/// judging, it is not withdrawn, and a suspended or erased talent's work is
+/// not accepted (nor paid) until an admin reactivates them (rejecting stays
+/// possible). Returns the checked total.
+async fn reviewable(
+    tx: &DatabaseTransaction,
+    s: &SubmissionRow,
+    c: &Challenge,
+    spec: &ReviewSpec,
+) -> Result<f64> {
+    if c.status != ChallengeStatus::Judging {
+        return Err(DomainError::NotJudging);
+    }
+    if s.status == SubmissionStatus::Withdrawn {
+        return Err(DomainError::SubmissionWithdrawn);
+    }
+    if spec.decision == Decision::Accepted {
+        verification::require_active(tx, s.talent_id).await?;
+    }
+    checked_total(s, c, spec)
+}
+
+/// The weighted total of `spec`'s scores, once the outputs count fits the
+/// batch and an acceptance reaches the pass mark (422 naming each).
+fn checked_total(s: &SubmissionRow, c: &Challenge, spec: &ReviewSpec) -> Result<f64> {
+    let total = c.rubric.total(&spec.scores)?;
+    let mut errors = Vec::new();
+    if !(0..=i64::from(s.batch_size)).contains(&spec.outputs_meeting_standard) {
+        errors.push(FieldError::new(
+            "outputs_meeting_standard",
+            format!("must be between 0 and the batch size ({})", s.batch_size),
+        ));
+    }
+    if spec.decision == Decision::Accepted && total < c.rubric.pass_mark {
+        errors.push(FieldError::new(
+            "decision",
+            format!(
+                "accepted needs the pass mark ({}); these scores total {total}",
+                c.rubric.pass_mark
+            ),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(total)
+    } else {
+        Err(DomainError::Validation(errors))
+    }
+}
+
+/// Makes review `id` the submission's current one, guarded on the review
+/// it replaces still being current: of concurrent reviews one lands, the
+/// rest get `review_conflict`.
+async fn swap_current(
+    tx: &DatabaseTransaction,
+    s: &SubmissionRow,
+    id: Uuid,
+    decision: Decision,
+    total: f64,
+    outputs: i32,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let mut values: Vec<sea_orm::Value> = vec![
+        id.into(),
+        decision.into(),
+        total.into(),
+        outputs.into(),
+        at.into(),
+        s.id.into(),
+    ];
+    let guard = match s.review_id {
+        Some(current) => {
+            values.push(current.into());
+            "review_id = $7"
+        }
+        None => "review_id IS NULL",
+    };
+    let moved = db::execute(
+        tx,
+        &format!(
+            "UPDATE submissions SET review_id = $1, status = $2, score = $3, outputs_meeting_standard = $4, \
+             updated_at = $5 WHERE id = $6 AND {guard}"
+        ),
+        values,
+    )
+    .await?;
+    if moved == 0 {
+        return Err(DomainError::ReviewConflict);
+    }
+    Ok(())
+}
+
+/// Money moves when the decision changes (`was` → now): becoming accepted
+/// pays, becoming rejected takes back; an accepted → accepted re-score pays
+/// nothing, nor does rejected → rejected.
+async fn move_reward(
+    tx: &DatabaseTransaction,
+    s: &SubmissionRow,
+    c: &Challenge,
+    (was, now): (Option<Decision>, Decision),
+    review: Uuid,
+    actor: Actor,
+) -> Result<ledger::RewardMoves> {
+    let reward = ledger::SubmissionReward {
+        submission_id: s.id,
+        talent_id: s.talent_id,
+        reward: c.reward,
+    };
+    Ok(match (was, now) {
+        (Some(Decision::Accepted), Decision::Accepted) => ledger::RewardMoves::default(),
+        (_, Decision::Accepted) => ledger::accept_reward(tx, &reward, review, actor).await?,
+        (Some(Decision::Accepted), Decision::Rejected) => {
+            ledger::reject_reward(tx, &reward, review, actor).await?
+        }
+        (_, Decision::Rejected) => ledger::RewardMoves::default(),
+    })
+}
+
+/// What a review adds to its spec when it is written.
+struct Written<'a> {
+    id: Uuid,
+    reviewer: Uuid,
+    total: f64,
+    outputs: i32,
+    at: DateTime<Utc>,
+    feedback: &'a Text,
+    money: ledger::RewardMoves,
+}
+
+async fn insert_review(
+    tx: &DatabaseTransaction,
+    s: &SubmissionRow,
+    c: &Challenge,
+    spec: &ReviewSpec,
+    w: &Written<'_>,
+) -> Result<()> {
+    db::execute(
+        tx,
+        "INSERT INTO reviews (id, submission_id, challenge_id, talent_id, reviewer_id, rubric_version, scores, \
+         total, decision, outputs_meeting_standard, feedback, overturns_id, reward_transaction_id, \
+         reversal_transaction_id, reward_owed, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        [
+            w.id.into(),
+            s.id.into(),
+            s.challenge_id.into(),
+            s.talent_id.into(),
+            w.reviewer.into(),
+            c.rubric.version.into(),
+            serde_json::json!(spec.scores).into(),
+            w.total.into(),
+            spec.decision.into(),
+            w.outputs.into(),
+            w.feedback.as_str().into(),
+            s.review_id.into(),
+            w.money.paid.into(),
+            w.money.taken_back.into(),
+            w.money.owed.into(),
+            w.at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// A submission's reviews, oldest first: to its talent and to staff.

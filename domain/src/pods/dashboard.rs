@@ -189,7 +189,80 @@ pub async fn talent_engine_at(
         [],
     )
     .await?;
-    // The funnel: headline tiers now; registrations and first arrivals this year.
+    let funnel = funnel(db, year_start).await?;
+    let (nominations_waiting, oldest) = waiting_nominations(db, at).await?;
+    // Suspended and erased people are not deployed, whenever they were.
+    let tier5_deployed = count(
+        db,
+        "SELECT CAST(COUNT(DISTINCT c.talent_id) AS BIGINT) AS n FROM tier_changes c \
+         JOIN users u ON u.id = c.talent_id \
+         WHERE c.from_tier = 4 AND c.to_tier = 5 AND c.created_at >= $1 AND c.created_at <= $2 \
+           AND u.status = 'active'",
+        vec![year_start.into(), at.into()],
+    )
+    .await?;
+    let placed = |status: &'static str| {
+        count(
+            db,
+            "SELECT CAST(COUNT(DISTINCT s.talent_id) AS BIGINT) AS n FROM pod_slots s JOIN pods p ON p.id = s.pod_id \
+             JOIN users u ON u.id = s.talent_id \
+             WHERE s.status = 'filled' AND p.status <> 'closed' AND u.status = $1",
+            vec![status.into()],
+        )
+    };
+    let tier5_placed_now = placed("active").await?;
+    let tier5_placed_suspended = placed("suspended").await?;
+    let pods = pod_loads(db).await?;
+    let targets = targets_of(db, year).await?;
+    Ok(Dashboard {
+        generated_at: at,
+        tiers,
+        funnel,
+        nominations_waiting,
+        oldest_nomination_age_seconds: oldest.map(|o| (at - o).num_seconds()),
+        open_roles: open_roles(db).await?,
+        tier5_deployed,
+        tier5_placed_now,
+        tier5_placed_suspended,
+        tier5_target: targets.tier5_target,
+        pace: pace(tier5_deployed, &targets, at),
+        targets,
+        pods,
+        bulk_run: bulk_run_by_track(db).await?,
+        attention: tiers::attention_list(db, 100).await?,
+    })
+}
+
+/// Pending nominations at `at`: how many, and since when the oldest waits.
+async fn waiting_nominations(
+    db: &DatabaseConnection,
+    at: DateTime<Utc>,
+) -> Result<(i64, Option<DateTime<Utc>>)> {
+    let waiting: Option<Waiting> = db::fetch_one(
+        db,
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, MIN(created_at) AS oldest FROM nominations \
+         WHERE status = 'pending' AND expires_at > $1",
+        [at.into()],
+    )
+    .await?;
+    Ok(waiting.map_or((0, None), |w| (w.n, w.oldest)))
+}
+
+/// Open slots of pods that are not closed, per pod and track.
+async fn open_roles(db: &DatabaseConnection) -> Result<Vec<OpenRoleCount>> {
+    Ok(db::fetch_all(
+        db,
+        "SELECT s.pod_id, p.name AS pod_name, s.track, CAST(COUNT(*) AS BIGINT) AS open_slots \
+         FROM pod_slots s JOIN pods p ON p.id = s.pod_id WHERE s.status = 'open' AND p.status <> 'closed' \
+         GROUP BY s.pod_id, p.name, s.track ORDER BY p.name, s.pod_id, s.track",
+        [],
+    )
+    .await?)
+}
+
+/// The funnel: headline tiers now; registrations and first arrivals since
+/// `year_start`, with each stage's conversion from the one before.
+async fn funnel(db: &DatabaseConnection, year_start: DateTime<Utc>) -> Result<Vec<FunnelStage>> {
     let headline: Vec<TierN> = db::fetch_all(
         db,
         "SELECT tier, CAST(COUNT(*) AS BIGINT) AS n FROM \
@@ -233,43 +306,12 @@ pub async fn talent_engine_at(
             conversion_this_year: (before > 0).then(|| this_year as f64 / before as f64),
         });
     }
-    let waiting: Option<Waiting> = db::fetch_one(
-        db,
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n, MIN(created_at) AS oldest FROM nominations \
-         WHERE status = 'pending' AND expires_at > $1",
-        [at.into()],
-    )
-    .await?;
-    let (nominations_waiting, oldest) = waiting.map_or((0, None), |w| (w.n, w.oldest));
-    let open_roles: Vec<OpenRoleCount> = db::fetch_all(
-        db,
-        "SELECT s.pod_id, p.name AS pod_name, s.track, CAST(COUNT(*) AS BIGINT) AS open_slots \
-         FROM pod_slots s JOIN pods p ON p.id = s.pod_id WHERE s.status = 'open' AND p.status <> 'closed' \
-         GROUP BY s.pod_id, p.name, s.track ORDER BY p.name, s.pod_id, s.track",
-        [],
-    )
-    .await?;
-    // Suspended and erased people are not deployed, whenever they were.
-    let tier5_deployed = count(
-        db,
-        "SELECT CAST(COUNT(DISTINCT c.talent_id) AS BIGINT) AS n FROM tier_changes c \
-         JOIN users u ON u.id = c.talent_id \
-         WHERE c.from_tier = 4 AND c.to_tier = 5 AND c.created_at >= $1 AND c.created_at <= $2 \
-           AND u.status = 'active'",
-        vec![year_start.into(), at.into()],
-    )
-    .await?;
-    let placed = |status: &'static str| {
-        count(
-            db,
-            "SELECT CAST(COUNT(DISTINCT s.talent_id) AS BIGINT) AS n FROM pod_slots s JOIN pods p ON p.id = s.pod_id \
-             JOIN users u ON u.id = s.talent_id \
-             WHERE s.status = 'filled' AND p.status <> 'closed' AND u.status = $1",
-            vec![status.into()],
-        )
-    };
-    let tier5_placed_now = placed("active").await?;
-    let tier5_placed_suspended = placed("suspended").await?;
+    Ok(funnel)
+}
+
+/// Each pod's load and staffing (a role held by a suspended talent is not
+/// staffed).
+async fn pod_loads(db: &DatabaseConnection) -> Result<Vec<PodLoad>> {
     let pod_rows: Vec<PodRow> = db::fetch_all(
         db,
         "SELECT id, name, status, client_capacity, active_engagements FROM pods ORDER BY name, id",
@@ -295,7 +337,7 @@ pub async fn talent_engine_at(
         }
     }
     let peak = peaks(db, None).await?;
-    let pods = pod_rows
+    let pods: Vec<PodLoad> = pod_rows
         .into_iter()
         .map(|p| {
             let (tracks, suspended) = filled_by_pod.remove(&p.id).unwrap_or_default();
@@ -313,6 +355,11 @@ pub async fn talent_engine_at(
             }
         })
         .collect();
+    Ok(pods)
+}
+
+/// Bulk-run success (the studio's QC figure) per track, of decided work.
+async fn bulk_run_by_track(db: &DatabaseConnection) -> Result<Vec<TrackBulkRunRow>> {
     let bulk: Vec<BulkRow> = db::fetch_all(
         db,
         "SELECT c.track, CAST(COUNT(*) AS BIGINT) AS reviewed, \
@@ -333,25 +380,8 @@ pub async fn talent_engine_at(
             },
         );
     }
-    let targets = targets_of(db, year).await?;
-    Ok(Dashboard {
-        generated_at: at,
-        tiers,
-        funnel,
-        nominations_waiting,
-        oldest_nomination_age_seconds: oldest.map(|o| (at - o).num_seconds()),
-        open_roles,
-        tier5_deployed,
-        tier5_placed_now,
-        tier5_placed_suspended,
-        tier5_target: targets.tier5_target,
-        pace: pace(tier5_deployed, &targets, at),
-        targets,
-        pods,
-        bulk_run: bulk_run
-            .into_iter()
-            .map(|(track, bulk_run)| TrackBulkRunRow { track, bulk_run })
-            .collect(),
-        attention: tiers::attention_list(db, 100).await?,
-    })
+    Ok(bulk_run
+        .into_iter()
+        .map(|(track, bulk_run)| TrackBulkRunRow { track, bulk_run })
+        .collect())
 }
