@@ -3,8 +3,10 @@
 //! [`authorize`] makes, so an operation cannot run without its check and a new
 //! route cannot forget it (it would not compile). The API obtains the proof in
 //! its `Authorized<A>` extractor, before the handler reads the body, so a stranger to a
-//! route gets 403, not a validation error. Data-dependent rules — whose
-//! credits, whose hold — are the functions below, used by the operations.
+//! route gets 403, not a validation error. The rules that depend on whose a
+//! resource is — the talent themself or staff, the owner of a hold or a
+//! submission, anyone but the talent — are the ownership functions below
+//! (`may_…`), which the operations ask with the owner they read.
 
 use std::marker::PhantomData;
 
@@ -12,7 +14,7 @@ use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{DomainError, Result};
-use crate::types::{Role, Scope};
+use crate::types::{Role, Roles, Scope, Tier, UserStatus};
 
 /// An action that needs a permission.
 pub trait Action {
@@ -170,29 +172,108 @@ actions! {
         |c| person_or_scope(c, Scope::CreditsHold);
 }
 
-/// Staff see every talent's private data (balances, holds, history, email).
+/// Staff see every talent's private data (balances, holds, history, email)
+/// and the fields of a view that only staff see.
 pub fn is_staff(caller: &Caller) -> bool {
     role(caller, STAFF)
 }
 
-/// A talent's own credits and holds are readable by them and by staff.
-pub fn can_read_credits_of(caller: &Caller, talent: Uuid) -> bool {
-    caller.user_id() == Some(talent) || is_staff(caller)
+// Ownership: the rules that depend on whose a resource is, beside the role
+// rules above. Each decides who may and how a refusal looks, and the two
+// shapes are kept apart on purpose: another talent's private resource does
+// not exist for the caller (404 `not_found`, so an id reveals nothing),
+// while an act on something of one's own that only others may do is
+// refused saying why (403 `forbidden`, or the rule's own code such as
+// `own_submission`; the caller knows the resource already). Every
+// operation asks one of these; none compares a caller with an owner itself.
+
+/// Whether `caller` is the person `talent` (a service key is nobody).
+fn is_self(caller: Option<&Caller>, talent: Uuid) -> bool {
+    caller.and_then(Caller::user_id) == Some(talent)
 }
 
-/// Credits are granted to, and transactions reversed for, a talent by
-/// anyone allowed to but that talent: a refund to oneself is a self-grant.
-pub fn may_move_credits_of(caller: &Caller, talent: Uuid) -> bool {
-    caller.user_id() != Some(talent)
+/// A talent's private records — balance, transactions, holds, tier history,
+/// their submissions across challenges: the talent themself or staff. To
+/// anyone else the talent does not exist (404).
+pub fn may_read_private_of<'a>(caller: impl Into<Option<&'a Caller>>, talent: Uuid) -> Result<()> {
+    let caller = caller.into();
+    if is_self(caller, talent) || caller.is_some_and(is_staff) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("talent"))
+    }
 }
 
-/// A hold is settled by its talent or by a service holding `credits:hold`.
-pub fn can_settle_hold_of(caller: &Caller, talent: Uuid) -> bool {
-    caller.user_id() == Some(talent) || caller.has_scope(Scope::CreditsHold)
+/// A submission's reviews: the submission's talent or staff. To anyone
+/// else the submission does not exist (404).
+pub fn may_read_reviews_of(caller: &Caller, submission_talent: Uuid) -> Result<()> {
+    if is_self(Some(caller), submission_talent) || is_staff(caller) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("submission"))
+    }
 }
 
-/// The talent whose credits `caller` moves: a person moves only their own
-/// (naming themselves or no one); a service names the talent.
+/// A submission: its talent, staff, or anyone (signed in or not) once it
+/// is `published` — its challenge closed and the work not withdrawn. To
+/// anyone else it does not exist (404).
+pub fn may_read_submission(caller: Option<&Caller>, talent: Uuid, published: bool) -> Result<()> {
+    if is_self(caller, talent) || caller.is_some_and(is_staff) || published {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("submission"))
+    }
+}
+
+/// Which of a challenge's submissions a list shows its reader: the rule of
+/// [`may_read_submission`] as a query's filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmissionsShown {
+    /// Staff: every submission.
+    All,
+    /// Before the challenge closes: the reader's own (none for an anonymous reader).
+    Own(Option<Uuid>),
+    /// Once it is closed: all but withdrawn ones, and the reader's own withdrawn ones.
+    PublishedAndOwn(Option<Uuid>),
+}
+
+/// The submissions of a challenge, `closed` or not, that `caller` sees in a list.
+pub fn submissions_shown(caller: Option<&Caller>, closed: bool) -> SubmissionsShown {
+    let me = caller.and_then(Caller::user_id);
+    if caller.is_some_and(is_staff) {
+        SubmissionsShown::All
+    } else if closed {
+        SubmissionsShown::PublishedAndOwn(me)
+    } else {
+        SubmissionsShown::Own(me)
+    }
+}
+
+/// Editing or withdrawing a submission: its talent only (staff neither). To
+/// anyone else it does not exist (404).
+pub fn may_change_submission(caller: &Caller, talent: Uuid) -> Result<()> {
+    if is_self(Some(caller), talent) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("submission"))
+    }
+}
+
+/// A hold, to read, capture or release: its talent, or a service holding
+/// `credits:hold` (for any talent's). Staff see a talent's holds in their
+/// list ([`may_read_private_of`]) but do not settle them. To anyone else
+/// the hold does not exist (404).
+pub fn may_settle_hold(caller: &Caller, talent: Uuid) -> Result<()> {
+    if is_self(Some(caller), talent) || caller.has_scope(Scope::CreditsHold) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("hold"))
+    }
+}
+
+/// The talent whose credits `caller` spends or holds: a person moves only
+/// their own (naming themselves or no one; another talent is 403); a service
+/// acts on any talent's credits, and must name the talent.
 pub fn credits_owner(caller: &Caller, named: Option<Uuid>) -> Result<Uuid> {
     match caller {
         Caller::User(u) => match named {
@@ -205,7 +286,267 @@ pub fn credits_owner(caller: &Caller, named: Option<Uuid>) -> Result<Uuid> {
     }
 }
 
-/// Admins may do what the other roles may not (e.g. move a talent out of Tier 5).
-pub fn is_admin(caller: &Caller) -> bool {
-    role(caller, ADMIN)
+/// Credits are granted to a talent by anyone allowed to but that talent (403).
+pub fn may_grant_to(caller: &Caller, talent: Uuid) -> Result<()> {
+    if is_self(Some(caller), talent) {
+        Err(DomainError::Forbidden(Denied::SelfGrant))
+    } else {
+        Ok(())
+    }
+}
+
+/// A transaction is reversed by anyone allowed to but its talent: a refund
+/// to oneself is a self-grant (403).
+pub fn may_reverse_for(caller: &Caller, talent: Uuid) -> Result<()> {
+    if is_self(Some(caller), talent) {
+        Err(DomainError::Forbidden(Denied::SelfRefund))
+    } else {
+        Ok(())
+    }
+}
+
+/// A submission is reviewed by anyone allowed to but its talent (403
+/// `own_submission`).
+pub fn may_review_work_of(caller: &Caller, talent: Uuid) -> Result<()> {
+    if is_self(Some(caller), talent) {
+        Err(DomainError::OwnSubmission)
+    } else {
+        Ok(())
+    }
+}
+
+/// A review is overturned by another reviewer than the one who wrote it (409
+/// `same_reviewer`): a second opinion is someone else's.
+pub fn may_overturn_review_of(caller: &Caller, reviewer: Uuid) -> Result<()> {
+    if is_self(Some(caller), reviewer) {
+        Err(DomainError::SameReviewer)
+    } else {
+        Ok(())
+    }
+}
+
+/// A talent's tier — certified, demoted, locked, nominated, handed off — is
+/// changed by anyone allowed to but that talent (403).
+pub fn may_change_tier_of(caller: &Caller, talent: Uuid) -> Result<()> {
+    if is_self(Some(caller), talent) {
+        Err(DomainError::Forbidden(Denied::OwnTier))
+    } else {
+        Ok(())
+    }
+}
+
+/// A talent leaves Tier 5 only by an admin's hand (403).
+pub fn may_move_out_of(caller: &Caller, from: Tier) -> Result<()> {
+    if from.get() == Tier::MAX && !role(caller, ADMIN) {
+        Err(DomainError::Forbidden(Denied::TierFiveNeedsAdmin))
+    } else {
+        Ok(())
+    }
+}
+
+/// A nomination is decided by anyone allowed to but who made it (403).
+pub fn may_decide_nomination(caller: &Caller, nominated_by: Uuid) -> Result<()> {
+    if is_self(Some(caller), nominated_by) {
+        Err(DomainError::Forbidden(Denied::OwnNomination))
+    } else {
+        Ok(())
+    }
+}
+
+/// An admin changes anyone's roles and status, but does not take their own
+/// admin role away or suspend themselves (409).
+pub fn may_change_user(
+    caller: &Caller,
+    target: Uuid,
+    roles: Option<&Roles>,
+    status: Option<UserStatus>,
+) -> Result<()> {
+    if !is_self(Some(caller), target) {
+        return Ok(());
+    }
+    if roles.is_some_and(|r| !r.contains(Role::Admin)) {
+        return Err(DomainError::OwnAdminRole);
+    }
+    if status == Some(UserStatus::Suspended) {
+        return Err(DomainError::SelfSuspension);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caller::{ServiceCaller, UserCaller};
+
+    fn person(roles: &[Role]) -> Caller {
+        Caller::User(UserCaller {
+            id: Uuid::now_v7(),
+            session_id: Uuid::now_v7(),
+            roles: Roles::new(roles.to_vec()),
+        })
+    }
+
+    fn service(scopes: Vec<Scope>) -> Caller {
+        Caller::Service(ServiceCaller {
+            key_id: Uuid::now_v7(),
+            scopes,
+        })
+    }
+
+    fn id(c: &Caller) -> Uuid {
+        c.user_id().expect("a person")
+    }
+
+    fn code(r: Result<()>) -> Option<&'static str> {
+        r.err().map(|e| e.code())
+    }
+
+    #[test]
+    fn private_records_are_the_talents_and_the_staffs_and_absent_to_others() {
+        let (me, other) = (person(&[Role::Talent]), person(&[Role::Talent]));
+        let staff = person(&[Role::Talent, Role::GenerativeLead]);
+        assert!(may_read_private_of(&me, id(&me)).is_ok());
+        assert!(may_read_private_of(&staff, id(&me)).is_ok());
+        assert_eq!(
+            code(may_read_private_of(&other, id(&me))),
+            Some("not_found")
+        );
+        assert_eq!(code(may_read_private_of(None, id(&me))), Some("not_found"));
+        assert_eq!(
+            code(may_read_private_of(
+                &service(vec![Scope::CreditsHold]),
+                id(&me)
+            )),
+            Some("not_found")
+        );
+        assert_eq!(
+            code(may_read_reviews_of(&other, id(&me))),
+            Some("not_found")
+        );
+        assert!(may_read_reviews_of(&staff, id(&me)).is_ok());
+    }
+
+    #[test]
+    fn a_submission_is_changed_by_its_talent_alone_and_read_by_all_once_published() {
+        let (me, other) = (person(&[Role::Talent]), person(&[Role::Talent]));
+        let admin = person(&[Role::Talent, Role::Admin]);
+        assert!(may_change_submission(&me, id(&me)).is_ok());
+        assert_eq!(
+            code(may_change_submission(&admin, id(&me))),
+            Some("not_found")
+        );
+        assert_eq!(
+            code(may_read_submission(Some(&other), id(&me), false)),
+            Some("not_found")
+        );
+        assert!(may_read_submission(None, id(&me), true).is_ok());
+        assert!(may_read_submission(Some(&admin), id(&me), false).is_ok());
+        assert_eq!(
+            submissions_shown(Some(&admin), false),
+            SubmissionsShown::All
+        );
+        assert_eq!(
+            submissions_shown(Some(&me), false),
+            SubmissionsShown::Own(Some(id(&me)))
+        );
+        assert_eq!(
+            submissions_shown(None, true),
+            SubmissionsShown::PublishedAndOwn(None)
+        );
+    }
+
+    #[test]
+    fn a_hold_is_its_talents_or_a_holding_services() {
+        let (me, other) = (person(&[Role::Talent]), person(&[Role::Talent]));
+        let admin = person(&[Role::Talent, Role::Admin]);
+        assert!(may_settle_hold(&me, id(&me)).is_ok());
+        assert!(may_settle_hold(&service(vec![Scope::CreditsHold]), id(&me)).is_ok());
+        assert_eq!(
+            code(may_settle_hold(
+                &service(vec![Scope::CreditsSpend]),
+                id(&me)
+            )),
+            Some("not_found")
+        );
+        assert_eq!(code(may_settle_hold(&other, id(&me))), Some("not_found"));
+        assert_eq!(code(may_settle_hold(&admin, id(&me))), Some("not_found"));
+    }
+
+    #[test]
+    fn what_only_others_may_do_to_a_talent_is_refused_to_that_talent() {
+        let manager = person(&[Role::Talent, Role::CommunityManager]);
+        let talent = Uuid::now_v7();
+        let m = id(&manager);
+        assert_eq!(code(may_grant_to(&manager, m)), Some("forbidden"));
+        assert_eq!(code(may_reverse_for(&manager, m)), Some("forbidden"));
+        assert_eq!(code(may_change_tier_of(&manager, m)), Some("forbidden"));
+        assert_eq!(code(may_decide_nomination(&manager, m)), Some("forbidden"));
+        assert_eq!(
+            code(may_review_work_of(&manager, m)),
+            Some("own_submission")
+        );
+        assert_eq!(
+            code(may_overturn_review_of(&manager, m)),
+            Some("same_reviewer")
+        );
+        for rule in [
+            may_grant_to,
+            may_reverse_for,
+            may_change_tier_of,
+            may_decide_nomination,
+            may_review_work_of,
+            may_overturn_review_of,
+        ] {
+            assert!(rule(&manager, talent).is_ok());
+        }
+        let five = Tier::new(5).expect("tier");
+        assert_eq!(code(may_move_out_of(&manager, five)), Some("forbidden"));
+        assert!(may_move_out_of(&person(&[Role::Admin]), five).is_ok());
+        assert!(may_move_out_of(&manager, Tier::new(4).expect("tier")).is_ok());
+    }
+
+    #[test]
+    fn a_person_moves_their_own_credits_and_a_service_names_whose() {
+        let me = person(&[Role::Talent]);
+        let other = Uuid::now_v7();
+        assert_eq!(credits_owner(&me, None).ok(), Some(id(&me)));
+        assert_eq!(credits_owner(&me, Some(id(&me))).ok(), Some(id(&me)));
+        assert_eq!(
+            credits_owner(&me, Some(other)).err().map(|e| e.code()),
+            Some("forbidden")
+        );
+        let svc = service(vec![Scope::CreditsSpend]);
+        assert_eq!(credits_owner(&svc, Some(other)).ok(), Some(other));
+        assert!(credits_owner(&svc, None).is_err());
+    }
+
+    #[test]
+    fn an_admin_keeps_their_own_admin_role_and_status() {
+        let admin = person(&[Role::Talent, Role::Admin]);
+        let me = id(&admin);
+        let talent_only = Roles::new(vec![Role::Talent]);
+        assert_eq!(
+            code(may_change_user(&admin, me, Some(&talent_only), None)),
+            Some("cannot_remove_own_admin_role")
+        );
+        assert_eq!(
+            code(may_change_user(
+                &admin,
+                me,
+                None,
+                Some(UserStatus::Suspended)
+            )),
+            Some("cannot_suspend_self")
+        );
+        assert!(may_change_user(&admin, me, None, Some(UserStatus::Active)).is_ok());
+        assert!(
+            may_change_user(
+                &admin,
+                Uuid::now_v7(),
+                Some(&talent_only),
+                Some(UserStatus::Suspended)
+            )
+            .is_ok()
+        );
+    }
 }

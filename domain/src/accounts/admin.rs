@@ -10,7 +10,7 @@ use super::{Account, account_of, find_user};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
 use crate::events::{self, Event, StatusChanged};
-use crate::policy::{Allowed, ManageUsers};
+use crate::policy::{self, Allowed, ManageUsers};
 use crate::types::{Role, Roles, UserStatus};
 use crate::{audit, now, tiers};
 
@@ -42,14 +42,7 @@ pub async fn admin_update_user(
     if roles.is_none() && status.is_none() {
         return super::get_account(db, target).await;
     }
-    if caller.user_id() == Some(target) {
-        if roles.as_ref().is_some_and(|r| !r.contains(Role::Admin)) {
-            return Err(DomainError::OwnAdminRole);
-        }
-        if status == Some(UserStatus::Suspended) {
-            return Err(DomainError::SelfSuspension);
-        }
-    }
+    policy::may_change_user(caller, target, roles.as_ref(), status)?;
     let t = now();
     let txn = db::begin_write(db).await?;
     // Serialises with an erasure (which takes the same lock).

@@ -119,9 +119,7 @@ pub async fn review(
     let request = serde_json::json!({ "submission_id": submission_id, "review": spec });
     idempotency::run_optional(db, idem, "review", &request, async |tx| {
         let s = find_submission(tx, submission_id).await?;
-        if s.talent_id == reviewer {
-            return Err(DomainError::OwnSubmission);
-        }
+        policy::may_review_work_of(caller, s.talent_id)?;
         // The talent's credits first (see `ledger::rewards`), then the submission.
         ledger::lock_account(tx, s.talent_id).await?;
         let c = find(tx, s.challenge_id).await?;
@@ -136,8 +134,8 @@ pub async fn review(
             Some(id) => Some(find_review(tx, id).await?),
             None => None,
         };
-        if previous.as_ref().is_some_and(|p| p.reviewer_id == reviewer) {
-            return Err(DomainError::SameReviewer);
+        if let Some(p) = &previous {
+            policy::may_overturn_review_of(caller, p.reviewer_id)?;
         }
         let (id, at) = (new_id(), now());
         let outputs = i32::try_from(spec.outputs_meeting_standard).unwrap_or_default();
@@ -344,9 +342,7 @@ pub async fn list_reviews(
     limit: Limit,
 ) -> Result<Page<Review>> {
     let s = find_submission(db, submission_id).await?;
-    if !(caller.user_id() == Some(s.talent_id) || policy::is_staff(caller)) {
-        return Err(DomainError::NotFound("submission"));
-    }
+    policy::may_read_reviews_of(caller, s.talent_id)?;
     let after: Option<Uuid> = page::decode(cursor)?;
     let mut b = SqlBuilder::new("SELECT * FROM reviews WHERE submission_id = ");
     let p = b.bind(submission_id);

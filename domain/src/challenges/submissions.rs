@@ -17,7 +17,7 @@ use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
 use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
-use crate::policy::{self, Allowed, SubmitWork};
+use crate::policy::{self, Allowed, SubmissionsShown, SubmitWork};
 use crate::types::{Limit, Text, Url, Validator};
 use crate::{new_id, now, tiers, verification};
 
@@ -324,14 +324,6 @@ pub async fn submit(
     .await
 }
 
-/// Whether `caller` may read a submission: its talent, staff, or anyone
-/// once the challenge is closed (withdrawn work stays private).
-fn can_read(caller: Option<&Caller>, s: &SubmissionRow, status: ChallengeStatus) -> bool {
-    let own = caller.and_then(Caller::user_id) == Some(s.talent_id);
-    own || caller.is_some_and(policy::is_staff)
-        || (status == ChallengeStatus::Closed && s.status != SubmissionStatus::Withdrawn)
-}
-
 pub async fn get_submission(
     db: &DatabaseConnection,
     caller: Option<&Caller>,
@@ -339,9 +331,9 @@ pub async fn get_submission(
 ) -> Result<Submission> {
     let s = find_submission(db, id).await?;
     let c = find(db, s.challenge_id).await?;
-    if !can_read(caller, &s, c.status) {
-        return Err(DomainError::NotFound("submission"));
-    }
+    // Published: the challenge is closed and the work was not withdrawn.
+    let published = c.status == ChallengeStatus::Closed && s.status != SubmissionStatus::Withdrawn;
+    policy::may_read_submission(caller, s.talent_id, published)?;
     s.view(caller.is_some_and(policy::is_staff))
 }
 
@@ -366,28 +358,28 @@ pub async fn list_submissions(
 ) -> Result<Page<Submission>> {
     let before: Option<Uuid> = page::decode(cursor)?;
     let staff = caller.is_some_and(policy::is_staff);
-    let me = caller.and_then(Caller::user_id);
     let mut b = SqlBuilder::new("SELECT s.* FROM submissions s WHERE 1 = 1");
     if let Some(cid) = f.challenge {
         let c = super::get(db, caller, cid).await?;
         let p = b.bind(cid);
         b.push(&format!(" AND s.challenge_id = {p}"));
-        if !staff {
-            if c.status == ChallengeStatus::Closed {
+        let closed = c.status == ChallengeStatus::Closed;
+        match policy::submissions_shown(caller, closed) {
+            SubmissionsShown::All => {}
+            SubmissionsShown::PublishedAndOwn(me) => {
                 let p = b.bind(me.unwrap_or_default());
                 b.push(&format!(
                     " AND (s.status <> 'withdrawn' OR s.talent_id = {p})"
                 ));
-            } else {
+            }
+            SubmissionsShown::Own(me) => {
                 let p = b.bind(me.unwrap_or_default());
                 b.push(&format!(" AND s.talent_id = {p}"));
             }
         }
     }
     if let Some(t) = f.talent {
-        if !(staff || me == Some(t)) {
-            return Err(DomainError::NotFound("talent"));
-        }
+        policy::may_read_private_of(caller, t)?;
         let p = b.bind(t);
         b.push(&format!(" AND s.talent_id = {p}"));
     }
@@ -417,9 +409,7 @@ async fn own_and_open<C: ConnectionTrait>(
     id: Uuid,
 ) -> Result<SubmissionRow> {
     let s = find_submission(db, id).await?;
-    if caller.user_id() != Some(s.talent_id) {
-        return Err(DomainError::NotFound("submission"));
-    }
+    policy::may_change_submission(caller, s.talent_id)?;
     if s.status == SubmissionStatus::Withdrawn {
         return Err(DomainError::SubmissionWithdrawn);
     }

@@ -15,7 +15,7 @@ use crate::db;
 use crate::entities::ledger_transactions;
 use crate::error::{DomainError, Result};
 use crate::idempotency::{self, Idempotency};
-use crate::policy::{self, Allowed, ClaimAllowance, Denied, GrantCredits};
+use crate::policy::{self, Allowed, ClaimAllowance, GrantCredits};
 use crate::types::{Amount, Text, Validator};
 use crate::{audit, now, tiers, verification};
 
@@ -50,9 +50,7 @@ pub async fn grant(
     req: GrantRequest,
 ) -> Result<CreditTransaction> {
     let caller = allowed.caller();
-    if !policy::may_move_credits_of(caller, req.talent_id) {
-        return Err(DomainError::Forbidden(Denied::SelfGrant));
-    }
+    policy::may_grant_to(caller, req.talent_id)?;
     let idem = Idempotency::required(idem)?;
     let actor = caller.actor();
     idempotency::run(db, idem, "grant", &req, async |tx| {

@@ -110,18 +110,19 @@ pub async fn hold(
     .await
 }
 
-/// A hold as its talent or a service with `credits:hold` may see it; to
-/// anyone else it does not exist.
+/// A hold, when `caller` may see and settle it (`policy::may_settle_hold`:
+/// to anyone else it does not exist).
 async fn hold_for<C: ConnectionTrait>(
     db: &C,
     caller: &Caller,
     hold_id: Uuid,
 ) -> Result<credit_holds::Model> {
-    credit_holds::Entity::find_by_id(hold_id)
+    let h = credit_holds::Entity::find_by_id(hold_id)
         .one(db)
         .await?
-        .filter(|h| policy::can_settle_hold_of(caller, h.talent_id))
-        .ok_or(DomainError::NotFound("hold"))
+        .ok_or(DomainError::NotFound("hold"))?;
+    policy::may_settle_hold(caller, h.talent_id)?;
+    Ok(h)
 }
 
 /// A hold, to its talent or a service with `credits:hold`.

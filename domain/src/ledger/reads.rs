@@ -15,20 +15,10 @@ use crate::page::{self, Page};
 use crate::policy;
 use crate::types::Limit;
 
-/// A talent's own account is readable by them and by staff; to anyone else
-/// it does not exist.
-fn can_read(caller: &Caller, talent_id: Uuid) -> Result<()> {
-    if policy::can_read_credits_of(caller, talent_id) {
-        Ok(())
-    } else {
-        Err(DomainError::NotFound("talent"))
-    }
-}
-
 /// Available and held credits. Expired holds are released first, so what is
 /// shown is what can be spent.
 pub async fn balance(db: &DatabaseConnection, caller: &Caller, talent_id: Uuid) -> Result<Balance> {
-    can_read(caller, talent_id)?;
+    policy::may_read_private_of(caller, talent_id)?;
     let mut account = talent_account(db, talent_id).await?;
     if account.held > 0 {
         let at = now();
@@ -116,7 +106,7 @@ pub async fn history(
     cursor: Option<&str>,
     limit: Limit,
 ) -> Result<Page<CreditTransaction>> {
-    can_read(caller, talent_id)?;
+    policy::may_read_private_of(caller, talent_id)?;
     let before: Option<i64> = page::decode(cursor)?;
     let account = talent_account(db, talent_id).await?;
     let mut b = SqlBuilder::new(HISTORY_COLUMNS);

@@ -16,7 +16,7 @@ use crate::db;
 use crate::entities::ledger_transactions;
 use crate::error::{DomainError, Result};
 use crate::idempotency::{self, Idempotency};
-use crate::policy::{self, Allowed, Denied, ReverseTransaction};
+use crate::policy::{self, Allowed, ReverseTransaction};
 use crate::types::Text;
 use crate::{audit, now};
 
@@ -91,9 +91,7 @@ async fn reverse_in(
         .one(tx)
         .await?
         .ok_or(DomainError::NotFound("transaction"))?;
-    if !policy::may_move_credits_of(caller, orig.talent_id) {
-        return Err(DomainError::Forbidden(Denied::SelfRefund));
-    }
+    policy::may_reverse_for(caller, orig.talent_id)?;
     if matches!(
         orig.kind,
         TransactionKind::Reversal | TransactionKind::Clawback

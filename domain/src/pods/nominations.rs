@@ -19,7 +19,7 @@ use crate::error::{DomainError, Result};
 use crate::events::{self, Event, HandoffAccepted};
 use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
-use crate::policy::{Allowed, DecideHandoffs, Denied, NominateTalents, ViewTalentEngine};
+use crate::policy::{self, Allowed, DecideHandoffs, NominateTalents, ViewTalentEngine};
 use crate::tiers::{self, Certificate, TierChange};
 use crate::types::{Limit, Text, Track};
 use crate::{audit, new_id, now, verification};
@@ -134,9 +134,7 @@ pub async fn nominate(
         .caller()
         .user_id()
         .ok_or_else(|| DomainError::bug("a nomination by a service"))?;
-    if me == spec.talent_id {
-        return Err(DomainError::Forbidden(Denied::OwnTier));
-    }
+    policy::may_change_tier_of(allowed.caller(), spec.talent_id)?;
     let note =
         Text::parse("note", &spec.note, 0, 2000).map_err(|e| DomainError::Validation(vec![e]))?;
     idempotency::run_optional(db, idem, "handoff.nominate", &spec, async |tx| {
@@ -397,12 +395,8 @@ pub async fn accept(
         .ok_or_else(|| DomainError::bug("a decision by a service"))?;
     idempotency::run_optional(db, idem, "handoff.accept", &serde_json::json!({ "nomination": id, "accept": spec }), async |tx| {
         let n = find(tx, id).await?;
-        if n.talent_id == lead {
-            return Err(DomainError::Forbidden(Denied::OwnTier));
-        }
-        if n.nominated_by == lead {
-            return Err(DomainError::Forbidden(Denied::OwnNomination));
-        }
+        policy::may_change_tier_of(allowed.caller(), n.talent_id)?;
+        policy::may_decide_nomination(allowed.caller(), n.nominated_by)?;
         tiers::lock_talent(tx, n.talent_id).await?;
         verification::require_active(tx, n.talent_id).await?;
         let n = find(tx, id).await?;
@@ -496,9 +490,7 @@ pub async fn decline(
         .map_err(|e| DomainError::Validation(vec![e]))?;
     idempotency::run_optional(db, idem, "handoff.decline", &serde_json::json!({ "nomination": id, "decline": spec }), async |tx| {
         let n = find(tx, id).await?;
-        if n.nominated_by == lead {
-            return Err(DomainError::Forbidden(Denied::OwnNomination));
-        }
+        policy::may_decide_nomination(allowed.caller(), n.nominated_by)?;
         pending(&n)?;
         let at = now();
         let decided = db::execute(

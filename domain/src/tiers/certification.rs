@@ -13,7 +13,7 @@ use super::tracks::PlaybookStatus;
 use crate::db;
 use crate::error::{DomainError, FieldError, Result};
 use crate::idempotency::{self, Idempotency};
-use crate::policy::{Allowed, CertifyTalents, Denied};
+use crate::policy::{self, Allowed, CertifyTalents};
 use crate::types::{Text, Track};
 use crate::{audit, new_id, now, verification};
 
@@ -48,9 +48,7 @@ pub async fn certify(
         .caller()
         .user_id()
         .ok_or_else(|| DomainError::bug("a certification by a service"))?;
-    if manager == talent {
-        return Err(DomainError::Forbidden(Denied::OwnTier));
-    }
+    policy::may_change_tier_of(allowed.caller(), talent)?;
     let note = Text::parse("note", note, 0, 2000).map_err(|e| DomainError::Validation(vec![e]))?;
     idempotency::run_optional(
         db,

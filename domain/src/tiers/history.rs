@@ -115,9 +115,7 @@ pub async fn tier_history(
     cursor: Option<&str>,
     limit: Limit,
 ) -> Result<Page<TierChange>> {
-    if !(caller.user_id() == Some(talent) || policy::is_staff(caller)) {
-        return Err(DomainError::NotFound("talent"));
-    }
+    policy::may_read_private_of(caller, talent)?;
     if !db::exists(db, "SELECT 1 FROM users WHERE id = $1", [talent.into()]).await? {
         return Err(DomainError::NotFound("talent"));
     }

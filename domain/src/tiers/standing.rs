@@ -18,7 +18,7 @@ use crate::db;
 use crate::error::{DomainError, Result};
 use crate::events::{self, Event, TierDemoted};
 use crate::idempotency::{self, Idempotency};
-use crate::policy::{self, Allowed, ChangeTiers, Denied, EnrolInTrack};
+use crate::policy::{self, Allowed, ChangeTiers, EnrolInTrack};
 use crate::types::{Text, Tier, Track};
 use crate::{audit, now};
 
@@ -246,9 +246,7 @@ pub async fn demote(
     let me = caller
         .user_id()
         .ok_or_else(|| DomainError::bug("a demotion by a service"))?;
-    if me == talent {
-        return Err(DomainError::Forbidden(Denied::OwnTier));
-    }
+    policy::may_change_tier_of(caller, talent)?;
     let reason = Text::parse("reason", &spec.reason, 1, 2000);
     let tier = Tier::parse("tier", spec.tier);
     let (reason, demoted_to) = match (reason, tier) {
@@ -270,10 +268,8 @@ pub async fn demote(
                 .await?
                 .pop()
                 .ok_or(DomainError::NotFound("enrolment in this track"))?;
+            policy::may_move_out_of(caller, row.tier)?;
             let from = row.tier.get();
-            if from == 5 && !policy::is_admin(caller) {
-                return Err(DomainError::Forbidden(Denied::TierFiveNeedsAdmin));
-            }
             if to >= from {
                 return Err(DomainError::field(
                     "tier",
@@ -346,9 +342,7 @@ pub async fn set_lock(
     spec: LockSpec,
 ) -> Result<TrackStanding> {
     let caller = allowed.caller();
-    if caller.user_id() == Some(talent) {
-        return Err(DomainError::Forbidden(Denied::OwnTier));
-    }
+    policy::may_change_tier_of(caller, talent)?;
     let reason = Text::parse("reason", &spec.reason, 1, 2000)
         .map_err(|e| DomainError::Validation(vec![e]))?;
     let tx = db::begin_write(db).await?;

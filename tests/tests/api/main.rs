@@ -20,6 +20,7 @@ mod faults;
 mod instances;
 mod logout_across_instances;
 mod openapi;
+mod ownership;
 mod pods;
 mod rate_limits;
 mod retries;
