@@ -258,55 +258,6 @@ impl ResponseError for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// A documented response: `description`, with a `Problem` body.
-pub(crate) fn problem_response(
-    description: &str,
-) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
-                    .build(),
-            )
-            .build(),
-    )
-}
-
-macro_rules! problem_responses {
-    ($($(#[$doc:meta])* $name:ident => $status:literal, $description:literal;)*) => {
-        $(
-            $(#[$doc])*
-            pub struct $name;
-
-            impl utoipa::IntoResponses for $name {
-                fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
-                    [($status.to_owned(), $crate::error::problem_response($description))].into()
-                }
-            }
-        )*
-    };
-}
-
-/// For other modules' response lists (`routes::responses`).
-pub(crate) use problem_responses;
-
-/// The documented error responses, for `#[utoipa::path(responses(...))]`.
-pub mod responses {
-    problem_responses! {
-        BadRequest => "400", "The body is not valid JSON";
-        Unauthorized => "401", "Not signed in, or the token or key is invalid, expired or revoked";
-        Forbidden => "403", "Signed in, but not allowed to do this";
-        NotFound => "404", "No such resource, or not yours to see";
-        Conflict => "409", "Conflicts with the current state (taken, insufficient credits, already settled…)";
-        Unprocessable => "422", "Invalid fields (see `errors`), or an Idempotency-Key reused with another body";
-        TooManyRequests => "429", "Rate limited; retry after `Retry-After` seconds";
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,11 +12,12 @@ use kartel_domain::mail::{self, Outgoing};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use prometheus::IntCounter;
+use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::configuration::Settings;
-use crate::state::AppState;
 
 /// How long a sender holds a message before another may take it: longer
 /// than the worst hand-off (each SMTP step times out after
@@ -41,6 +42,12 @@ pub struct Mailer {
     stopping: std::sync::atomic::AtomicBool,
     transport: Transport,
     from: Mailbox,
+    db: DatabaseConnection,
+    /// How often it looks at the outbox, and the first retry's wait.
+    poll: Duration,
+    retry_seconds: u64,
+    /// `kartel_mailer_polls_total`.
+    polls: IntCounter,
 }
 
 /// How a hand-off ended.
@@ -52,8 +59,12 @@ enum Outcome {
 
 impl Mailer {
     /// Checked at start-up (`Settings::validate`), so this only fails on a
-    /// setting changed since.
-    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+    /// setting changed since. `polls` counts its looks at the outbox.
+    pub fn new(
+        settings: &Settings,
+        db: DatabaseConnection,
+        polls: IntCounter,
+    ) -> anyhow::Result<Self> {
         let transport = match &settings.smtp_url {
             Some(url) => Transport::Smtp(Box::new(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
@@ -72,6 +83,10 @@ impl Mailer {
             stopping: std::sync::atomic::AtomicBool::new(false),
             transport,
             from,
+            db,
+            poll: Duration::from_millis(settings.mail_poll_millis),
+            retry_seconds: settings.mail_retry_seconds,
+            polls,
         })
     }
 
@@ -133,18 +148,17 @@ impl Mailer {
 
 /// Starts the mailer of this instance; `Mailer::stop` ends it (await the
 /// handle to let the message in hand finish).
-pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
+pub fn spawn(mailer: Arc<Mailer>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let poll = Duration::from_millis(state.settings.mail_poll_millis);
         loop {
-            send_due(&state).await;
-            state.runs.mailer_polls.inc();
-            if state.mailer.is_stopping() {
+            send_due(&mailer).await;
+            mailer.polls.inc();
+            if mailer.is_stopping() {
                 return;
             }
             tokio::select! {
-                _ = state.mailer.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = mailer.wake.notified() => {}
+                _ = tokio::time::sleep(mailer.poll) => {}
             }
         }
     })
@@ -152,10 +166,10 @@ pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
 
 /// Sends what is due, one message per lease, until nothing is due, the
 /// server refuses for now, or the instance stops.
-async fn send_due(state: &AppState) {
+async fn send_due(mailer: &Mailer) {
     let lease = chrono::Duration::seconds(LEASE_SECONDS);
-    while !state.mailer.is_stopping() {
-        let m = match mail::take_next(&state.db, lease).await {
+    while !mailer.is_stopping() {
+        let m = match mail::take_next(&mailer.db, lease).await {
             Ok(Some(m)) => m,
             Ok(None) => return,
             Err(e) => {
@@ -163,13 +177,13 @@ async fn send_due(state: &AppState) {
                 return;
             }
         };
-        match state.mailer.hand_off(&m).await {
-            Outcome::Sent => record_sent(state, &m).await,
+        match mailer.hand_off(&m).await {
+            Outcome::Sent => record_sent(&mailer.db, &m).await,
             Outcome::Retry(error) => {
-                let wait = backoff(state.settings.mail_retry_seconds, m.attempts);
+                let wait = backoff(mailer.retry_seconds, m.attempts);
                 tracing::warn!(id = %m.id, attempts = m.attempts + 1, retry_in_seconds = wait, %error, "mail not handed off; will retry");
                 let at = kartel_domain::now() + chrono::Duration::seconds(wait as i64);
-                if let Err(e) = mail::mark_retry(&state.db, &m, &error, at).await {
+                if let Err(e) = mail::mark_retry(&mailer.db, &m, &error, at).await {
                     tracing::warn!(id = %m.id, error = %e, "mailer: cannot record the retry (the lease runs out and it is tried again)");
                 }
                 // The server is refusing for now: wait for the next poll.
@@ -177,7 +191,7 @@ async fn send_due(state: &AppState) {
             }
             Outcome::Failed(error) => {
                 tracing::error!(id = %m.id, to = %m.to_address, %error, "mail refused for good");
-                if let Err(e) = mail::mark_failed(&state.db, &m, &error).await {
+                if let Err(e) = mail::mark_failed(&mailer.db, &m, &error).await {
                     tracing::warn!(id = %m.id, error = %e, "mailer: cannot record the refusal");
                 }
             }
@@ -187,10 +201,10 @@ async fn send_due(state: &AppState) {
 
 /// The server accepted `m`: it must be marked sent, or it would go out again
 /// when the lease ends. Tried until it lands (well within the lease).
-async fn record_sent(state: &AppState, m: &Outgoing) {
+async fn record_sent(db: &DatabaseConnection, m: &Outgoing) {
     let mut wait = Duration::from_millis(100);
     for _ in 0..12 {
-        match mail::mark_sent(&state.db, m).await {
+        match mail::mark_sent(db, m).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(id = %m.id, error = %e, "mailer: cannot mark a sent message yet; trying again");

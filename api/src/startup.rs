@@ -23,12 +23,12 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::configuration::Settings;
 use crate::error::ApiError;
 use crate::key_cache::KeyCache;
-use crate::keys::Keys;
 use crate::leaderboards::Leaderboards;
 use crate::metrics::{EventsCollector, PoolCollector};
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::RateLimiter;
 use crate::routes;
+use crate::signing_keys::SigningKeys;
 use crate::state::AppState;
 use crate::{extractors, jobs, middleware};
 
@@ -98,7 +98,7 @@ impl Application {
             },
             None => Leaderboards::memory(),
         };
-        let keys = Keys::load(&settings)?;
+        let keys = SigningKeys::load(&settings)?;
         let listener = TcpListener::bind(settings.addr).map_err(|e| {
             anyhow::anyhow!(
                 "invalid setting KARTEL_ADDR: cannot listen on {}: {e}",
@@ -110,13 +110,18 @@ impl Application {
             settings.dashboard_cache_seconds,
         ));
         let key_cache = KeyCache::new(Duration::from_secs(settings.api_key_cache_seconds));
-        let mailer = crate::mailer::Mailer::new(&settings)?;
+        let runs = crate::metrics::Runs::new()?;
+        let mailer = Arc::new(crate::mailer::Mailer::new(
+            &settings,
+            db.clone(),
+            runs.mailer_polls.clone(),
+        )?);
         let links = kartel_domain::mail::Links::new(&settings.public_url);
         let public_cache = crate::response_cache::ResponseCache::new(Duration::from_millis(
             settings.public_cache_millis,
         ));
         let state = Arc::new(AppState {
-            runs: crate::metrics::Runs::new()?,
+            runs,
             public_cache,
             mailer,
             links,
@@ -153,7 +158,7 @@ impl Application {
     /// Serves, with the background jobs running, until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let jobs = jobs::spawn(self.state.clone());
-        let mailer = crate::mailer::spawn(self.state.clone());
+        let mailer = crate::mailer::spawn(self.state.mailer.clone());
         let result = self.server.await;
         jobs.abort();
         // The mailer finishes the message in hand (a hand-off the server

@@ -6,19 +6,19 @@ use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 
 use crate::configuration::Settings;
-use crate::keys::Keys;
 use crate::ratelimit::RateLimiter;
+use crate::signing_keys::SigningKeys;
 
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub keys: Keys,
+    pub keys: SigningKeys,
     pub settings: Settings,
     pub limiter: RateLimiter,
     pub redis: Option<ConnectionManager>,
     pub key_cache: crate::key_cache::KeyCache,
     pub leaderboards: crate::leaderboards::Leaderboards,
     pub dashboard: crate::dashboard_cache::DashboardCache,
-    pub mailer: crate::mailer::Mailer,
+    pub mailer: Arc<crate::mailer::Mailer>,
     pub public_cache: crate::response_cache::ResponseCache,
     /// Rounds of the background loops, shown on `/metrics`.
     pub runs: crate::metrics::Runs,

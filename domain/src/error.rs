@@ -5,10 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::challenges::ChallengeStatus;
-use crate::ledger::HoldStatus;
-use crate::policy::Denied;
-use crate::types::{Track, UserStatus};
+use crate::enums::{ChallengeStatus, HoldStatus, Track, UserStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -361,3 +358,41 @@ impl DomainError {
 }
 
 pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+/// Why a caller was refused (403 `forbidden`); the rules that refuse are
+/// in `policy`, which re-exports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The action needs a role or scope the caller lacks.
+    Needs(&'static str),
+    /// A person moves only their own credits.
+    OwnCreditsOnly,
+    /// Nobody grants credits to themselves.
+    SelfGrant,
+    /// Nobody reverses a transaction of their own credits (a self-refund).
+    SelfRefund,
+    /// Nobody certifies, demotes or locks their own tier.
+    OwnTier,
+    /// Only an admin moves a talent out of Tier 5.
+    TierFiveNeedsAdmin,
+    /// Who nominated a talent does not also decide the nomination.
+    OwnNomination,
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Needs(who) => write!(f, "this needs {who}"),
+            Self::OwnCreditsOnly => f.write_str("you can only use your own credits"),
+            Self::SelfGrant => f.write_str("nobody can grant credits to themselves"),
+            Self::SelfRefund => {
+                f.write_str("nobody can reverse a transaction of their own credits")
+            }
+            Self::OwnTier => f.write_str("nobody can change their own tier"),
+            Self::TierFiveNeedsAdmin => f.write_str("only an admin moves a talent out of Tier 5"),
+            Self::OwnNomination => {
+                f.write_str("who nominated a talent does not also decide the nomination")
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod caller;
 pub mod challenges;
 pub mod db;
 pub mod entities;
+pub mod enums;
 pub mod error;
 pub mod events;
 pub mod idempotency;

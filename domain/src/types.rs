@@ -1,10 +1,10 @@
 //! Newtypes that parse: once a value has one of these types it is valid, so
 //! the rest of the domain never sees an unchecked email, handle or amount.
 
-use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::enums::{Track, UserStatus};
 use crate::error::FieldError;
 
 type Parsed<T> = Result<T, FieldError>;
@@ -282,32 +282,6 @@ impl Roles {
     }
 }
 
-/// A person's account status.
-// Stored as text; a value this version does not know is a decode error,
-// never `Active`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-pub enum UserStatus {
-    Active,
-    Suspended,
-    /// Erased at the person's request: the row stays (the books, reviews and
-    /// history point at it) under a pseudonym, and nobody signs in as it.
-    Erased,
-}
-
-impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Erased => "erased",
-        }
-    }
-}
-
 /// What a service API key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum Scope {
@@ -522,50 +496,5 @@ impl Validator {
     ) -> Result<T, crate::DomainError> {
         self.finish()?;
         build().ok_or_else(|| crate::DomainError::bug("a checked field is missing"))
-    }
-}
-
-/// The five role tracks a talent is certified in.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    EnumIter,
-    DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-pub enum Track {
-    WorkflowEngineer,
-    AiGeneralist,
-    Preditor,
-    DataLoraSpecialist,
-    DataEngineer,
-}
-
-impl Track {
-    pub const ALL: [Track; 5] = [
-        Track::WorkflowEngineer,
-        Track::AiGeneralist,
-        Track::Preditor,
-        Track::DataLoraSpecialist,
-        Track::DataEngineer,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Track::WorkflowEngineer => "workflow_engineer",
-            Track::AiGeneralist => "ai_generalist",
-            Track::Preditor => "preditor",
-            Track::DataLoraSpecialist => "data_lora_specialist",
-            Track::DataEngineer => "data_engineer",
-        }
     }
 }

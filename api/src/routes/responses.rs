@@ -1,9 +1,52 @@
-//! Documented error responses that `crate::error::responses` does not have,
-//! for `#[utoipa::path(responses(...))]`. Same shape as there: each is one
-//! status with a `Problem` body and a description; use them beside those.
+//! The documented error responses, for `#[utoipa::path(responses(...))]`:
+//! each is one status with a `Problem` body and a description. The general
+//! ones first, then those particular to some operations.
 
-use crate::error::problem_responses;
+/// A documented response: `description`, with a `Problem` body.
+pub(crate) fn problem_response(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+            .build(),
+    )
+}
 
+macro_rules! problem_responses {
+    ($($(#[$doc:meta])* $name:ident => $status:literal, $description:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+                    [($status.to_owned(), $crate::routes::responses::problem_response($description))].into()
+                }
+            }
+        )*
+    };
+}
+
+// The general refusals, any operation's.
+problem_responses! {
+    BadRequest => "400", "The body is not valid JSON";
+    Unauthorized => "401", "Not signed in, or the token or key is invalid, expired or revoked";
+    Forbidden => "403", "Signed in, but not allowed to do this";
+    NotFound => "404", "No such resource, or not yours to see";
+    Conflict => "409", "Conflicts with the current state (taken, insufficient credits, already settled…)";
+    Unprocessable => "422", "Invalid fields (see `errors`), or an Idempotency-Key reused with another body";
+    TooManyRequests => "429", "Rate limited; retry after `Retry-After` seconds";
+}
+
+// Refusals particular to some operations.
 problem_responses! {
     /// A GET's query string was refused (a GET has no body and no
     /// `Idempotency-Key`).

@@ -14,7 +14,7 @@ mod standings;
 mod submissions;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DeriveActiveEnum, EnumIter, FromQueryResult};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -35,45 +35,11 @@ pub use submissions::{
     get_submission, list_submissions, submit, update_submission, withdraw, withdraw_waiting_of,
 };
 
+pub use crate::enums::ChallengeStatus;
+
 use crate::db;
 use crate::error::{DomainError, Result};
 use crate::types::{Tier, Track};
-
-/// Where a challenge stands.
-// Stored as text; an unknown value is a decode error.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-pub enum ChallengeStatus {
-    Draft,
-    Open,
-    Judging,
-    Closed,
-    Cancelled,
-}
-
-impl ChallengeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Open => "open",
-            Self::Judging => "judging",
-            Self::Closed => "closed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    /// The legal moves: draft → open → judging → closed; draft or open → cancelled.
-    pub fn can_become(self, to: Self) -> bool {
-        use ChallengeStatus::*;
-        matches!(
-            (self, to),
-            (Draft, Open) | (Open, Judging) | (Judging, Closed) | (Draft | Open, Cancelled)
-        )
-    }
-}
 
 /// A challenge as everyone sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

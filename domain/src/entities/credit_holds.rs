@@ -9,7 +9,7 @@ pub struct Model {
     pub account_id: Uuid,
     pub amount: i64,
     pub purpose: String,
-    pub status: crate::ledger::HoldStatus,
+    pub status: crate::enums::HoldStatus,
     pub captured_amount: Option<i64>,
     pub capture_transaction_id: Option<Uuid>,
     pub actor_kind: String,

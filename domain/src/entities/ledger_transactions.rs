@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub kind: crate::ledger::TransactionKind,
+    pub kind: crate::enums::TransactionKind,
     pub talent_id: Uuid,
     pub amount: i64,
     pub memo: String,

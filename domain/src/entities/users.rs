@@ -11,7 +11,7 @@ pub struct Model {
     pub bio: Option<String>,
     pub password_hash: String,
     pub roles: Json,
-    pub status: crate::types::UserStatus,
+    pub status: crate::enums::UserStatus,
     /// A JSON array of URLs; null when never set.
     pub portfolio_links: Option<Json>,
     pub email_verified_at: Option<DateTimeUtc>,

@@ -24,11 +24,11 @@ mod rewards;
 mod spends;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use crate::enums::{HoldStatus, TransactionKind};
 pub use grants::{
     GrantRequest, claim_allowance, claim_allowance_at, grant, reward, reward_submission,
 };
@@ -57,50 +57,6 @@ pub const MAX_BALANCE: i64 = 1_000_000_000_000;
 /// Hold expiry bounds, in seconds.
 pub const HOLD_DEFAULT_SECONDS: i64 = 900;
 pub const HOLD_MAX_SECONDS: i64 = 7 * 24 * 3600;
-
-/// What a transaction is.
-// Stored as text; an unknown value is a decode error.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-pub enum TransactionKind {
-    Grant,
-    Allowance,
-    Reward,
-    Spend,
-    Capture,
-    Reversal,
-    /// A reward taken back from its talent: an overturn to rejected, or the
-    /// collection of what such an overturn left owed.
-    Clawback,
-}
-
-/// Where a hold stands.
-// Stored as text; an unknown value is a decode error, never `Pending`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-pub enum HoldStatus {
-    Pending,
-    Captured,
-    Released,
-    Expired,
-}
-
-impl HoldStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Captured => "captured",
-            Self::Released => "released",
-            Self::Expired => "expired",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Balance {

@@ -3,11 +3,9 @@
 //! the next tier's requirements hold, down only after the track's grace
 //! period, never while locked, never for Tier 4 and 5 (manual tiers).
 //!
-//! The tier code reacts to what other code announces (`react`, called by
-//! `events::record` in the announcing transaction): a review decision, an
-//! overturn (certificates follow their evidence, `evidence`), a profile
-//! change, an erasure. Each evaluation first locks the talent's
-//! user row, so concurrent reviews of one talent are evaluated one after
+//! Evaluations run when the tier code reacts to what other code announces
+//! (`reactions`): a review decision, a profile change, an enrolment. Each
+//! evaluation first locks the talent's user row, so concurrent reviews of one talent are evaluated one after
 //! the other, each seeing the others' committed work: a promotion is
 //! neither lost nor made twice.
 
@@ -21,7 +19,6 @@ use super::history::{self, Change};
 use super::tracks::{self, Requirement, RequirementKey};
 use crate::db;
 use crate::error::Result;
-use crate::events::Event;
 use crate::now;
 use crate::types::{Tier, Track};
 
@@ -390,48 +387,6 @@ async fn set_row<C: ConnectionTrait>(
         ],
     )
     .await?;
-    Ok(())
-}
-
-/// The tier code's reaction to an announced event, in its transaction.
-/// Every kind is named: a new one does not compile until it is decided here.
-pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> Result<()> {
-    match event {
-        Event::SubmissionReviewed(d) | Event::SubmissionReviewOverturned(d) => {
-            let cause = Cause::Review {
-                submission: subject,
-                review: d.review.id,
-            };
-            // The certificate follows its evidence first (it may move Tier
-            // 4 to 3), so the evaluation sees the tier that results.
-            super::evidence::follow(tx, subject).await?;
-            evaluate(tx, d.review.talent_id, None, &cause).await?;
-        }
-        Event::ProfileUpdated(_) => {
-            evaluate(tx, subject, None, &Cause::ProfileChanged).await?;
-        }
-        Event::UserErased(_) => {
-            // Erasure revoked the certificates: nothing is left to decide.
-            super::attention::clear(tx, subject, None, "account_erased").await?;
-        }
-        // A challenge's moves change no requirement (its reviews do); a
-        // suspension keeps the tiers (the account rules stop the person);
-        // the tier code's own steps and the pods' placements and
-        // nominations are consequences, not causes.
-        Event::ChallengeOpened(_)
-        | Event::ChallengeJudging(_)
-        | Event::ChallengeClosed(_)
-        | Event::ChallengeCancelled(_)
-        | Event::UserSuspended(_)
-        | Event::UserReactivated(_)
-        | Event::TierChanged(_)
-        | Event::TierDemoted(_)
-        | Event::PodAssigned(_)
-        | Event::PodUnassigned(_)
-        | Event::HandoffNominated(_)
-        | Event::HandoffAccepted(_)
-        | Event::HandoffDeclined(_) => {}
-    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Tiers per talent and track: the tracks and their requirements as data
-//! (`tracks`), automatic tiers 1–3 reacting to reviews and profile changes
-//! (`engine`), enrolment, certification, demotion, locks and progress
+//! (`tracks`), automatic tiers 1–3 (`engine`) reacting to reviews and
+//! profile changes (`reactions`), enrolment, certification, demotion, locks and progress
 //! (`standing`), the history of every change (`history`), the signed
 //! certificates (`certificates`) that follow their evidence (`evidence`),
 //! the attention list for what an admin must decide (`attention`), and the
@@ -14,6 +14,7 @@ mod engine;
 mod evidence;
 mod history;
 mod progress;
+mod reactions;
 mod standing;
 mod tracks;
 
@@ -21,10 +22,11 @@ pub use attention::{AttentionItem, attention_list};
 pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
 pub use certificates::{certificates_of, sign_pending, valid_certificate};
 pub use certification::certify;
-pub use engine::{end_grace_periods, react, reevaluate_batch};
+pub use engine::{end_grace_periods, reevaluate_batch};
 pub(crate) use engine::{lock_talent, profile_complete};
 pub use history::{TierChange, tier_history};
 pub use progress::{NextTier, Progress, ProgressItem, TrackProgress, progress};
+pub use reactions::react;
 pub use standing::{
     LockSpec, TierChangeSpec, TrackStanding, demote, enrol, set_lock, standings_of,
 };

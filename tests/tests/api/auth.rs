@@ -253,7 +253,7 @@ both_backends! {
         let hs = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &jsonwebtoken::EncodingKey::from_secret(b"secret")).unwrap();
         assert_problem(app.me(Some(&hs)).await, 401, "invalid_token").await;
         // A different Ed25519 key, same kid.
-        let other_pem = kartel_api::keys::generate_pem().unwrap();
+        let other_pem = kartel_api::signing_keys::generate_pem().unwrap();
         let key = jsonwebtoken::EncodingKey::from_ed_pem(other_pem.as_bytes()).unwrap();
         let header: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);

@@ -1,7 +1,6 @@
 //! POST /admin/api-keys.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::extractors::JsonBody;
 use crate::routes::responses::*;

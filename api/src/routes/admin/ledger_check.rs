@@ -1,8 +1,8 @@
 //! GET /admin/ledger/check: the reconciliation.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::Authorized;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get};
 use kartel_domain::ledger::{self, LedgerCheck};

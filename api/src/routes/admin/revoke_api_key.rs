@@ -1,8 +1,8 @@
 //! DELETE /admin/api-keys/{id}.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::Authorized;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, delete, web};
 use kartel_domain::api_keys::{self};

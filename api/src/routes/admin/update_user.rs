@@ -1,7 +1,6 @@
 //! PATCH /admin/users/{id}: roles and status.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::extractors::JsonBody;
 use crate::routes::responses::*;

@@ -2,7 +2,6 @@
 
 use super::{TokenResponse, refresh_ttl, tokens};
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::routes::limit_auth;
 use crate::routes::responses::*;

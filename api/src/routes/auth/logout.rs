@@ -1,8 +1,8 @@
 //! POST /auth/logout: end this session.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::accounts::{self};

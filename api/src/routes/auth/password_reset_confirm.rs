@@ -1,7 +1,6 @@
 //! POST /auth/password-reset/confirm: choose a new password with the link's token.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::routes::limit_auth;
 use crate::routes::responses::*;

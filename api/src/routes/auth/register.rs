@@ -1,7 +1,6 @@
 //! POST /auth/register: create a talent account.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::routes::limit_auth;
 use crate::routes::responses::*;

@@ -1,7 +1,6 @@
 //! POST /auth/verify-email/resend: mail a new verification link.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::CurrentUser;
 use crate::routes::limit_auth;
 use crate::routes::responses::*;

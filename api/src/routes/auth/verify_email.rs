@@ -1,7 +1,6 @@
 //! POST /auth/verify-email: follow the link mailed to an address.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::routes::limit_auth;
 use crate::routes::responses::*;

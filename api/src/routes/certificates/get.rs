@@ -1,7 +1,7 @@
 //! GET /certificates/{id}.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::tiers::{self, Certificate};

@@ -1,7 +1,6 @@
 //! GET /challenges/{id}.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::MaybeUser;
 use crate::routes::responses::*;
 use crate::state::State;

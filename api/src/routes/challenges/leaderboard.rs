@@ -1,7 +1,6 @@
 //! GET /challenges/{id}/leaderboard.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{MaybeUser, Query};
 use crate::routes::PageQuery;
 use crate::routes::responses::*;

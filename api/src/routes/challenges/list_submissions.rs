@@ -1,7 +1,6 @@
 //! GET /challenges/{id}/submissions.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{MaybeUser, Query};
 use crate::routes::responses::*;
 use crate::routes::submissions::SubmissionQuery;

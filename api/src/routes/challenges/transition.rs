@@ -1,7 +1,6 @@
 //! POST /challenges/{id}/transitions.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
 use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;

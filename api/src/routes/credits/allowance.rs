@@ -1,9 +1,9 @@
 //! POST /credits/allowance: claim this month's allowance.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post};
 use kartel_domain::ledger::{self, CreditTransaction};

@@ -1,8 +1,8 @@
 //! GET /credits/holds/{id}.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::AnyCaller;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::ledger::{self, Hold};

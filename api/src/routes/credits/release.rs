@@ -1,7 +1,6 @@
 //! POST /credits/holds/{id}/release.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::optional_json;
 use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;

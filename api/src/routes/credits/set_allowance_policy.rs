@@ -1,7 +1,6 @@
 //! PUT /credits/allowance-policies/{tier}.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::Authorized;
 use crate::extractors::JsonBody;
 use crate::routes::responses::*;

@@ -1,7 +1,6 @@
 //! POST /credits/spends.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::JsonBody;
 use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::IdempotencyHeader;

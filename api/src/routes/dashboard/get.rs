@@ -1,8 +1,8 @@
 //! GET /dashboard/talent-engine.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::Authorized;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get};
 use kartel_domain::pods::Dashboard;

@@ -1,7 +1,6 @@
 //! PUT /dashboard/targets.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;

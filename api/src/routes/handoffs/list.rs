@@ -1,7 +1,6 @@
 //! GET /handoffs.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{Authorized, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};

@@ -1,7 +1,6 @@
 //! POST /me/email: change one's address (confirmed from the new one).
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{CurrentUser, JsonBody};
 use crate::routes::limit_auth;
 use crate::routes::responses::*;

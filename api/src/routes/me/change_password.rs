@@ -1,7 +1,6 @@
 //! POST /me/password.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::CurrentUser;
 use crate::extractors::JsonBody;
 use crate::routes::responses::*;

@@ -1,8 +1,8 @@
 //! GET /me/credits: your balance.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get};
 use kartel_domain::Caller;

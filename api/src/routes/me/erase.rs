@@ -1,7 +1,6 @@
 //! DELETE /me: erase one's own account.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{CurrentUser, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;

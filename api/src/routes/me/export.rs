@@ -1,8 +1,8 @@
 //! GET /me/export: everything the service holds about the caller.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get};
 use kartel_domain::accounts::{self, PersonalData};

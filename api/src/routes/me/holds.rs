@@ -1,7 +1,6 @@
 //! GET /me/credits/holds: your credit holds.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::talents::HoldQuery;

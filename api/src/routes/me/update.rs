@@ -1,7 +1,6 @@
 //! PATCH /me: profile fields only.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::CurrentUser;
 use crate::extractors::JsonBody;
 use crate::routes::responses::*;

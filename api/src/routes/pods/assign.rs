@@ -1,7 +1,6 @@
 //! PUT /pods/{id}/slots/{slot_id}/assignment.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{Authorized, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;

@@ -1,9 +1,9 @@
 //! POST /pods/{id}/engagements/{engagement_id}/end.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{Authorized, IdempotencyKey};
 use crate::routes::OptionalIdempotencyHeader;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
 use kartel_domain::pods::{self, Engagement};

@@ -1,8 +1,8 @@
 //! GET /pods/{id}.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::Authorized;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::pods::{self, Pod};

@@ -1,8 +1,8 @@
 //! DELETE /pods/{id}/slots/{slot_id}/assignment.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::Authorized;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, delete, web};
 use kartel_domain::pods::{self, Slot};

@@ -1,7 +1,6 @@
 //! GET /submissions/{id}/reviews.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};

@@ -2,7 +2,6 @@
 
 use super::SubmissionQuery;
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{CurrentUser, Query};
 use crate::routes::responses::*;
 use crate::routes::{PageOf, PageQuery};

@@ -3,7 +3,6 @@
 //! certificate it re-issued is signed right after.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{Authorized, IdempotencyKey, JsonBody};
 use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;

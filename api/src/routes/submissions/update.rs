@@ -1,7 +1,6 @@
 //! PATCH /submissions/{id}.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::{CurrentUser, JsonBody};
 use crate::routes::responses::*;
 use crate::state::State;

@@ -1,8 +1,8 @@
 //! DELETE /submissions/{id}: withdraw.
 
 use crate::error::ApiResult;
-use crate::error::responses::*;
 use crate::extractors::CurrentUser;
+use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, delete, web};
 use kartel_domain::Caller;

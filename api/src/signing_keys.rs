@@ -1,5 +1,7 @@
-//! The Ed25519 signing key: access tokens now, certificates later. Its public
-//! half is published at `/.well-known/jwks.json`; `kid` lets keys rotate.
+//! The Ed25519 signing keys (not the service API keys, which are
+//! `kartel_domain::api_keys`): they sign access tokens and certificates.
+//! Their public halves are published at `/.well-known/jwks.json`; `kid`
+//! lets keys rotate.
 
 use std::path::Path;
 
@@ -14,7 +16,7 @@ use uuid::Uuid;
 
 use crate::configuration::Settings;
 
-pub struct Keys {
+pub struct SigningKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     pub kid: String,
@@ -40,7 +42,7 @@ pub struct Claims {
     pub exp: i64,
 }
 
-impl Keys {
+impl SigningKeys {
     /// Uses the configured key, or reads the key file, or creates it (and warns:
     /// production should configure a key that every instance shares).
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
@@ -126,7 +128,7 @@ impl Keys {
     }
 }
 
-impl kartel_domain::tiers::CredentialSigner for Keys {
+impl kartel_domain::tiers::CredentialSigner for SigningKeys {
     fn issuer(&self) -> (String, String) {
         (self.credential_issuer.clone(), "Kartel".to_owned())
     }
