@@ -68,13 +68,17 @@ enum AdminCommand {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The two documents need no settings: print and stop.
+    // The OpenAPI document keeps its own key order (`openapi`, `info`,
+    // `paths`… as utoipa writes them), so the committed file reads well.
     let document = match cli.command {
-        Some(Command::Openapi) => Some(serde_json::to_value(startup::openapi_doc())),
-        Some(Command::EventsSchema) => Some(Ok(kartel_domain::events::schema_document())),
+        Some(Command::Openapi) => Some(serde_json::to_string_pretty(&startup::openapi_doc())),
+        Some(Command::EventsSchema) => Some(serde_json::to_string_pretty(
+            &kartel_domain::events::schema_document(),
+        )),
         _ => None,
     };
     if let Some(document) = document {
-        match document.and_then(|d| serde_json::to_string_pretty(&d)) {
+        match document {
             Ok(s) => {
                 println!("{s}");
                 return ExitCode::SUCCESS;

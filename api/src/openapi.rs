@@ -12,8 +12,8 @@ use crate::error::Problem;
         title = "Kartel Community Platform API",
         version = "0.1.0",
         description = "Talent accounts and sign-in, the generation-credits ledger, service API keys, challenges \
-                       with submissions, rubric reviews and leaderboards. (Tiers, certificates and the \
-                       Tier 4 → 5 handoff come next.) \
+                       with submissions, rubric reviews and leaderboards, Tier 1–5 certification per role \
+                       track with signed certificates, and delivery pods with the Tier 4 → 5 handoff. \
                        Errors are RFC 9457 problem+json with a stable `code`; lists use `?limit=&cursor=`; \
                        money-moving POSTs need an `Idempotency-Key` header. People sign in with a bearer \
                        token (`POST /api/v1/auth/login`); internal services send `X-Api-Key`. \
