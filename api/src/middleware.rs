@@ -1,6 +1,7 @@
 //! The edge of every request: HEAD answered like GET, queries with a NUL
-//! refused, the request id and the security headers on every answer, CORS
-//! for the configured browser origins, and each 5xx logged once.
+//! refused, the request id and the security headers on every answer, which
+//! answers caches may keep, CORS for the configured browser origins, and
+//! each 5xx logged once.
 
 use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
@@ -21,8 +22,6 @@ pub async fn edge(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = req.extensions().get::<RequestId>().copied();
-    let authenticated = req.headers().contains_key(header::AUTHORIZATION)
-        || req.headers().contains_key("x-api-key");
     // Load balancers probe with HEAD: answer as GET would, without the body.
     let head = req.method() == Method::HEAD;
     if head {
@@ -36,6 +35,13 @@ pub async fn edge(
         None => next.call(req).await?.map_into_boxed_body(),
     };
     log_server_error(&res, request_id);
+    let pattern = res.request().match_pattern();
+    let uncacheable = no_store(
+        res.request().method(),
+        res.request().path(),
+        pattern.as_deref(),
+        res.status(),
+    );
     let headers = res.headers_mut();
     if let Some(id) = request_id
         && let Ok(v) = HeaderValue::from_str(&id.to_string())
@@ -46,13 +52,56 @@ pub async fn edge(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if authenticated {
+    if uncacheable {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if head {
         res = res.map_body(|_, _| BoxBody::new(()));
     }
     Ok(res)
+}
+
+/// The operations whose successful answers a cache may keep, as `(method,
+/// route pattern)`: reference data that is the same for every caller and
+/// names nobody. Listed here with why, and nowhere else in the code
+/// (`tests/tests/api/caching.rs` holds its own copy by operation id and
+/// fails when the two differ).
+///
+/// Not here, on purpose: the challenges (a challenge names the staff member
+/// who made it, and staff also see drafts), leaderboards and talent profiles
+/// (handles and people), certificates (a person's credential, even if anyone
+/// may verify it).
+const STORABLE: &[(&str, &str)] = &[
+    // The tracks with their tier requirements and playbooks.
+    ("GET", "/api/v1/tracks"),
+    // The monthly credit allowance per tier.
+    ("GET", "/api/v1/credits/allowance-policies"),
+];
+
+/// Whether an answer says `Cache-Control: no-store`: decided by what the
+/// answer is (its operation and status), never by what the request looked
+/// like, so a sign-in without credentials is covered like a read with them.
+///
+/// Every answer under `/api/` is `no-store`: tokens (login, refresh; RFC
+/// 6749 §5.1 requires it), one-time secrets (a new API key's), personal
+/// data (an account, a balance, a history), and errors too (a problem may
+/// name what the caller asked for). The one exception is a successful answer
+/// of [`STORABLE`]. So a new operation is `no-store` until someone argues
+/// here that its answer is public and names nobody. Answers outside `/api/`
+/// (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs`,
+/// `/.well-known/jwks.json`) carry nothing of anyone's and are left without
+/// `Cache-Control`.
+fn no_store(method: &Method, path: &str, pattern: Option<&str>, status: StatusCode) -> bool {
+    if path != "/api" && !path.starts_with("/api/") {
+        return false;
+    }
+    let storable = status.is_success()
+        && pattern.is_some_and(|pattern| {
+            STORABLE
+                .iter()
+                .any(|(m, p)| *m == method.as_str() && *p == pattern)
+        });
+    !storable
 }
 
 /// The name of the first query parameter whose name or decoded value holds
@@ -131,7 +180,56 @@ pub fn cors(origins: &[&str]) -> Cors {
 
 #[cfg(test)]
 mod tests {
-    use super::nul_in_query;
+    use actix_web::http::{Method, StatusCode};
+
+    use super::{no_store, nul_in_query};
+
+    #[test]
+    fn only_the_successful_answers_of_public_operations_may_be_stored() {
+        let api = |method: Method, path: &str, status: u16| {
+            let status = StatusCode::from_u16(status).expect("status");
+            no_store(&method, path, Some(path), status)
+        };
+        // Tokens, secrets and accounts, whoever asked.
+        assert!(api(Method::POST, "/api/v1/auth/login", 200));
+        assert!(api(Method::POST, "/api/v1/auth/refresh", 200));
+        assert!(api(Method::POST, "/api/v1/auth/register", 201));
+        assert!(api(Method::POST, "/api/v1/admin/api-keys", 201));
+        assert!(api(Method::GET, "/api/v1/me", 200));
+        // Public reference data, unless the answer is an error.
+        assert!(!api(Method::GET, "/api/v1/tracks", 200));
+        assert!(!api(Method::GET, "/api/v1/credits/allowance-policies", 200));
+        assert!(api(Method::GET, "/api/v1/tracks", 503));
+        assert!(api(Method::PATCH, "/api/v1/tracks", 405));
+        // What decides is the matched route: without one, nothing is storable.
+        assert!(no_store(
+            &Method::GET,
+            "/api/v1/tracks",
+            None,
+            StatusCode::OK
+        ));
+        assert!(no_store(
+            &Method::GET,
+            "/api/v1/nowhere",
+            None,
+            StatusCode::NOT_FOUND
+        ));
+        // Outside the API: left alone.
+        for path in [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/openapi.json",
+            "/docs/",
+            "/.well-known/jwks.json",
+        ] {
+            assert!(
+                !no_store(&Method::GET, path, Some(path), StatusCode::OK),
+                "{path}"
+            );
+        }
+        assert!(no_store(&Method::GET, "/api", None, StatusCode::NOT_FOUND));
+    }
 
     #[test]
     fn a_nul_in_a_query_names_its_parameter() {

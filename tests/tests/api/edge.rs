@@ -256,16 +256,56 @@ async fn browsers_on_listed_origins_may_call_and_others_get_no_cors_headers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_answer_says_nosniff_and_authenticated_ones_are_not_cached() {
+async fn every_answer_says_nosniff_and_only_public_api_answers_may_be_cached() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let res = app.get("/healthz", None).await;
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-    assert!(!res.headers().contains_key("cache-control"));
     let talent = app.new_talent().await;
+    // Outside /api/ answers carry nothing of anyone's and are left alone.
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs/",
+        "/.well-known/jwks.json",
+    ] {
+        for token in [Some(talent.token.as_str()), None] {
+            let res = app.get(path, token).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            assert!(!res.headers().contains_key("cache-control"), "{path}");
+        }
+    }
     let res = app.get("/api/v1/me", Some(&talent.token)).await;
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["cache-control"], "no-store");
-    let res = app.get("/api/v1/nowhere", Some(&talent.token)).await;
+    // Under /api/ the answer decides, with credentials or without.
+    for token in [Some(talent.token.as_str()), None] {
+        let res = app.get("/api/v1/nowhere", token).await;
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        let res = app.get("/api/v1/tracks", token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(!res.headers().contains_key("cache-control"));
+    }
+    let res = app.get("/api/v1/challenges", None).await;
     assert_eq!(res.headers()["cache-control"], "no-store");
+    // HEAD like GET.
+    let head = |path: &str| {
+        app.client
+            .head(app.url(path))
+            .bearer_auth(&talent.token)
+            .send()
+    };
+    assert_eq!(
+        head("/api/v1/me").await.unwrap().headers()["cache-control"],
+        "no-store"
+    );
+    assert!(
+        !head("/api/v1/tracks")
+            .await
+            .unwrap()
+            .headers()
+            .contains_key("cache-control")
+    );
     app.stop().await;
 }

@@ -11,6 +11,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod auth;
+mod caching;
 mod challenges;
 mod cli;
 mod credits;

@@ -66,7 +66,7 @@ struct Operation {
     body: Option<Value>,
 }
 
-fn committed_document() -> Value {
+pub(crate) fn committed_document() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("openapi/openapi.json"))
         .expect("valid JSON")
@@ -139,7 +139,7 @@ fn operations(doc: &Value) -> Vec<Operation> {
 
 /// What a path parameter stands for: `{id}` is the resource the segment
 /// before it names (`/holds/{id}` → `holds`); the others name themselves.
-fn kind_of(path: &str, param: &str) -> String {
+pub(crate) fn kind_of(path: &str, param: &str) -> String {
     if param != "id" {
         return param.to_owned();
     }
@@ -151,7 +151,7 @@ fn kind_of(path: &str, param: &str) -> String {
 /// properties, and every `…_id` property A has a resource for (`talent_id`,
 /// `slot_id`) gets A's; any other value is its example when it has one, else
 /// the least its type allows.
-fn sample(doc: &Value, schema: &Value, theirs: &BTreeMap<String, String>) -> Value {
+pub(crate) fn sample(doc: &Value, schema: &Value, theirs: &BTreeMap<String, String>) -> Value {
     let s = resolve(doc, schema);
     if let Some(e) = s.get("example").filter(|_| s["properties"].is_null()) {
         return e.clone();
@@ -260,7 +260,7 @@ impl Operation {
 
 /// One of each resource of A's (and the staff's resources the routes name),
 /// keyed by what a path parameter names (see [`kind_of`]).
-async fn resources_of_a(app: &TestApp, a: &User) -> BTreeMap<String, String> {
+pub(crate) async fn resources_of_a(app: &TestApp, a: &User) -> BTreeMap<String, String> {
     const TRACK: &str = "preditor";
     let admin = app.new_admin().await;
     let mut theirs = BTreeMap::new();
