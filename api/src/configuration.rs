@@ -65,6 +65,11 @@ pub struct Settings {
     /// How long an authenticated service key is trusted without a database
     /// lookup; a revocation reaches other instances within this. 0: never cached.
     pub api_key_cache_seconds: u64,
+    /// `KARTEL_SESSION_CACHE_SECONDS`: how long a checked session is taken
+    /// from this instance's cache instead of the database, while no
+    /// revocation of its person was marked in Redis (every instance sees a
+    /// mark at once). Needs Redis; 0 turns it off.
+    pub session_cache_seconds: u64,
     /// How long an Idempotency-Key is remembered; a retry after that is a new request.
     pub idempotency_retention_hours: i64,
     /// `KARTEL_CORS_ORIGINS`: browser origins allowed to call the API,
@@ -131,6 +136,7 @@ impl Default for Settings {
             migrate_on_start: true,
             workers: None,
             api_key_cache_seconds: 2,
+            session_cache_seconds: 30,
             idempotency_retention_hours: 7 * 24,
             cors_origins: String::new(),
             retired_public_keys: String::new(),
@@ -265,6 +271,9 @@ impl Settings {
         }
         if self.api_key_cache_seconds > 60 {
             return Err("invalid setting KARTEL_API_KEY_CACHE_SECONDS: must be at most 60".into());
+        }
+        if self.session_cache_seconds > 300 {
+            return Err("invalid setting KARTEL_SESSION_CACHE_SECONDS: must be at most 300".into());
         }
         if self.dashboard_cache_seconds > 3600 {
             return Err(

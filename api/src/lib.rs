@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod response_cache;
 pub mod routes;
+pub mod session_cache;
 pub mod signing_keys;
 pub mod startup;
 pub mod state;

@@ -110,6 +110,12 @@ impl Application {
             settings.dashboard_cache_seconds,
         ));
         let key_cache = KeyCache::new(Duration::from_secs(settings.api_key_cache_seconds));
+        let sessions = crate::session_cache::SessionCache::new(
+            Duration::from_secs(settings.session_cache_seconds),
+            redis
+                .clone()
+                .map(|conn| (conn, settings.redis_prefix.clone())),
+        )?;
         let runs = crate::metrics::Runs::new()?;
         let mailer = Arc::new(crate::mailer::Mailer::new(
             &settings,
@@ -131,6 +137,7 @@ impl Application {
             limiter,
             redis,
             key_cache,
+            sessions,
             leaderboards,
             dashboard,
         });
@@ -190,6 +197,13 @@ fn metrics(state: &Arc<AppState>) -> anyhow::Result<PrometheusMetrics> {
     registry.register(Box::new(PoolCollector::new(state.db.clone())?))?;
     registry.register(Box::new(EventsCollector::new()?))?;
     state.runs.register(&registry)?;
+    for counter in [
+        &state.sessions.hits,
+        &state.sessions.misses,
+        &state.sessions.marks_failed,
+    ] {
+        registry.register(Box::new(counter.clone()))?;
+    }
     PrometheusMetricsBuilder::new("kartel")
         .endpoint("/metrics")
         .registry(registry)

@@ -16,6 +16,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub redis: Option<ConnectionManager>,
     pub key_cache: crate::key_cache::KeyCache,
+    pub sessions: crate::session_cache::SessionCache,
     pub leaderboards: crate::leaderboards::Leaderboards,
     pub dashboard: crate::dashboard_cache::DashboardCache,
     pub mailer: Arc<crate::mailer::Mailer>,

@@ -4,6 +4,7 @@
 //! Refusals (every kind but the faults) are what an idempotency key remembers.
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::enums::{ChallengeStatus, HoldStatus, Track, UserStatus};
 
@@ -162,8 +163,9 @@ pub enum DomainError {
     SessionRevoked,
     #[error("the refresh token is invalid or expired")]
     InvalidRefreshToken,
+    /// `user`: whose login ended (the API tells the other instances).
     #[error("this refresh token was already used; every session of this login is revoked")]
-    RefreshTokenReused,
+    RefreshTokenReused { user: Uuid },
     #[error("{0}")]
     Forbidden(Denied),
     #[error("an admin cannot remove their own admin role")]
@@ -287,7 +289,7 @@ impl DomainError {
             Self::AccountSuspended => K::AccountSuspended,
             Self::SessionRevoked => K::SessionRevoked,
             Self::InvalidRefreshToken => K::InvalidRefreshToken,
-            Self::RefreshTokenReused => K::RefreshTokenReused,
+            Self::RefreshTokenReused { .. } => K::RefreshTokenReused,
             Self::Forbidden(_) => K::Forbidden,
             Self::OwnAdminRole => K::OwnAdminRole,
             Self::SelfSuspension => K::SelfSuspension,

@@ -3,7 +3,7 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use kartel_domain::policy::{self, Action, Allowed};
-use kartel_domain::{Caller, UserCaller, accounts, api_keys};
+use kartel_domain::{Caller, UserCaller, api_keys};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -49,7 +49,9 @@ async fn user_from(req: HttpRequest) -> Result<Option<UserCaller>, ApiError> {
         )
     })?;
     Ok(Some(
-        accounts::authenticate(&st.db, claims.sub, claims.sid).await?,
+        st.sessions
+            .authenticate(&st.db, claims.sub, claims.sid)
+            .await?,
     ))
 }
 

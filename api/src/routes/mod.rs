@@ -117,6 +117,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
 /// Caches outside the database that showed an erased person forget them:
 /// the leaderboards of the challenges they submitted to.
 pub async fn forget_erased(st: &AppState, erased: &kartel_domain::accounts::Erased) {
+    st.sessions.revoked(erased.user_id).await;
     for challenge in &erased.challenges {
         st.leaderboards.changed(*challenge).await;
     }

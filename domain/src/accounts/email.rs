@@ -3,6 +3,7 @@
 //! transaction that causes it; every token works once and expires.
 
 use sea_orm::{DatabaseConnection, DbErr};
+use uuid::Uuid;
 
 use super::sessions::revoke_sessions_of;
 use super::{Account, find_user, get_account};
@@ -123,12 +124,13 @@ pub async fn request_password_reset(
 }
 
 /// Sets a new password with a reset token and ends every session. The mail
-/// reached the address, so the address counts as verified.
+/// reached the address, so the address counts as verified. Returns whose
+/// password it was.
 pub async fn confirm_password_reset(
     db: &DatabaseConnection,
     token: &str,
     new_password: &str,
-) -> Result<()> {
+) -> Result<Uuid> {
     let new = Password::parse("new_password", new_password)
         .map_err(|e| DomainError::Validation(vec![e]))?;
     // A made-up token costs no hash.
@@ -166,7 +168,7 @@ pub async fn confirm_password_reset(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(user.id)
 }
 
 /// Starts changing the caller's address: a verification link goes to the

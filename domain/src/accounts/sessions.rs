@@ -131,6 +131,7 @@ struct TokenSession {
 #[derive(FromQueryResult)]
 struct KnownToken {
     session_id: Uuid,
+    user_id: Uuid,
     used_at: Option<DateTime<Utc>>,
 }
 
@@ -157,18 +158,20 @@ pub async fn refresh(
     let Some(TokenSession { session_id }) = claimed else {
         let known: Option<KnownToken> = db::fetch_one(
             &txn,
-            "SELECT session_id, used_at FROM refresh_tokens WHERE token_hash = $1",
+            "SELECT r.session_id, s.user_id, r.used_at FROM refresh_tokens r \
+             JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
             [hash.into()],
         )
         .await?;
         if let Some(KnownToken {
             session_id,
+            user_id,
             used_at: Some(_),
         }) = known
         {
             revoke_session(&txn, session_id, "refresh_token_reuse", t).await?;
             txn.commit().await?;
-            return Err(DomainError::RefreshTokenReused);
+            return Err(DomainError::RefreshTokenReused { user: user_id });
         }
         return Err(DomainError::InvalidRefreshToken);
     };

@@ -25,5 +25,6 @@ mod ownership;
 mod pods;
 mod rate_limits;
 mod retries;
+mod session_cache;
 mod staff_credits;
 mod tiers;

@@ -89,13 +89,13 @@ both_backends! {
 
 /// A TCP proxy in front of Redis that can be cut: the app connects through
 /// it, so Redis can "go away" after the app has started.
-struct RedisProxy {
-    url: String,
+pub(crate) struct RedisProxy {
+    pub(crate) url: String,
     task: JoinHandle<()>,
 }
 
 impl RedisProxy {
-    async fn start(redis_url: &str) -> Self {
+    pub(crate) async fn start(redis_url: &str) -> Self {
         let rest = redis_url
             .strip_prefix("redis://")
             .expect("TEST_REDIS_URL is redis://…");
@@ -128,7 +128,7 @@ impl RedisProxy {
     }
 
     /// Closes the listening port and every open connection.
-    async fn cut(self) {
+    pub(crate) async fn cut(self) {
         self.task.abort();
         let _ = self.task.await;
     }

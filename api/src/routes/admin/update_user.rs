@@ -83,5 +83,7 @@ pub async fn update_user(
     let body = body.into_inner()?;
     let change = UserChange::new(body.roles, body.status.map(Into::into));
     let account = accounts::admin_update_user(&st.db, &allowed, *id, change).await?;
+    // Roles or status changed: sessions checked before are stale everywhere.
+    st.sessions.revoked(*id).await;
     Ok(HttpResponse::Ok().json(account))
 }

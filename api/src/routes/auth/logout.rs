@@ -21,5 +21,6 @@ use kartel_domain::accounts::{self};
 #[post("/auth/logout")]
 pub async fn logout(st: State, user: CurrentUser) -> ApiResult<HttpResponse> {
     accounts::logout(&st.db, &user.0).await?;
+    st.sessions.revoked(user.0.id).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -55,6 +55,7 @@ pub async fn confirm_password_reset(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner()?;
     limit_auth(&req, &st, "password-reset-confirm", None).await?;
-    accounts::confirm_password_reset(&st.db, &body.token, &body.new_password).await?;
+    let user = accounts::confirm_password_reset(&st.db, &body.token, &body.new_password).await?;
+    st.sessions.revoked(user).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,7 +7,7 @@ use crate::routes::limit_auth;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpRequest, HttpResponse, post};
-use kartel_domain::accounts::{self};
+use kartel_domain::{DomainError, accounts};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -49,6 +49,14 @@ pub async fn refresh(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner()?;
     limit_auth(&req, &st, "refresh", None).await?;
-    let sign_in = accounts::refresh(&st.db, &body.refresh_token, refresh_ttl(&st)).await?;
+    let sign_in = match accounts::refresh(&st.db, &body.refresh_token, refresh_ttl(&st)).await {
+        Ok(s) => s,
+        Err(e) => {
+            if let DomainError::RefreshTokenReused { user } = e {
+                st.sessions.revoked(user).await;
+            }
+            return Err(e.into());
+        }
+    };
     Ok(HttpResponse::Ok().json(tokens(&st, &sign_in)?))
 }

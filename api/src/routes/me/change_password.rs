@@ -48,5 +48,6 @@ pub async fn change_password(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner()?;
     accounts::change_password(&st.db, &user.0, &body.current_password, &body.new_password).await?;
+    st.sessions.revoked(user.0.id).await;
     Ok(HttpResponse::NoContent().finish())
 }

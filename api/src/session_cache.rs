@@ -1,0 +1,209 @@
+//! The signed-in hot path: a per-instance cache of checked sessions, so that
+//! most signed-in requests do not look their session up in the database.
+//!
+//! An entry (session id → the person, their roles) is used only while two
+//! things hold: it is younger than `KARTEL_SESSION_CACHE_SECONDS`, and the
+//! person's *revocation mark* in Redis is the one it was checked under. Every
+//! change that ends a session or a person's access (logout, password change
+//! or reset, suspension, a role change, erasure, refresh-token reuse) sets a
+//! new mark after its commit (`revoked`), so every instance's entries of that
+//! person stop at once: the next request, on any instance, reads the new
+//! mark (one Redis round trip) and checks the database. A mark is a fresh
+//! random value, never a counter, so an expired and re-set mark never
+//! matches an entry by chance; it lives longer than any entry.
+//!
+//! Fails safe: without Redis, or while Redis does not answer, nothing is
+//! read from the cache and every request checks the database (as before
+//! the cache). If a mark cannot be set after a commit, the error is logged
+//! and counted; other instances may then accept that person's existing
+//! sessions for at most the cache's lifetime.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use kartel_domain::types::Roles;
+use kartel_domain::{UserCaller, accounts};
+use prometheus::IntCounter;
+use redis::aio::ConnectionManager;
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Bounds memory: past this many sessions the cache starts over.
+const MAX_ENTRIES: usize = 100_000;
+/// After Redis fails to answer, the database alone is asked for this long
+/// (a request does not wait out Redis's timeout each time).
+const REDIS_PAUSE: Duration = Duration::from_secs(1);
+/// Attempts to set a mark after a revocation.
+const MARK_ATTEMPTS: u32 = 3;
+
+struct Entry {
+    user: Uuid,
+    roles: Roles,
+    mark: Option<String>,
+    checked: Instant,
+}
+
+pub struct SessionCache {
+    ttl: Duration,
+    redis: Option<(ConnectionManager, String)>,
+    entries: Mutex<HashMap<Uuid, Entry>>,
+    /// Milliseconds since `started` until which Redis is not asked.
+    paused_until: AtomicU64,
+    started: Instant,
+    /// `kartel_session_cache_hits_total` and `…_misses_total`: sessions
+    /// taken from the cache, and checked in the database.
+    pub hits: IntCounter,
+    pub misses: IntCounter,
+    /// `kartel_session_marks_failed_total`: revocations whose mark could
+    /// not be set (other instances learn of them within the cache's life).
+    pub marks_failed: IntCounter,
+}
+
+impl SessionCache {
+    /// Off (every request asks the database) when `ttl` is zero or there is
+    /// no Redis: instances could not tell each other of revocations.
+    pub fn new(ttl: Duration, redis: Option<(ConnectionManager, String)>) -> anyhow::Result<Self> {
+        let counter = |name: &str, help: &str| IntCounter::new(name, help);
+        Ok(Self {
+            redis: redis.filter(|_| !ttl.is_zero()),
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+            paused_until: AtomicU64::new(0),
+            started: Instant::now(),
+            hits: counter(
+                "kartel_session_cache_hits_total",
+                "Signed-in requests whose session came from the cache",
+            )?,
+            misses: counter(
+                "kartel_session_cache_misses_total",
+                "Signed-in requests whose session was checked in the database",
+            )?,
+            marks_failed: counter(
+                "kartel_session_marks_failed_total",
+                "Revocations whose mark could not be set in Redis",
+            )?,
+        })
+    }
+
+    /// The person behind a verified access token's session: from the cache
+    /// when its entry still holds, from the database otherwise.
+    pub async fn authenticate(
+        &self,
+        db: &DatabaseConnection,
+        user: Uuid,
+        session: Uuid,
+    ) -> Result<UserCaller, ApiError> {
+        let Some(mark) = self.mark_of(user).await else {
+            return Ok(accounts::authenticate(db, user, session).await?);
+        };
+        if let Some(caller) = self.hit(user, session, &mark) {
+            self.hits.inc();
+            return Ok(caller);
+        }
+        self.misses.inc();
+        // The mark was read before the check: a revocation that commits in
+        // between sets a newer mark, and this entry is not used again.
+        let caller = accounts::authenticate(db, user, session).await?;
+        self.put(&caller, mark);
+        Ok(caller)
+    }
+
+    /// After the commit of a change that ended sessions of `user` or
+    /// changed their access: every instance's entries of them stop.
+    pub async fn revoked(&self, user: Uuid) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, e| e.user != user);
+        }
+        let Some((conn, prefix)) = &self.redis else {
+            return;
+        };
+        let key = key(prefix, user);
+        // Longer than any entry lives, so a mark never expires under one.
+        let keep = (self.ttl * 10).max(Duration::from_secs(3600)).as_secs();
+        for attempt in 1..=MARK_ATTEMPTS {
+            let mut conn = conn.clone();
+            let res: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(&key)
+                .arg(Uuid::new_v4().to_string())
+                .arg("EX")
+                .arg(keep)
+                .query_async(&mut conn)
+                .await;
+            match res {
+                Ok(()) => return,
+                Err(e) if attempt == MARK_ATTEMPTS => {
+                    self.marks_failed.inc();
+                    tracing::error!(%user, error = %e, ttl_seconds = self.ttl.as_secs(),
+                        "session cache: cannot mark a revocation in Redis; other instances \
+                         may accept this person's sessions until their entries expire");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await,
+            }
+        }
+    }
+
+    /// The person's current mark (`Some(None)`: none set), or None when
+    /// the cache is off or Redis does not answer.
+    async fn mark_of(&self, user: Uuid) -> Option<Option<String>> {
+        let (conn, prefix) = self.redis.as_ref()?;
+        let now = self.started.elapsed().as_millis() as u64;
+        if now < self.paused_until.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut conn = conn.clone();
+        let res: redis::RedisResult<Option<String>> = redis::cmd("GET")
+            .arg(key(prefix, user))
+            .query_async(&mut conn)
+            .await;
+        match res {
+            Ok(mark) => Some(mark),
+            Err(e) => {
+                // Marks set while Redis was away may be lost: nothing
+                // checked before this moment is trusted again.
+                if let Ok(mut entries) = self.entries.lock() {
+                    entries.clear();
+                }
+                let until = self.started.elapsed() + REDIS_PAUSE;
+                self.paused_until
+                    .store(until.as_millis() as u64, Ordering::Relaxed);
+                tracing::warn!(error = %e, "session cache: Redis unavailable; checking sessions in the database");
+                None
+            }
+        }
+    }
+
+    fn hit(&self, user: Uuid, session: Uuid, mark: &Option<String>) -> Option<UserCaller> {
+        let entries = self.entries.lock().ok()?;
+        let e = entries.get(&session)?;
+        (e.user == user && &e.mark == mark && e.checked.elapsed() < self.ttl).then(|| UserCaller {
+            id: user,
+            session_id: session,
+            roles: e.roles.clone(),
+        })
+    }
+
+    fn put(&self, caller: &UserCaller, mark: Option<String>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(
+                caller.session_id,
+                Entry {
+                    user: caller.id,
+                    roles: caller.roles.clone(),
+                    mark,
+                    checked: Instant::now(),
+                },
+            );
+        }
+    }
+}
+
+fn key(prefix: &str, user: Uuid) -> String {
+    format!("{prefix}:session-mark:{user}")
+}
