@@ -12,6 +12,12 @@
 //! random value, never a counter, so an expired and re-set mark never
 //! matches an entry by chance; it lives longer than any entry.
 //!
+//! Verifying an access token's Ed25519 signature costs more CPU than the rest
+//! of a balance read: a token's text that verified is remembered (with its
+//! person, session and expiry) and not verified again until it expires. That
+//! needs no Redis and weakens nothing: the same text carries the same
+//! signed claims, and the session is still checked as above.
+//!
 //! Fails safe: without Redis, or while Redis does not answer, nothing is
 //! read from the cache and every request checks the database (as before
 //! the cache). If a mark cannot be set after a commit, the error is logged
@@ -31,14 +37,25 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::signing_keys::Claims;
 
 /// Bounds memory: past this many sessions the cache starts over.
 const MAX_ENTRIES: usize = 100_000;
 /// After Redis fails to answer, the database alone is asked for this long
 /// (a request does not wait out Redis's timeout each time).
 const REDIS_PAUSE: Duration = Duration::from_secs(1);
+/// `SigningKeys::verify_access_token`'s leeway on expiry.
+const TOKEN_LEEWAY_SECONDS: i64 = crate::signing_keys::LEEWAY_SECONDS as i64;
 /// Attempts to set a mark after a revocation.
 const MARK_ATTEMPTS: u32 = 3;
+
+/// What a verified access token says, and until when.
+#[derive(Clone, Copy)]
+pub struct Verified {
+    pub user: Uuid,
+    pub session: Uuid,
+    expires: i64,
+}
 
 struct Entry {
     user: Uuid,
@@ -51,6 +68,7 @@ pub struct SessionCache {
     ttl: Duration,
     redis: Option<(ConnectionManager, String)>,
     entries: Mutex<HashMap<Uuid, Entry>>,
+    tokens: Mutex<HashMap<Box<str>, Verified>>,
     /// Milliseconds since `started` until which Redis is not asked.
     paused_until: AtomicU64,
     started: Instant,
@@ -72,6 +90,7 @@ impl SessionCache {
             redis: redis.filter(|_| !ttl.is_zero()),
             ttl,
             entries: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
             paused_until: AtomicU64::new(0),
             started: Instant::now(),
             hits: counter(
@@ -87,6 +106,37 @@ impl SessionCache {
                 "Revocations whose mark could not be set in Redis",
             )?,
         })
+    }
+
+    /// The claims of an access token: remembered when this text verified
+    /// before and has not expired (with the leeway `verify` allows), else
+    /// `verify`'s answer, remembered when it verifies.
+    pub fn verify(
+        &self,
+        token: &str,
+        verify: impl FnOnce(&str) -> Option<Claims>,
+    ) -> Option<Verified> {
+        let now = chrono::Utc::now().timestamp();
+        let live = |v: &Verified| v.expires >= now - TOKEN_LEEWAY_SECONDS;
+        if let Some(v) = self.tokens.lock().ok()?.get(token).copied().filter(live) {
+            return Some(v);
+        }
+        let claims = verify(token)?;
+        let v = Verified {
+            user: claims.sub,
+            session: claims.sid,
+            expires: claims.exp,
+        };
+        if let Ok(mut tokens) = self.tokens.lock() {
+            if tokens.len() >= MAX_ENTRIES {
+                tokens.retain(|_, v| live(v));
+                if tokens.len() >= MAX_ENTRIES {
+                    tokens.clear();
+                }
+            }
+            tokens.insert(token.into(), v);
+        }
+        Some(v)
     }
 
     /// The person behind a verified access token's session: from the cache
@@ -206,4 +256,56 @@ impl SessionCache {
 
 fn key(prefix: &str, user: Uuid) -> String {
     format!("{prefix}:session-mark:{user}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            sub: Uuid::new_v4(),
+            sid: Uuid::new_v4(),
+            iss: "kartel".into(),
+            aud: "kartel-api".into(),
+            iat: exp - 900,
+            exp,
+        }
+    }
+
+    #[test]
+    fn a_token_is_verified_once_until_it_expires() {
+        let cache = SessionCache::new(Duration::ZERO, None).expect("the counters are valid");
+        let now = chrono::Utc::now().timestamp();
+        let calls = Cell::new(0);
+        let live = claims(now + 60);
+        let (user, session) = (live.sub, live.sid);
+        let mut live = Some(live);
+        let mut verify = |_: &str| {
+            calls.set(calls.get() + 1);
+            live.take()
+        };
+        for _ in 0..3 {
+            let v = cache.verify("token-a", &mut verify).expect("verified");
+            assert_eq!((v.user, v.session), (user, session));
+        }
+        assert_eq!(calls.get(), 1, "a remembered token is not verified again");
+
+        // Past its expiry (and the leeway) the text is verified again, and
+        // what no longer verifies is refused.
+        let mut old = Some(claims(now - TOKEN_LEEWAY_SECONDS - 1));
+        assert!(cache.verify("token-b", |_| old.take()).is_some());
+        let again = Cell::new(false);
+        let refused = cache.verify("token-b", |_| {
+            again.set(true);
+            None
+        });
+        assert!(again.get(), "an expired token's text was taken from memory");
+        assert!(refused.is_none());
+        // A text that never verified is never remembered.
+        assert!(cache.verify("token-c", |_| None).is_none());
+        assert!(cache.verify("token-c", |_| None).is_none());
+    }
 }

@@ -31,6 +31,9 @@ pub struct SigningKeys {
     credential_issuer: String,
 }
 
+/// Seconds an access token is still taken after its `exp` (clock skew).
+pub const LEEWAY_SECONDS: u64 = 5;
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: Uuid,
@@ -113,7 +116,7 @@ impl SigningKeys {
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        v.leeway = 5;
+        v.leeway = LEEWAY_SECONDS;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .ok()
             .map(|d| d.claims)

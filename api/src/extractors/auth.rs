@@ -41,16 +41,19 @@ async fn user_from(req: HttpRequest) -> Result<Option<UserCaller>, ApiError> {
         return Ok(None);
     };
     let st = state(&req)?;
-    let claims = st.keys.verify_access_token(&token).ok_or_else(|| {
-        ApiError::new(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "the access token is invalid or expired",
-        )
-    })?;
+    let claims = st
+        .sessions
+        .verify(&token, |t| st.keys.verify_access_token(t))
+        .ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is invalid or expired",
+            )
+        })?;
     Ok(Some(
         st.sessions
-            .authenticate(&st.db, claims.sub, claims.sid)
+            .authenticate(&st.db, claims.user, claims.session)
             .await?,
     ))
 }
