@@ -213,13 +213,13 @@ impl Rounds<'_> {
             };
             match reference {
                 Reference::TpcbLike => {
-                    let ratio = rows
+                    let spread = rows
                         .iter()
                         .find(|r| r.scenario == "spread spends")
-                        .map_or(0.0, |r| r.ratio(tps));
-                    println!(
-                        "  pgbench tpcb-like  c={clients:<3} {tps:>8.0} TPS   spread spends / pgbench = {ratio:.2}x"
-                    );
+                        .map_or(String::new(), |r| {
+                            format!("   spread spends / pgbench = {:.2}x", r.ratio(tps))
+                        });
+                    println!("  pgbench tpcb-like  c={clients:<3} {tps:>8.0} TPS{spread}");
                 }
                 Reference::SelectOnly => {
                     println!("  pgbench select-only c={clients:<3} {tps:>8.0} TPS");

@@ -203,7 +203,7 @@ pub fn name_of(key: &str) -> &'static str {
         "storm" => "balance reads during sign-ins",
         "my-reads" => "my balance reads",
         "my-spends" => "my spends",
-        "my-hot" => "my hot-account spends",
+        "my-hot" => "my hot spends",
         "my-storm" => "my reads during sign-ins",
         "challenges" => "challenge list",
         "leaderboard" => "leaderboard reads",

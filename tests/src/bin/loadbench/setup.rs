@@ -235,8 +235,17 @@ impl SignedIn {
         bench: &Arc<Bench>,
         needed: Duration,
     ) -> anyhow::Result<Arc<Vec<String>>> {
+        let margin = Duration::from_secs(60);
+        if needed + margin >= self.ttl {
+            bail!(
+                "a measurement of {} s (warm-up included) would outlive the access tokens ({} s): \
+                 pass a shorter --duration-secs",
+                needed.as_secs(),
+                self.ttl.as_secs()
+            );
+        }
         let age = self.at.elapsed();
-        if age + needed + Duration::from_secs(60) >= self.ttl {
+        if age + needed + margin >= self.ttl {
             let started = Instant::now();
             self.tokens = Arc::new(sign_in(bench, &self.emails).await?);
             self.at = started;
