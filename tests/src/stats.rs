@@ -1,5 +1,6 @@
 //! What a load run measured, and how the bench prints it: counts, latency
-//! quantiles, CPU per request, and the markdown table for the README.
+//! quantiles, CPU per request, and the markdown tables for the README (one
+//! row per run, and min / median / max over the runs).
 //!
 //! The measuring (HTTP clients, `/proc` snapshots, pgbench) stays in the
 //! `loadbench` binary; this module only adds up and prints.
