@@ -1,5 +1,6 @@
 //! What a load run measured, and how the bench prints it: counts, latency
-//! quantiles, CPU per request, and the markdown table for the README.
+//! quantiles, CPU per request, and the markdown tables for the README (one
+//! row per run, and min / median / max over the runs).
 //!
 //! The measuring (HTTP clients, `/proc` snapshots, pgbench) stays in the
 //! `loadbench` binary; this module only adds up and prints.
@@ -70,12 +71,23 @@ pub struct CpuUse {
     pub cpus: usize,
 }
 
-/// One line of the final table: a scenario at a client count.
+/// One line of the final table: a scenario at a client count, in one run.
 pub struct Row {
     pub scenario: &'static str,
     pub clients: usize,
+    /// 1 for the first run of the scenario at this client count.
+    pub run: usize,
     pub stats: Stats,
-    pub pgbench_tps: Option<f64>,
+    /// The pgbench figures of the same round this row is compared with: a
+    /// label (`tpcb-like`, `select-only`, `spend replay`…) and its TPS.
+    pub refs: Vec<(&'static str, f64)>,
+}
+
+impl Row {
+    /// Successful requests per second over the reference's TPS.
+    pub fn ratio(&self, tps: f64) -> f64 {
+        self.stats.rate(self.stats.ok) / tps
+    }
 }
 
 /// The lines printed as each run ends.
@@ -110,26 +122,45 @@ pub fn print_stats(name: &str, clients: usize, s: &Stats) {
     }
 }
 
-/// The table for the README: a header, then one markdown row per run.
+/// The table for the README: a header, then one markdown row per run (with
+/// a run column when there were several).
 pub fn print_markdown_table(rows: &[Row]) {
+    let runs = rows.iter().any(|r| r.run > 1);
+    let (run_head, run_rule) = if runs { (" run |", "---:|") } else { ("", "") };
     println!(
-        "\n| scenario | clients | requests | ok | refused (409) | errors | req/s | p50 ms | p99 ms | max ms | pgbench TPS | ratio |"
+        "\n| scenario | clients |{run_head} requests | ok | refused (409) | errors | req/s | p50 ms | p99 ms | max ms | pgbench TPS | ratio |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|{run_rule}---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
-        print_markdown_row(r);
+        print_markdown_row(r, runs);
     }
 }
 
-/// One run as a row of the README's table.
-pub fn print_markdown_row(r: &Row) {
+/// One run as a row of the README's table. With several references, each
+/// figure and ratio is named.
+pub fn print_markdown_row(r: &Row, with_run: bool) {
     let s = &r.stats;
-    let (tps, ratio) = match r.pgbench_tps {
-        Some(tps) => (format!("{tps:.0}"), format!("{:.2}x", s.rate(s.ok) / tps)),
-        None => ("–".into(), "–".into()),
+    let (tps, ratio) = match r.refs.as_slice() {
+        [] => ("–".into(), "–".into()),
+        [(_, tps)] => (format!("{tps:.0}"), format!("{:.2}x", r.ratio(*tps))),
+        refs => (
+            refs.iter()
+                .map(|(label, tps)| format!("{label} {tps:.0}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            refs.iter()
+                .map(|(label, tps)| format!("{:.2}x {label}", r.ratio(*tps)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    };
+    let run = if with_run {
+        format!(" {} |", r.run)
+    } else {
+        String::new()
     };
     println!(
-        "| {} | {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {tps} | {ratio} |",
+        "| {} | {} |{run} {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {tps} | {ratio} |",
         r.scenario,
         r.clients,
         s.requests(),
@@ -143,9 +174,112 @@ pub fn print_markdown_row(r: &Row) {
     );
 }
 
+/// Min, median and max of some runs' figures (the median of an even count
+/// is the mean of the middle two); `None` for no figures.
+pub fn spread_of(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let (first, last) = (*values.first()?, *values.last()?);
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    Some((first, median, last))
+}
+
+/// The runs of one scenario at one client count, summed up.
+pub struct Summary {
+    pub scenario: &'static str,
+    pub clients: usize,
+    pub runs: usize,
+    /// req/s (every answer), as the per-run table.
+    pub rate: (f64, f64, f64),
+    pub p99_ms: (f64, f64, f64),
+    /// Per reference: its label, the median of its TPS, and the ratio's spread.
+    pub refs: Vec<(&'static str, f64, (f64, f64, f64))>,
+}
+
+/// One summary per scenario and client count, in the order they first ran.
+pub fn summarize(rows: &[Row]) -> Vec<Summary> {
+    let mut keys: Vec<(&'static str, usize)> = Vec::new();
+    for r in rows {
+        if !keys.contains(&(r.scenario, r.clients)) {
+            keys.push((r.scenario, r.clients));
+        }
+    }
+    let mut out = Vec::new();
+    for (scenario, clients) in keys {
+        let runs: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.scenario == scenario && r.clients == clients)
+            .collect();
+        let of = |f: &dyn Fn(&Row) -> f64| spread_of(runs.iter().map(|r| f(r)).collect());
+        let (Some(rate), Some(p99_ms)) = (
+            of(&|r| r.stats.rate(r.stats.requests())),
+            of(&|r| r.stats.quantile_ms(0.99)),
+        ) else {
+            continue;
+        };
+        let mut labels: Vec<&'static str> = Vec::new();
+        for (label, _) in runs.iter().flat_map(|r| &r.refs) {
+            if !labels.contains(label) {
+                labels.push(label);
+            }
+        }
+        let refs = labels
+            .into_iter()
+            .filter_map(|label| {
+                let with: Vec<(f64, f64)> = runs
+                    .iter()
+                    .filter_map(|r| {
+                        let tps = r.refs.iter().find(|(l, _)| *l == label)?.1;
+                        Some((tps, r.ratio(tps)))
+                    })
+                    .collect();
+                let tps = spread_of(with.iter().map(|w| w.0).collect())?.1;
+                let ratio = spread_of(with.iter().map(|w| w.1).collect())?;
+                Some((label, tps, ratio))
+            })
+            .collect();
+        out.push(Summary {
+            scenario,
+            clients,
+            runs: runs.len(),
+            rate,
+            p99_ms,
+            refs,
+        });
+    }
+    out
+}
+
+/// The summary as a markdown table: one line per scenario, client count and
+/// reference (a scenario with two references has two lines).
+pub fn print_summary(summaries: &[Summary]) {
+    println!(
+        "\n| scenario | clients | runs | req/s min / median / max | p99 ms min / median / max | reference | reference TPS (median) | ratio min / median / max |"
+    );
+    println!("|---|---:|---:|---:|---:|---|---:|---:|");
+    for s in summaries {
+        let rate = format!("{:.0} / {:.0} / {:.0}", s.rate.0, s.rate.1, s.rate.2);
+        let p99 = format!("{:.2} / {:.2} / {:.2}", s.p99_ms.0, s.p99_ms.1, s.p99_ms.2);
+        let head = format!(
+            "| {} | {} | {} | {rate} | {p99} |",
+            s.scenario, s.clients, s.runs
+        );
+        if s.refs.is_empty() {
+            println!("{head} – | – | – |");
+        }
+        for (label, tps, (lo, mid, hi)) in &s.refs {
+            println!("{head} {label} | {tps:.0} | {lo:.2}× / {mid:.2}× / {hi:.2}× |");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Stats;
+    use super::{Stats, spread_of};
 
     #[test]
     fn quantiles_are_nearest_rank_over_sorted_latencies() {
@@ -158,5 +292,13 @@ mod tests {
         assert_eq!(s.quantile_ms(1.0), 100.0);
         assert_eq!(s.quantile_ms(0.0), 1.0);
         assert_eq!(Stats::default().quantile_ms(0.99), 0.0);
+    }
+
+    #[test]
+    fn spread_gives_min_median_max() {
+        assert_eq!(spread_of(vec![]), None);
+        assert_eq!(spread_of(vec![2.0]), Some((2.0, 2.0, 2.0)));
+        assert_eq!(spread_of(vec![3.0, 1.0, 2.0]), Some((1.0, 2.0, 3.0)));
+        assert_eq!(spread_of(vec![4.0, 1.0, 2.0, 3.0]), Some((1.0, 2.5, 4.0)));
     }
 }
