@@ -70,6 +70,11 @@ pub struct Settings {
     /// revocation of its person was marked in Redis (every instance sees a
     /// mark at once). Needs Redis; 0 turns it off.
     pub session_cache_seconds: u64,
+    /// `KARTEL_PASSWORD_HASH_THREADS`: threads that hash and verify
+    /// passwords (~19 MiB and a core each while they work); default one
+    /// core fewer than the machine has (at least 1), so a sign-in storm
+    /// leaves a core to the other requests.
+    pub password_hash_threads: Option<usize>,
     /// How long an Idempotency-Key is remembered; a retry after that is a new request.
     pub idempotency_retention_hours: i64,
     /// `KARTEL_CORS_ORIGINS`: browser origins allowed to call the API,
@@ -137,6 +142,7 @@ impl Default for Settings {
             workers: None,
             api_key_cache_seconds: 2,
             session_cache_seconds: 30,
+            password_hash_threads: None,
             idempotency_retention_hours: 7 * 24,
             cors_origins: String::new(),
             retired_public_keys: String::new(),
@@ -271,6 +277,12 @@ impl Settings {
         }
         if self.api_key_cache_seconds > 60 {
             return Err("invalid setting KARTEL_API_KEY_CACHE_SECONDS: must be at most 60".into());
+        }
+        if self
+            .password_hash_threads
+            .is_some_and(|n| !(1..=64).contains(&n))
+        {
+            return Err("invalid setting KARTEL_PASSWORD_HASH_THREADS: must be 1–64".into());
         }
         if self.session_cache_seconds > 300 {
             return Err("invalid setting KARTEL_SESSION_CACHE_SECONDS: must be at most 300".into());

@@ -55,6 +55,9 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseCon
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if let Some(threads) = settings.password_hash_threads {
+            kartel_domain::password::configure(threads);
+        }
         let db = connect_database(&settings).await?;
         if settings.migrate_on_start {
             Migrator::up(&db, None)

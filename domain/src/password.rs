@@ -3,8 +3,11 @@
 //! of sign-ins spread those blocks over many threads' allocator arenas, which
 //! kept them (hundreds of MiB after a login storm). A fixed pool of a few
 //! threads bounds both the CPU and the memory hashing can take; a burst
-//! queues here instead.
+//! queues here instead. By default the pool leaves one core to everything
+//! else (one thread on a 2-core machine): a sign-in storm then slows sign-ins,
+//! not every signed-in read beside it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, mpsc};
 
 use argon2::Argon2;
@@ -13,9 +16,26 @@ use tokio::sync::oneshot;
 
 use crate::error::DomainError;
 
-/// Hashing threads: one per core, at most 4.
+/// Hashing threads set by `configure` (0: not set).
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// The default number of hashing threads: one core fewer than the machine
+/// has (at least 1, at most 4).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).clamp(1, 4))
+}
+
+/// Sets how many hashing threads start (at least 1); only before the first
+/// hash or verification, which starts them.
+pub fn configure(threads: usize) {
+    THREADS.store(threads.max(1), Ordering::Relaxed);
+}
+
 fn workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
+    match THREADS.load(Ordering::Relaxed) {
+        0 => default_threads(),
+        n => n,
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;
