@@ -172,6 +172,9 @@ impl TestApp {
         s.auth_rate_limit_per_ip = 100_000;
         s.auth_rate_limit_per_account = 100_000;
         s.workers = Some(2);
+        // The suite hashes thousands of passwords: both cores (the
+        // service's default leaves one to the requests).
+        s.password_hash_threads = Some(2);
         s.database_max_connections = 8;
         s.shutdown_timeout_seconds = 1;
         // Exact figures: each test counts what it made (one test turns it on).
