@@ -67,23 +67,27 @@ enum AdminCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The two documents need no settings: print and stop.
-    let document = match cli.command {
-        Some(Command::Openapi) => Some(serde_json::to_value(startup::openapi_doc())),
-        Some(Command::EventsSchema) => Some(Ok(kartel_domain::events::schema_document())),
+    // The two documents need no settings: print and stop (quietly when the
+    // reader closes the pipe first, as `kartel openapi | head` does). The
+    // OpenAPI document is printed as utoipa orders it (`openapi`, `info`,
+    // `paths`…), as committed.
+    let out = || std::io::BufWriter::new(std::io::stdout().lock());
+    let printed = match cli.command {
+        Some(Command::Openapi) => Some(cli::write_document(out(), &startup::openapi_doc())),
+        Some(Command::EventsSchema) => Some(cli::write_document(
+            out(),
+            &kartel_domain::events::schema_document(),
+        )),
         _ => None,
     };
-    if let Some(document) = document {
-        match document.and_then(|d| serde_json::to_string_pretty(&d)) {
-            Ok(s) => {
-                println!("{s}");
-                return ExitCode::SUCCESS;
-            }
+    if let Some(printed) = printed {
+        return match printed {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("kartel: {e}");
-                return ExitCode::FAILURE;
+                ExitCode::FAILURE
             }
-        }
+        };
     }
     let settings = match Settings::load() {
         Ok(s) => s,
