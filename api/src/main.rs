@@ -13,7 +13,8 @@ use kartel_migrations::{Migrator, MigratorTrait};
 /// mimalloc returns the memory of large blocks: with glibc's malloc every
 /// password hash (a 19 MiB argon2 block) raised the dynamic mmap threshold
 /// and stayed in the heap — 19 MiB more resident per sign-in until a login
-/// storm took hundreds of MiB (README, "Memory under a sign-in burst").
+/// storm took hundreds of MiB (docs/benchmarks.md, "Memory under a sign-in
+/// burst").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,5 +1,5 @@
 //! What a load run measured, and how the bench prints it: counts, latency
-//! quantiles, CPU per request, and the markdown table for the README.
+//! quantiles, CPU per request, and the markdown table for docs/benchmarks.md.
 //!
 //! The measuring (HTTP clients, `/proc` snapshots, pgbench) stays in the
 //! `loadbench` binary; this module only adds up and prints.
@@ -110,7 +110,7 @@ pub fn print_stats(name: &str, clients: usize, s: &Stats) {
     }
 }
 
-/// The table for the README: a header, then one markdown row per run.
+/// The table for docs/benchmarks.md: a header, then one markdown row per run.
 pub fn print_markdown_table(rows: &[Row]) {
     println!(
         "\n| scenario | clients | requests | ok | refused (409) | errors | req/s | p50 ms | p99 ms | max ms | pgbench TPS | ratio |"
@@ -121,7 +121,7 @@ pub fn print_markdown_table(rows: &[Row]) {
     }
 }
 
-/// One run as a row of the README's table.
+/// One run as a row of the table in docs/benchmarks.md.
 pub fn print_markdown_row(r: &Row) {
     let s = &r.stats;
     let (tps, ratio) = match r.pgbench_tps {

@@ -894,7 +894,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<bool> {
         }
     }
 
-    // The table for the README.
+    // The table for docs/benchmarks.md.
     print_markdown_table(&rows);
     println!("\n(ratio = successful requests per second / pgbench TPS at the same client count)");
     // A sign-in storm must not starve the rest: reads' p99 at most twice the p99 alone.
