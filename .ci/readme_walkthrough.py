@@ -195,24 +195,40 @@ class Walkthrough:
         return re.sub(rf"\b{README_PORT}\b", str(self.port), text)
 
     def start_service(self, block):
-        with open(self.log_path, "wb") as log:
-            self.service = subprocess.Popen(
-                [self.binary],
-                cwd=self.folder,
-                env={**self.env, "KARTEL_ADDR": f"127.0.0.1:{self.port}"},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        # Another port when the one the OS gave was taken before the service
+        # could listen on it.
+        for attempt in range(3):
+            if attempt:
+                self.port = free_port()
+            if self.try_service(block):
+                return
+        raise Failed(f"{block.where()}: three ports were taken before the service could listen")
+
+    def try_service(self, block):
+        try:
+            with open(self.log_path, "wb") as log:
+                self.service = subprocess.Popen(
+                    [self.binary],
+                    cwd=self.folder,
+                    env={**self.env, "KARTEL_ADDR": f"127.0.0.1:{self.port}"},
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        except OSError as e:
+            raise Failed(f"cannot start {self.binary}: {e}")
         began = time.monotonic()
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2):
-                    break
+                    return True
             except OSError:
                 pass
             if self.service.poll() is not None:
+                with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                    if re.search(r"cannot listen on.*in use", f.read()):
+                        return False
                 raise Failed(f"{block.where()}: the service exited ({self.service.returncode})" + self.log_tail())
             if time.monotonic() - began > START_SECONDS:
                 raise Failed(f"{block.where()}: the service did not answer within {START_SECONDS}s" + self.log_tail())
@@ -359,6 +375,9 @@ def main():
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     readme_path, binary = sys.argv[1], sys.argv[2]
+    # Stopped from outside (a stage's time limit, which signals only its own
+    # process group): still stop the service and the shell.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     began = time.monotonic()
     try:
         with open(readme_path, encoding="utf-8") as f:
