@@ -1,10 +1,11 @@
 //! What the `kartel` subcommands do, apart from parsing arguments.
 
-use std::io::Read;
+use std::io::{self, Read, Write};
 
 use kartel_domain::DomainError;
 use kartel_domain::accounts::{self, Account};
 use kartel_migrations::{Migrator, MigratorTrait};
+use serde::Serialize;
 
 use crate::configuration::Settings;
 use crate::startup;
@@ -43,4 +44,20 @@ pub async fn create_admin(
         ),
         e => anyhow::anyhow!("{e}"),
     })
+}
+
+/// `kartel openapi` and `kartel events-schema`: `document`, pretty-printed
+/// in its own order of fields, and a line break. A reader that stops early
+/// (`kartel openapi | head`) closes the pipe; that is not a failure, so a
+/// broken pipe ends the printing quietly with `Ok`. Any other error of `out`
+/// is returned.
+pub fn write_document(mut out: impl Write, document: &impl Serialize) -> io::Result<()> {
+    let written = serde_json::to_writer_pretty(&mut out, document)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }

@@ -13,7 +13,8 @@ use kartel_migrations::{Migrator, MigratorTrait};
 /// mimalloc returns the memory of large blocks: with glibc's malloc every
 /// password hash (a 19 MiB argon2 block) raised the dynamic mmap threshold
 /// and stayed in the heap — 19 MiB more resident per sign-in until a login
-/// storm took hundreds of MiB (README, "Memory under a sign-in burst").
+/// storm took hundreds of MiB (docs/benchmarks.md, "Memory under a sign-in
+/// burst").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -67,27 +68,27 @@ enum AdminCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The two documents need no settings: print and stop.
-    // The OpenAPI document keeps its own key order (`openapi`, `info`,
-    // `paths`… as utoipa writes them), so the committed file reads well.
-    let document = match cli.command {
-        Some(Command::Openapi) => Some(serde_json::to_string_pretty(&startup::openapi_doc())),
-        Some(Command::EventsSchema) => Some(serde_json::to_string_pretty(
+    // The two documents need no settings: print and stop (quietly when the
+    // reader closes the pipe first, as `kartel openapi | head` does). The
+    // OpenAPI document is printed as utoipa orders it (`openapi`, `info`,
+    // `paths`…), as committed.
+    let out = || std::io::BufWriter::new(std::io::stdout().lock());
+    let printed = match cli.command {
+        Some(Command::Openapi) => Some(cli::write_document(out(), &startup::openapi_doc())),
+        Some(Command::EventsSchema) => Some(cli::write_document(
+            out(),
             &kartel_domain::events::schema_document(),
         )),
         _ => None,
     };
-    if let Some(document) = document {
-        match document {
-            Ok(s) => {
-                println!("{s}");
-                return ExitCode::SUCCESS;
-            }
+    if let Some(printed) = printed {
+        return match printed {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("kartel: {e}");
-                return ExitCode::FAILURE;
+                ExitCode::FAILURE
             }
-        }
+        };
     }
     let settings = match Settings::load() {
         Ok(s) => s,

@@ -2,7 +2,7 @@
 # Memory under a sign-in burst: starts a release `kartel` on a fresh SQLite
 # file, registers 10 people and signs each in, then fires 100 concurrent
 # sign-ins, and prints the process's resident memory idle, after the first
-# round and after the burst (the README's benchmark section records it).
+# round and after the burst (docs/benchmarks.md records it).
 #
 #   bash tests/bench/login_burst.sh            # builds the release binary first
 set -euo pipefail

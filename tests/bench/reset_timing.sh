@@ -3,8 +3,8 @@
 # one (the lookup and the mail happen after the answer): starts `kartel` on a
 # fresh SQLite file, registers one person, then sends N reset requests
 # alternating between that address and unknown ones, and prints the
-# distribution of answer times per group (the README's benchmark section
-# records it). A timing comparison is noise-bound, so it lives here and not
+# distribution of answer times per group (docs/benchmarks.md records
+# it). A timing comparison is noise-bound, so it lives here and not
 # in the tests, which check the identical answers and who gets mail.
 #
 #   bash tests/bench/reset_timing.sh                  # release build first

@@ -1,5 +1,5 @@
 //! What a load run measured, and how the bench prints it: counts, latency
-//! quantiles, CPU per request, and the markdown tables for the README (one
+//! quantiles, CPU per request, and the markdown tables for docs/benchmarks.md (one
 //! row per run, and min / median / max over the runs).
 //!
 //! The measuring (HTTP clients, `/proc` snapshots, pgbench) stays in the
@@ -122,7 +122,7 @@ pub fn print_stats(name: &str, clients: usize, s: &Stats) {
     }
 }
 
-/// The table for the README: a header, then one markdown row per run (with
+/// The table for docs/benchmarks.md: a header, then one markdown row per run (with
 /// a run column when there were several).
 pub fn print_markdown_table(rows: &[Row]) {
     let runs = rows.iter().any(|r| r.run > 1);
@@ -136,7 +136,7 @@ pub fn print_markdown_table(rows: &[Row]) {
     }
 }
 
-/// One run as a row of the README's table. With several references, each
+/// One run as a row of the table in docs/benchmarks.md. With several references, each
 /// figure and ratio is named.
 pub fn print_markdown_row(r: &Row, with_run: bool) {
     let s = &r.stats;
