@@ -35,11 +35,11 @@ pub async fn edge(
         None => next.call(req).await?.map_into_boxed_body(),
     };
     log_server_error(&res, request_id);
-    let pattern = res.request().match_pattern();
+    let req = res.request();
     let uncacheable = no_store(
-        res.request().method(),
-        res.request().path(),
-        pattern.as_deref(),
+        req.method(),
+        req.path(),
+        || req.match_pattern(),
         res.status(),
     );
     let headers = res.headers_mut();
@@ -91,12 +91,19 @@ const STORABLE: &[(&str, &str)] = &[
 /// (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs`,
 /// `/.well-known/jwks.json`) carry nothing of anyone's and are left without
 /// `Cache-Control`.
-fn no_store(method: &Method, path: &str, pattern: Option<&str>, status: StatusCode) -> bool {
+/// `pattern` (the matched route, which allocates) is asked only for a
+/// successful answer under `/api/`.
+fn no_store(
+    method: &Method,
+    path: &str,
+    pattern: impl FnOnce() -> Option<String>,
+    status: StatusCode,
+) -> bool {
     if path != "/api" && !path.starts_with("/api/") {
         return false;
     }
     let storable = status.is_success()
-        && pattern.is_some_and(|pattern| {
+        && pattern().is_some_and(|pattern| {
             STORABLE
                 .iter()
                 .any(|(m, p)| *m == method.as_str() && *p == pattern)
@@ -188,7 +195,7 @@ mod tests {
     fn only_the_successful_answers_of_public_operations_may_be_stored() {
         let api = |method: Method, path: &str, status: u16| {
             let status = StatusCode::from_u16(status).expect("status");
-            no_store(&method, path, Some(path), status)
+            no_store(&method, path, || Some(path.to_owned()), status)
         };
         // Tokens, secrets and accounts, whoever asked.
         assert!(api(Method::POST, "/api/v1/auth/login", 200));
@@ -205,13 +212,13 @@ mod tests {
         assert!(no_store(
             &Method::GET,
             "/api/v1/tracks",
-            None,
+            || None,
             StatusCode::OK
         ));
         assert!(no_store(
             &Method::GET,
             "/api/v1/nowhere",
-            None,
+            || None,
             StatusCode::NOT_FOUND
         ));
         // Outside the API: left alone.
@@ -224,11 +231,16 @@ mod tests {
             "/.well-known/jwks.json",
         ] {
             assert!(
-                !no_store(&Method::GET, path, Some(path), StatusCode::OK),
+                !no_store(&Method::GET, path, || Some(path.to_owned()), StatusCode::OK),
                 "{path}"
             );
         }
-        assert!(no_store(&Method::GET, "/api", None, StatusCode::NOT_FOUND));
+        assert!(no_store(
+            &Method::GET,
+            "/api",
+            || None,
+            StatusCode::NOT_FOUND
+        ));
     }
 
     #[test]

@@ -21,7 +21,7 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// The default number of hashing threads: one core fewer than the machine
 /// has (at least 1, at most 4).
-pub fn default_threads() -> usize {
+fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).clamp(1, 4))
 }
 

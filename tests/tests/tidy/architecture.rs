@@ -104,7 +104,8 @@ fn defines(module: &Module, item: &str) -> bool {
                 w[0],
                 "fn" | "struct" | "enum" | "trait" | "type" | "const" | "static" | "mod" | "as"
             )
-    }) || source::named_paths(code)
+    }) || module
+        .named
         .iter()
         .any(|n| n.reexport_as.as_deref() == Some(item))
         // A variant or field of a type the module defines.

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::source::{self, Module, named_paths};
+use crate::source::{self, Module};
 
 /// Edges a circle may run through, each with its reason. This list must only
 /// shrink: an entry whose edge no longer exists fails the test too.
@@ -106,7 +106,7 @@ fn split(path: &str) -> Path {
 fn graphs(krate: &Crate) -> BTreeMap<Path, Graph> {
     let mut out: BTreeMap<Path, Graph> = BTreeMap::new();
     for module in krate.modules.values() {
-        for named in named_paths(&module.code) {
+        for named in &module.named {
             let Some(target) = resolve(krate, &module.path, &named.segments, 0) else {
                 continue;
             };
@@ -189,7 +189,7 @@ fn resolve(krate: &Crate, from: &[String], segments: &[String], depth: usize) ->
     // where the item lives. A module that re-exports another's item is
     // still what the code names.
     let home = &krate.modules[&module];
-    for named in named_paths(&home.code) {
+    for named in &home.named {
         if named.reexport_as.as_deref() == Some(item.as_str())
             && let Some(target) = resolve(krate, &module, &named.segments, depth + 1)
             && (module.is_empty() || target.starts_with(&module))

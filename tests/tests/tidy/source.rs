@@ -21,6 +21,8 @@ pub struct Module {
     pub path: Vec<String>,
     pub file: PathBuf,
     pub code: String,
+    /// The paths `code` names (read once).
+    pub named: Vec<Named>,
 }
 
 /// Every file module under `src` (a crate's `src/` directory), by path.
@@ -60,12 +62,15 @@ fn collect(src: &Path, dir: &Path, out: &mut BTreeMap<Vec<String>, Module>) {
             continue;
         }
         let text = fs::read_to_string(&file).expect("a readable source file");
+        let code = without_tests(&strip(&text));
+        let named = named_paths(&code);
         out.insert(
             path.clone(),
             Module {
                 path,
                 file,
-                code: without_tests(&strip(&text)),
+                code,
+                named,
             },
         );
     }
@@ -103,13 +108,16 @@ pub fn strip(src: &str) -> String {
             let start = usize::from(rest[0] == b'b') + 1;
             quoted(rest, start, b'"')
         } else if rest[0] == b'\'' {
-            char_literal(rest).unwrap_or(0)
+            char_literal(&src[i..]).unwrap_or(0)
         } else {
             0
         };
         if end == 0 {
             // Keep the identifier whole, so `br"…"` inside a name is not a string.
-            let n = ident_len(rest).max(1);
+            let n = match ident_len(rest) {
+                0 => src[i..].chars().next().map_or(1, char::len_utf8),
+                n => n,
+            };
             out.push_str(&src[i..i + n]);
             i += n;
         } else {
@@ -176,22 +184,12 @@ fn quoted(s: &[u8], mut i: usize, close: u8) -> usize {
 
 /// A character literal's length (`'a'`, `'\n'`, `'\u{1F600}'`, `'é'`), or
 /// None for a lifetime or a label (`'a`, `'static`).
-fn char_literal(s: &[u8]) -> Option<usize> {
-    if s.get(1) == Some(&b'\\') {
-        return Some(quoted(s, 1, b'\''));
+fn char_literal(s: &str) -> Option<usize> {
+    if s.as_bytes().get(1) == Some(&b'\\') {
+        return Some(quoted(s.as_bytes(), 1, b'\''));
     }
-    let len = std::str::from_utf8(&s[1..s.len().min(5)])
-        .ok()
-        .or_else(|| {
-            // A multi-byte character may be cut at the slice's end.
-            (2..5)
-                .rev()
-                .find_map(|n| std::str::from_utf8(&s[1..s.len().min(n)]).ok())
-        })?
-        .chars()
-        .next()?
-        .len_utf8();
-    (s.get(1 + len) == Some(&b'\'')).then_some(len + 2)
+    let len = s[1..].chars().next()?.len_utf8();
+    (s.as_bytes().get(1 + len) == Some(&b'\'')).then_some(len + 2)
 }
 
 /// A path the code names, and the line it is on.

@@ -49,14 +49,11 @@ pub async fn refresh(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner()?;
     limit_auth(&req, &st, "refresh", None).await?;
-    let sign_in = match accounts::refresh(&st.db, &body.refresh_token, refresh_ttl(&st)).await {
-        Ok(s) => s,
-        Err(e) => {
-            if let DomainError::RefreshTokenReused { user } = e {
-                st.sessions.revoked(user).await;
-            }
-            return Err(e.into());
-        }
-    };
+    let refreshed = accounts::refresh(&st.db, &body.refresh_token, refresh_ttl(&st)).await;
+    if let Err(DomainError::RefreshTokenReused { user }) = &refreshed {
+        // The login ended: every instance stops taking its sessions.
+        st.sessions.revoked(*user).await;
+    }
+    let sign_in = refreshed?;
     Ok(HttpResponse::Ok().json(tokens(&st, &sign_in)?))
 }

@@ -106,15 +106,7 @@ impl Bench {
             let until = Instant::now() + warmup;
             let tasks = (0..clients)
                 .map(|_| tokio::spawn(self.clone().client(scenario.clone(), until, false)));
-            for t in futures::future::join_all(tasks).await {
-                match t {
-                    Ok(s) => warm.merge(s),
-                    Err(e) => {
-                        warm.errors += 1;
-                        warm.samples.push(format!("client task failed: {e}"));
-                    }
-                }
-            }
+            gather(&mut warm, tasks).await;
         }
         let cpu_before = CpuSnapshot::take();
         let started = Instant::now();
@@ -128,15 +120,7 @@ impl Bench {
             samples: warm.samples,
             ..Stats::default()
         };
-        for t in futures::future::join_all(tasks).await {
-            match t {
-                Ok(s) => total.merge(s),
-                Err(e) => {
-                    total.errors += 1;
-                    total.samples.push(format!("client task failed: {e}"));
-                }
-            }
-        }
+        gather(&mut total, tasks).await;
         total.elapsed = started.elapsed();
         total.cpu = cpu_before
             .zip(CpuSnapshot::take())
@@ -219,4 +203,18 @@ pub fn str_field(v: &Value, name: &str) -> anyhow::Result<String> {
         .as_str()
         .map(str::to_owned)
         .with_context(|| format!("no {name} in {v}"))
+}
+
+/// Adds up what the client tasks measured into `into`; a task that failed
+/// counts as an error.
+async fn gather(into: &mut Stats, tasks: impl IntoIterator<Item = tokio::task::JoinHandle<Stats>>) {
+    for t in futures::future::join_all(tasks).await {
+        match t {
+            Ok(s) => into.merge(s),
+            Err(e) => {
+                into.errors += 1;
+                into.samples.push(format!("client task failed: {e}"));
+            }
+        }
+    }
 }
