@@ -8,7 +8,11 @@
 //! or reset, suspension, a role change, erasure, refresh-token reuse) sets a
 //! new mark after its commit (`revoked`), so every instance's entries of that
 //! person stop at once: the next request, on any instance, reads the new
-//! mark (one Redis round trip) and checks the database. A mark is a fresh
+//! mark and checks the database. Mark reads are gathered: one task per
+//! instance asks Redis with one `MGET` for every request waiting, so a
+//! busy instance makes one round trip for many requests; each request's
+//! mark is still read after it arrived (it waits for the next `MGET`, never
+//! takes the answer of one already under way). A mark is a fresh
 //! random value, never a counter, so an expired and re-set mark never
 //! matches an entry by chance; it lives longer than any entry.
 //!
@@ -34,6 +38,7 @@ use kartel_domain::{UserCaller, accounts};
 use prometheus::IntCounter;
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -67,6 +72,7 @@ struct Entry {
 pub struct SessionCache {
     ttl: Duration,
     redis: Option<(ConnectionManager, String)>,
+    marks: Option<mpsc::UnboundedSender<MarkRead>>,
     entries: Mutex<HashMap<Uuid, Entry>>,
     tokens: Mutex<HashMap<Box<str>, Verified>>,
     /// Milliseconds since `started` until which Redis is not asked.
@@ -86,8 +92,15 @@ impl SessionCache {
     /// no Redis: instances could not tell each other of revocations.
     pub fn new(ttl: Duration, redis: Option<(ConnectionManager, String)>) -> anyhow::Result<Self> {
         let counter = |name: &str, help: &str| IntCounter::new(name, help);
+        let redis = redis.filter(|_| !ttl.is_zero());
+        let marks = redis.clone().map(|(conn, prefix)| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(read_marks(conn, prefix, rx));
+            tx
+        });
         Ok(Self {
-            redis: redis.filter(|_| !ttl.is_zero()),
+            redis,
+            marks,
             ttl,
             entries: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
@@ -199,16 +212,16 @@ impl SessionCache {
     /// The person's current mark (`Some(None)`: none set), or None when
     /// the cache is off or Redis does not answer.
     async fn mark_of(&self, user: Uuid) -> Option<Option<String>> {
-        let (conn, prefix) = self.redis.as_ref()?;
+        let marks = self.marks.as_ref()?;
         let now = self.started.elapsed().as_millis() as u64;
         if now < self.paused_until.load(Ordering::Relaxed) {
             return None;
         }
-        let mut conn = conn.clone();
-        let res: redis::RedisResult<Option<String>> = redis::cmd("GET")
-            .arg(key(prefix, user))
-            .query_async(&mut conn)
-            .await;
+        let (tx, rx) = oneshot::channel();
+        let res = match marks.send((user, tx)) {
+            Ok(()) => rx.await.unwrap_or_else(|_| Err(gone())),
+            Err(_) => Err(gone()),
+        };
         match res {
             Ok(mark) => Some(mark),
             Err(e) => {
@@ -252,6 +265,50 @@ impl SessionCache {
             );
         }
     }
+}
+
+/// A request's mark read: the person, and where their mark goes.
+type MarkRead = (Uuid, oneshot::Sender<redis::RedisResult<Option<String>>>);
+
+/// At most this many marks in one `MGET`.
+const MAX_BATCH: usize = 512;
+
+/// The instance's mark reader: takes every read waiting, asks Redis for
+/// them in one `MGET`, answers each; then the reads that came meanwhile.
+async fn read_marks(
+    mut conn: ConnectionManager,
+    prefix: String,
+    mut rx: mpsc::UnboundedReceiver<MarkRead>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut cmd = redis::cmd("MGET");
+        for (user, _) in &batch {
+            cmd.arg(key(&prefix, *user));
+        }
+        let res: redis::RedisResult<Vec<Option<String>>> = cmd.query_async(&mut conn).await;
+        match res {
+            Ok(marks) if marks.len() == batch.len() => {
+                for ((_, tx), mark) in batch.drain(..).zip(marks) {
+                    let _ = tx.send(Ok(mark));
+                }
+            }
+            Ok(_) => answer_all(&mut batch, || {
+                redis::RedisError::from((redis::ErrorKind::Client, "MGET answered another count"))
+            }),
+            Err(e) => answer_all(&mut batch, || e.clone()),
+        }
+    }
+}
+
+fn answer_all(batch: &mut Vec<MarkRead>, err: impl Fn() -> redis::RedisError) {
+    for (_, tx) in batch.drain(..) {
+        let _ = tx.send(Err(err()));
+    }
+}
+
+fn gone() -> redis::RedisError {
+    redis::RedisError::from((redis::ErrorKind::Client, "the mark reader stopped"))
 }
 
 fn key(prefix: &str, user: Uuid) -> String {

@@ -27,7 +27,7 @@
 //!
 //! The modules live in `loadbench/`: [`args`] the command line, [`setup`]
 //! the app and its people, [`scenarios`] what each sends, [`client`] the
-//! load clients, [`rounds`] the measuring, [`pgbench`] the references,
+//! load clients (their HTTP in [`raw`]), [`rounds`] the measuring, [`pgbench`] the references,
 //! [`cpu`] where the CPU went, [`report`] the tables and targets.
 
 // A binary's root looks for its modules beside it, in `src/bin/`: they are
@@ -38,12 +38,13 @@ mod parts {
     pub mod client;
     pub mod cpu;
     pub mod pgbench;
+    pub mod raw;
     pub mod report;
     pub mod rounds;
     pub mod scenarios;
     pub mod setup;
 }
-use parts::{args, client, cpu, pgbench, report, rounds, scenarios, setup};
+use parts::{args, client, cpu, pgbench, raw, report, rounds, scenarios, setup};
 
 use std::time::Duration;
 

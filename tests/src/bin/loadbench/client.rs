@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::cpu::CpuSnapshot;
+use crate::raw::{Conn, Request};
 use crate::scenarios::Scenario;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -27,23 +28,30 @@ impl Bench {
         format!("{}{}", self.base, path)
     }
 
+    /// `host:port` of the service, for the load clients.
+    fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
     /// A spend of 1 credit by the service key.
-    pub fn spend(&self, talent: Uuid) -> reqwest::RequestBuilder {
-        self.http
-            .post(self.url("/api/v1/credits/spends"))
-            .header("X-Api-Key", &self.api_key)
-            .header("Idempotency-Key", Uuid::new_v4().to_string())
-            .json(&json!({ "talent_id": talent, "amount": 1, "purpose": "loadbench" }))
+    pub fn spend(&self, talent: Uuid) -> Request {
+        Request::post(
+            "/api/v1/credits/spends".into(),
+            &json!({ "talent_id": talent, "amount": 1, "purpose": "loadbench" }),
+        )
+        .header("X-Api-Key", self.api_key.clone())
+        .header("Idempotency-Key", Uuid::new_v4().to_string())
     }
 
     /// A spend of 1 of the signed-in talent's own credits (no `talent_id`:
     /// a person spends their own).
-    pub fn my_spend(&self, token: &str) -> reqwest::RequestBuilder {
-        self.http
-            .post(self.url("/api/v1/credits/spends"))
-            .bearer_auth(token)
-            .header("Idempotency-Key", Uuid::new_v4().to_string())
-            .json(&json!({ "amount": 1, "purpose": "loadbench" }))
+    pub fn my_spend(&self, token: &str) -> Request {
+        Request::post(
+            "/api/v1/credits/spends".into(),
+            &json!({ "amount": 1, "purpose": "loadbench" }),
+        )
+        .bearer(token)
+        .header("Idempotency-Key", Uuid::new_v4().to_string())
     }
 
     /// One client: requests back to back until `until`. Unexpected answers
@@ -51,26 +59,22 @@ impl Bench {
     async fn client(self: Arc<Self>, scenario: Scenario, until: Instant, record: bool) -> Stats {
         let mut stats = Stats::default();
         let mut rng = SplitMix64::new(Uuid::new_v4().as_u64_pair().0);
-        let expected = scenario.expected();
+        let expected = scenario.expected().as_u16();
+        let mut conn = Conn::new(self.addr());
         while Instant::now() < until {
             let req = scenario.request(&self, &mut rng);
             let started = Instant::now();
-            let outcome = match req.send().await {
-                Ok(res) => {
-                    let status = res.status();
-                    match res.bytes().await {
-                        Ok(_) if status == expected => Ok(()),
-                        Ok(body) if status == StatusCode::CONFLICT && is_refusal(&body) => {
-                            Err(None)
-                        }
-                        Ok(body) => Err(Some(format!(
-                            "{status}: {}",
-                            String::from_utf8_lossy(&body)
-                        ))),
-                        Err(e) => Err(Some(format!("{status}: reading the body: {e}"))),
-                    }
+            let outcome = match conn.send(&req).await {
+                Ok(a) if a.status == expected => Ok(()),
+                Ok(a) if a.status == StatusCode::CONFLICT.as_u16() && is_refusal(&a.body) => {
+                    Err(None)
                 }
-                Err(e) => Err(Some(format!("request failed: {e}"))),
+                Ok(a) => Err(Some(format!(
+                    "{}: {}",
+                    a.status,
+                    String::from_utf8_lossy(&a.body)
+                ))),
+                Err(e) => Err(Some(format!("request failed: {e:#}"))),
             };
             let took = started.elapsed();
             if record {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::args::{CHALLENGE_SCENARIOS, LEDGER_SCENARIOS};
 use crate::client::Bench;
+use crate::raw::Request;
 
 #[derive(Clone)]
 pub enum Scenario {
@@ -136,7 +137,7 @@ impl Scenario {
     }
 
     /// The next request of one client.
-    pub fn request(&self, bench: &Bench, rng: &mut SplitMix64) -> reqwest::RequestBuilder {
+    pub fn request(&self, bench: &Bench, rng: &mut SplitMix64) -> Request {
         match self {
             Scenario::Spread { talents } => {
                 let talent = talents[rng.below(talents.len())];
@@ -145,20 +146,14 @@ impl Scenario {
             Scenario::Hot { talent } => bench.spend(*talent),
             Scenario::Reads { talents, token } | Scenario::Storm { talents, token, .. } => {
                 let talent = talents[rng.below(talents.len())];
-                bench
-                    .http
-                    .get(bench.url(&format!("/api/v1/talents/{talent}/credits")))
-                    .bearer_auth(token)
+                Request::get(format!("/api/v1/talents/{talent}/credits")).bearer(token)
             }
-            Scenario::MyReads { tokens } | Scenario::MyStorm { tokens, .. } => bench
-                .http
-                .get(bench.url("/api/v1/me/credits"))
-                .bearer_auth(&tokens[rng.below(tokens.len())]),
+            Scenario::MyReads { tokens } | Scenario::MyStorm { tokens, .. } => {
+                Request::get("/api/v1/me/credits".into()).bearer(&tokens[rng.below(tokens.len())])
+            }
             Scenario::MySpends { tokens } => bench.my_spend(&tokens[rng.below(tokens.len())]),
             Scenario::MyHot { token } => bench.my_spend(token),
-            Scenario::Challenges => bench
-                .http
-                .get(bench.url("/api/v1/challenges?status=open&limit=20")),
+            Scenario::Challenges => Request::get("/api/v1/challenges?status=open&limit=20".into()),
             Scenario::Leaderboard { challenge, places } => {
                 let pages = usize::try_from(places / 20).unwrap_or(1).max(1);
                 let page = if rng.below(2) == 0 {
@@ -171,9 +166,9 @@ impl Scenario {
                 } else {
                     URL_SAFE_NO_PAD.encode((page * 20).to_string())
                 };
-                bench.http.get(bench.url(&format!(
+                Request::get(format!(
                     "/api/v1/challenges/{challenge}/leaderboard?limit=20&cursor={cursor}"
-                )))
+                ))
             }
             Scenario::Submit {
                 talents,
@@ -181,14 +176,14 @@ impl Scenario {
             } => {
                 let token = &talents[rng.below(talents.len())];
                 let challenge = challenges[rng.below(challenges.len())];
-                bench
-                    .http
-                    .post(bench.url(&format!("/api/v1/challenges/{challenge}/submissions")))
-                    .bearer_auth(token)
-                    .json(&json!({
+                Request::post(
+                    format!("/api/v1/challenges/{challenge}/submissions"),
+                    &json!({
                         "assets": [format!("https://cdn.bench.example/{}.png", Uuid::new_v4())],
                         "prompt": "loadbench", "workflow": {"seed": 1}, "batch_size": 4
-                    }))
+                    }),
+                )
+                .bearer(token)
             }
         }
     }
