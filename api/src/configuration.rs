@@ -115,6 +115,10 @@ pub struct Settings {
     /// non-staff see them are built at most this often per instance (0: on
     /// every request).
     pub public_cache_millis: u64,
+    /// `KARTEL_REVIEW_LEASE_MINUTES`: how long a claimed review seat stays
+    /// its reviewer's (and how far an extension reaches) before it goes
+    /// back to the queue.
+    pub review_lease_minutes: i64,
 }
 
 impl Default for Settings {
@@ -155,6 +159,7 @@ impl Default for Settings {
             mail_poll_millis: 2000,
             mail_retry_seconds: 10,
             public_cache_millis: 1000,
+            review_lease_minutes: 30,
         }
     }
 }
@@ -292,6 +297,9 @@ impl Settings {
                 "invalid setting KARTEL_DASHBOARD_CACHE_SECONDS: must be at most 3600".into(),
             );
         }
+        if !(1..=24 * 60).contains(&self.review_lease_minutes) {
+            return Err("invalid setting KARTEL_REVIEW_LEASE_MINUTES: must be 1–1440".into());
+        }
         if !(1..=365).contains(&self.nomination_ttl_days) {
             return Err("invalid setting KARTEL_NOMINATION_TTL_DAYS: must be 1–365".into());
         }
@@ -307,6 +315,11 @@ impl Settings {
             return Err("invalid setting: KARTEL_REDIS_PREFIX, KARTEL_JWT_ISSUER and KARTEL_JWT_AUDIENCE must not be empty".into());
         }
         Ok(())
+    }
+
+    /// How long a review claim's lease runs.
+    pub fn review_lease(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.review_lease_minutes)
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -405,6 +418,7 @@ mod tests {
                 ("KARTEL_LOG_FORMAT", "xml"),
                 ("KARTEL_API_KEY_CACHE_SECONDS", "600"),
                 ("KARTEL_AUTH_RATE_LIMIT_PER_IP", "lots"),
+                ("KARTEL_REVIEW_LEASE_MINUTES", "0"),
             ] {
                 let e = load_err(jail, var, value);
                 assert!(e.contains(var), "{var}: {e}");

@@ -26,6 +26,11 @@ pub struct Problem {
     /// Per-field messages of a validation error.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Of a `conflict_of_interest`: which one (`author`,
+    /// `already_reviewed`, `nominated`, `certified`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<kartel_domain::error::Conflict>)]
+    pub conflict: Option<String>,
 }
 
 #[derive(Debug)]
@@ -34,6 +39,8 @@ pub struct ApiError {
     pub code: Cow<'static, str>,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// The conflict of interest a `conflict_of_interest` names.
+    pub conflict: Option<kartel_domain::error::Conflict>,
     pub retry_after: Option<u64>,
     /// The cause of a 5xx: logged with its source chain and request id by
     /// `startup`'s response middleware, never sent.
@@ -47,6 +54,7 @@ impl ApiError {
             code: Cow::Borrowed(code),
             detail: detail.into(),
             errors: Vec::new(),
+            conflict: None,
             retry_after: None,
             source: None,
         }
@@ -90,6 +98,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_string(),
             errors: self.errors.clone(),
+            conflict: self.conflict.map(|c| c.as_str().to_owned()),
         }
     }
     /// The problem an actix error stands for: our own (as the app's JSON
@@ -101,6 +110,7 @@ impl ApiError {
                 code: a.code.clone(),
                 detail: a.detail.clone(),
                 errors: a.errors.clone(),
+                conflict: a.conflict,
                 retry_after: a.retry_after,
                 source: None,
             },
@@ -155,6 +165,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::Forbidden
         | K::NotEligible
         | K::OwnSubmission
+        | K::ConflictOfInterest
         | K::EmailUnverified => StatusCode::FORBIDDEN,
         K::InvalidToken => StatusCode::BAD_REQUEST,
         K::EmailTaken
@@ -177,6 +188,9 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::NotJudging
         | K::ReviewConflict
         | K::SameReviewer
+        | K::SeatClaimed
+        | K::NoOpenSeat
+        | K::ClaimExpired
         | K::SubmissionWithdrawn
         | K::AlreadyEnrolled
         | K::AlreadyCertified
@@ -226,7 +240,11 @@ impl From<DomainError> for ApiError {
                 out.source = Some(Box::new(e));
                 out
             }
-            (_, e) => Self::new(status, kind.code(), e.to_string()),
+            (_, e) => {
+                let mut out = Self::new(status, kind.code(), e.to_string());
+                out.conflict = e.conflict();
+                out
+            }
         };
         if out.status == StatusCode::UNAUTHORIZED {
             out.retry_after = None;

@@ -1,8 +1,10 @@
 //! Background jobs of every instance: releasing expired credit holds, the
-//! challenge clock (open → judging at `closes_at`), forgetting old
-//! idempotency keys, ending tier grace periods and re-evaluating talents
-//! after a requirements change, signing re-issued certificates. Each step is safe to run on several instances at once
-//! (guarded updates, plain deletes).
+//! challenge clock (open → judging at `closes_at`), returning review seats
+//! whose claim's lease ran out to the queue (and keeping the seats in step
+//! with their challenges), forgetting old idempotency keys, ending tier
+//! grace periods and re-evaluating talents after a requirements change,
+//! signing re-issued certificates. Each step is safe to run on several
+//! instances at once (guarded updates, plain deletes).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,23 @@ async fn sweep(state: Arc<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(moved = n, "challenges past their close moved to judging"),
             Err(e) => tracing::warn!(error = %e, "moving closed challenges to judging failed"),
+        }
+        match kartel_domain::challenges::expire_leases(&state.db, 500).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                expired = n,
+                "review claims past their lease went back to the queue"
+            ),
+            Err(e) => tracing::warn!(error = %e, "expiring review claims failed"),
+        }
+        match kartel_domain::challenges::sweep_seats(&state.db, kartel_domain::now()).await {
+            Ok((0, 0)) => {}
+            Ok((opened, voided)) => tracing::info!(
+                opened,
+                voided,
+                "review seats kept in step with their challenges"
+            ),
+            Err(e) => tracing::warn!(error = %e, "sweeping review seats failed"),
         }
         let retention = chrono::Duration::hours(state.settings.idempotency_retention_hours);
         match kartel_domain::idempotency::forget_keys(&state.db, retention).await {

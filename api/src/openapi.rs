@@ -37,6 +37,7 @@ use crate::error::Problem;
         (name = "credits", description = "The generation-credits ledger"),
         (name = "challenges", description = "Challenges, their lifecycle and leaderboards"),
         (name = "submissions", description = "Work submitted to challenges, and its reviews"),
+        (name = "review-queue", description = "Claiming reviews from the queue under a lease"),
         (name = "admin", description = "Administration"),
         (name = "operations", description = "Health, readiness, keys"),
     )

@@ -91,8 +91,19 @@ error_kinds! {
     /// The talent's tier is outside the challenge's range.
     NotEligible => "not_eligible",
     SubmissionLimit => "submission_limit_reached",
-    /// Nobody reviews their own submission.
+    /// Nobody reviews their own submission (before `conflict_of_interest`
+    /// named it `author`; kept so that answers stored under an idempotency
+    /// key still replay).
     OwnSubmission => "own_submission",
+    /// The reviewer has a conflict of interest with the submission (the
+    /// problem's `conflict` names which).
+    ConflictOfInterest => "conflict_of_interest",
+    /// Every open review seat of the submission is claimed by another reviewer.
+    SeatClaimed => "seat_claimed",
+    /// The submission has no open review seat: it needs no review now.
+    NoOpenSeat => "no_open_seat",
+    /// The claim's lease ran out (its seat went back to the queue).
+    ClaimExpired => "claim_expired",
     /// Reviews happen while the challenge is judging.
     NotJudging => "challenge_not_judging",
     /// Another review of the submission landed first.
@@ -216,6 +227,16 @@ pub enum DomainError {
     SubmissionLimit(i32),
     #[error("nobody reviews their own submission")]
     OwnSubmission,
+    #[error("{}", .0.detail())]
+    ConflictOfInterest(Conflict),
+    #[error(
+        "every open review seat of this submission is claimed by another reviewer; take another from the queue"
+    )]
+    SeatClaimed,
+    #[error("this submission has no open review seat: it needs no review now")]
+    NoOpenSeat,
+    #[error("this claim's lease ran out and its seat went back to the queue; claim again")]
+    ClaimExpired,
     #[error("submissions are reviewed while the challenge is judging")]
     NotJudging,
     #[error("another review of this submission landed first; read it and review again")]
@@ -268,9 +289,14 @@ pub enum DomainError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyInProgress,
-    /// A refusal remembered by an idempotency key, replayed as it was first given.
+    /// A refusal remembered by an idempotency key, replayed as it was first
+    /// given (with the conflict it named, if any).
     #[error("{detail}")]
-    Replayed { kind: ErrorKind, detail: String },
+    Replayed {
+        kind: ErrorKind,
+        detail: String,
+        conflict: Option<Conflict>,
+    },
     #[error("database error")]
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
@@ -309,6 +335,10 @@ impl DomainError {
             Self::NotEligible { .. } => K::NotEligible,
             Self::SubmissionLimit(_) => K::SubmissionLimit,
             Self::OwnSubmission => K::OwnSubmission,
+            Self::ConflictOfInterest(_) => K::ConflictOfInterest,
+            Self::SeatClaimed => K::SeatClaimed,
+            Self::NoOpenSeat => K::NoOpenSeat,
+            Self::ClaimExpired => K::ClaimExpired,
             Self::NotJudging => K::NotJudging,
             Self::ReviewConflict => K::ReviewConflict,
             Self::SameReviewer => K::SameReviewer,
@@ -342,6 +372,15 @@ impl DomainError {
     /// The stable machine-readable code clients rely on.
     pub fn code(&self) -> &'static str {
         self.kind().code()
+    }
+
+    /// The conflict of interest a refusal names (`conflict` in the problem).
+    pub fn conflict(&self) -> Option<Conflict> {
+        match self {
+            Self::ConflictOfInterest(c) => Some(*c),
+            Self::Replayed { conflict, .. } => *conflict,
+            _ => None,
+        }
     }
 
     /// See [`ErrorKind::is_refusal`].
@@ -379,6 +418,64 @@ pub enum Denied {
     TierFiveNeedsAdmin,
     /// Who nominated a talent does not also decide the nomination.
     OwnNomination,
+    /// A claim is extended by its holder, and released by its holder or an admin.
+    NotYourClaim,
+}
+
+/// Why a reviewer may not review a submission (403 `conflict_of_interest`,
+/// `conflict` naming which); the rule is `policy::conflict_of_interest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Conflict {
+    /// The reviewer wrote the submission.
+    Author,
+    /// The reviewer already reviewed this submission (a first review or a
+    /// claim), or holds another of its seats' current reviews (an overturn).
+    AlreadyReviewed,
+    /// The reviewer nominated the submission's talent for a pod role in the
+    /// challenge's track (any track for a challenge without one).
+    Nominated,
+    /// The reviewer certified the submission's talent in the challenge's
+    /// track (any track for a challenge without one).
+    Certified,
+}
+
+impl Conflict {
+    const ALL: [Self; 4] = [
+        Self::Author,
+        Self::AlreadyReviewed,
+        Self::Nominated,
+        Self::Certified,
+    ];
+
+    /// The conflict a stored code names; `None` for one this version does not know.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Author => "author",
+            Self::AlreadyReviewed => "already_reviewed",
+            Self::Nominated => "nominated",
+            Self::Certified => "certified",
+        }
+    }
+
+    fn detail(self) -> &'static str {
+        match self {
+            Self::Author => "conflict of interest: nobody reviews their own submission",
+            Self::AlreadyReviewed => {
+                "conflict of interest: you already reviewed this submission; another reviewer takes this seat"
+            }
+            Self::Nominated => {
+                "conflict of interest: you nominated this submission's talent in this track"
+            }
+            Self::Certified => {
+                "conflict of interest: you certified this submission's talent in this track"
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for Denied {
@@ -395,6 +492,9 @@ impl std::fmt::Display for Denied {
             Self::OwnNomination => {
                 f.write_str("who nominated a talent does not also decide the nomination")
             }
+            Self::NotYourClaim => f.write_str(
+                "a claim is extended by the reviewer holding it, and released by them or an admin",
+            ),
         }
     }
 }

@@ -24,7 +24,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
 use crate::db;
-use crate::error::{DomainError, ErrorKind, Result};
+use crate::error::{Conflict, DomainError, ErrorKind, Result};
 use crate::now;
 
 /// The primary key of `idempotency_keys`, as PostgreSQL names it.
@@ -116,7 +116,10 @@ where
             // transaction of its own. If another call with this key got there
             // first, its outcome is the key's outcome, and this caller gets it.
             txn.rollback().await?;
-            let response = serde_json::json!({ "code": e.code(), "detail": e.to_string() });
+            let mut response = serde_json::json!({ "code": e.code(), "detail": e.to_string() });
+            if let Some(c) = e.conflict() {
+                response["conflict"] = c.as_str().into();
+            }
             let txn = db::begin_write(db).await?;
             if !claim(&txn, idem, operation, &hash, Outcome::Error, response).await? {
                 txn.rollback().await?;
@@ -238,6 +241,7 @@ pub(crate) async fn replay<T: DeserializeOwned>(
             Err(DomainError::Replayed {
                 kind,
                 detail: response["detail"].as_str().unwrap_or_default().to_owned(),
+                conflict: response["conflict"].as_str().and_then(Conflict::parse),
             })
         }
     }

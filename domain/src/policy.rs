@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use uuid::Uuid;
 
 use crate::caller::Caller;
-pub use crate::error::Denied;
+pub use crate::error::{Conflict, Denied};
 use crate::error::{DomainError, Result};
 use crate::types::{Role, Roles, Scope, Tier, UserStatus};
 
@@ -270,12 +270,69 @@ pub fn may_reverse_for(caller: &Caller, talent: Uuid) -> Result<()> {
 }
 
 /// A submission is reviewed by anyone allowed to but its talent (403
-/// `own_submission`).
+/// `conflict_of_interest`, `author`).
 pub fn may_review_work_of(caller: &Caller, talent: Uuid) -> Result<()> {
     if is_self(Some(caller), talent) {
-        Err(DomainError::OwnSubmission)
+        Err(DomainError::ConflictOfInterest(Conflict::Author))
     } else {
         Ok(())
+    }
+}
+
+/// What the records say of a reviewer and a submission's talent (read by
+/// `challenges::conflicts`): whether they already reviewed it, nominated
+/// or certified the talent in the challenge's track.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReviewerRecord {
+    pub reviewed: bool,
+    pub nominated: bool,
+    pub certified: bool,
+}
+
+/// A review (or a claim of a review seat) is independent: not by the
+/// submission's talent, not by who already reviewed it, not by the manager
+/// who nominated or certified the talent in the track (403
+/// `conflict_of_interest`, naming the first that applies).
+pub fn conflict_of_interest(caller: &Caller, talent: Uuid, record: ReviewerRecord) -> Result<()> {
+    may_review_work_of(caller, talent)?;
+    let conflict = if record.reviewed {
+        Conflict::AlreadyReviewed
+    } else if record.nominated {
+        Conflict::Nominated
+    } else if record.certified {
+        Conflict::Certified
+    } else {
+        return Ok(());
+    };
+    Err(DomainError::ConflictOfInterest(conflict))
+}
+
+/// Whether `caller` sees who wrote a submission (its talent's id; an alias
+/// otherwise). While it is `under_review` (its challenge judging), whoever
+/// may hold one of its review seats — a community manager or an admin —
+/// sees it blind, unless it is their own work; its talent and staff who
+/// do not review (a generative lead) see the author, and everyone who may
+/// read it does once the challenge has closed.
+pub fn sees_author(caller: Option<&Caller>, talent: Uuid, under_review: bool) -> bool {
+    !under_review || is_self(caller, talent) || !caller.is_some_and(|c| role(c, MANAGER))
+}
+
+/// A claim of a review seat is extended by the reviewer holding it (403).
+pub fn may_extend_claim_of(caller: &Caller, holder: Uuid) -> Result<()> {
+    if is_self(Some(caller), holder) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(Denied::NotYourClaim))
+    }
+}
+
+/// A claim is released by the reviewer holding it, or by an admin (a
+/// seat held by someone who left for the day) (403).
+pub fn may_release_claim_of(caller: &Caller, holder: Uuid) -> Result<()> {
+    if is_self(Some(caller), holder) || role(caller, ADMIN) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(Denied::NotYourClaim))
     }
 }
 
@@ -447,7 +504,7 @@ mod tests {
         assert_eq!(code(may_decide_nomination(&manager, m)), Some("forbidden"));
         assert_eq!(
             code(may_review_work_of(&manager, m)),
-            Some("own_submission")
+            Some("conflict_of_interest")
         );
         assert_eq!(
             code(may_overturn_review_of(&manager, m)),
@@ -467,6 +524,45 @@ mod tests {
         assert_eq!(code(may_move_out_of(&manager, five)), Some("forbidden"));
         assert!(may_move_out_of(&person(&[Role::Admin]), five).is_ok());
         assert!(may_move_out_of(&manager, Tier::new(4).expect("tier")).is_ok());
+    }
+
+    #[test]
+    fn reviews_are_independent_and_blind() {
+        let manager = person(&[Role::CommunityManager]);
+        let (admin, lead) = (person(&[Role::Admin]), person(&[Role::GenerativeLead]));
+        let (talent, m) = (Uuid::now_v7(), id(&manager));
+        let named = |r: Result<()>| r.err().and_then(|e| e.conflict()).map(Conflict::as_str);
+        let none = ReviewerRecord::default();
+        assert!(conflict_of_interest(&manager, talent, none).is_ok());
+        assert_eq!(
+            named(conflict_of_interest(&manager, m, none)),
+            Some("author")
+        );
+        let (yes, no) = (true, false);
+        for (reviewed, nominated, certified, which) in [
+            (yes, no, no, "already_reviewed"),
+            (no, yes, no, "nominated"),
+            (no, no, yes, "certified"),
+        ] {
+            let record = ReviewerRecord {
+                reviewed,
+                nominated,
+                certified,
+            };
+            assert_eq!(
+                named(conflict_of_interest(&manager, talent, record)),
+                Some(which)
+            );
+        }
+        // Blind while under review, to whoever may review it.
+        assert!(!sees_author(Some(&manager), talent, true));
+        assert!(!sees_author(Some(&admin), talent, true));
+        assert!(sees_author(Some(&manager), m, true), "their own work");
+        assert!(
+            sees_author(Some(&lead), talent, true),
+            "staff who do not review"
+        );
+        assert!(sees_author(Some(&admin), talent, false), "after judging");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod m0006_pods;
 mod m0007_mail;
 mod m0008_verdicts;
 mod m0009_pipeline;
+mod m0010_review_queue;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_mail::Migration),
             Box::new(m0008_verdicts::Migration),
             Box::new(m0009_pipeline::Migration),
+            Box::new(m0010_review_queue::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod me;
 pub mod ops;
 pub mod pods;
 pub mod responses;
+pub mod review_queue;
 pub mod schemas;
 pub mod submissions;
 pub mod talents;
@@ -82,6 +83,10 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(submissions::withdraw::withdraw_submission)
         .service(submissions::review::create_review)
         .service(submissions::list_reviews::list_reviews)
+        .service(review_queue::claim::claim_review)
+        .service(review_queue::extend::extend_claim)
+        .service(review_queue::release::release_claim)
+        .service(review_queue::list::get_review_queue)
         .service(tracks::list::list_tracks)
         .service(tracks::update::update_track)
         .service(tracks::set_requirements::set_track_requirements)
@@ -217,7 +222,8 @@ listed!(
     kartel_domain::api_keys::ApiKey,
     kartel_domain::audit::AuditEntry,
     kartel_domain::challenges::Challenge,
-    kartel_domain::challenges::Review,
+    kartel_domain::challenges::ReviewView,
+    kartel_domain::challenges::QueueLine,
     kartel_domain::challenges::Submission,
     kartel_domain::ledger::CreditTransaction,
     kartel_domain::ledger::Hold,

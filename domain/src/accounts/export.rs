@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{Account, get_account};
 use crate::caller::{Caller, UserCaller};
-use crate::challenges::{self, Review, Submission, SubmissionFilter};
+use crate::challenges::{self, ReviewView, Submission, SubmissionFilter};
 use crate::db;
 use crate::error::{DomainError, Result};
 use crate::ledger::{self, Balance, CreditTransaction, HistoryFilter, Hold};
@@ -45,7 +45,7 @@ pub struct PersonalData {
     pub holds: Vec<Hold>,
     pub submissions: Vec<Submission>,
     /// Reviews of the person's submissions (including overturned ones).
-    pub reviews_received: Vec<Review>,
+    pub reviews_received: Vec<ReviewView>,
     pub tier_history: Vec<TierChange>,
     pub certificates: Vec<Certificate>,
     pub nominations: Vec<Nomination>,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::rubric::Rubric;
-use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, closing, find};
+use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, blind, closing, find, seats};
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
@@ -186,12 +186,12 @@ pub async fn create(
             txn,
             "INSERT INTO challenges (id, title, brief, track, min_tier, max_tier, opens_at, closes_at, \
              review_due_at, max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, \
-             rubric_version, status, cancel_reason, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, 'draft', NULL, $15, $16, $16)",
+             rubric_version, status, cancel_reason, created_by, created_at, updated_at, blind_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, 'draft', NULL, $15, $16, $16, $17)",
             [id.into()]
                 .into_iter()
                 .chain(c.values(&spec))
-                .chain([actor.id.unwrap_or_default().into(), t.into()]),
+                .chain([actor.id.unwrap_or_default().into(), t.into(), blind::new_key()?.into()]),
         )
         .await?;
         insert_rubric(txn, id, 1, &spec.rubric, actor).await?;
@@ -509,7 +509,11 @@ pub async fn transition(
             });
         }
         let prizes = if to == ChallengeStatus::Closed {
-            Some(closing::pay_prizes(txn, &before, actor).await?)
+            let paid = closing::pay_prizes(txn, &before, actor).await?;
+            // After the prizes: their talents' accounts are locked before
+            // any seat, the order a review takes them in.
+            seats::void_open(txn, id, now()).await?;
+            Some(paid)
         } else {
             None
         };
@@ -524,6 +528,9 @@ pub async fn transition(
         let was = Some(serde_json::json!({ "status": before.status }));
         let view = Some(serde_json::json!({ "status": to, "reason": reason }));
         events::record_staff_action(txn, actor, id, event, was, view).await?;
+        if to == ChallengeStatus::Judging {
+            seats::open_for_challenge(txn, id, now()).await?;
+        }
         let after = find(txn, id).await?;
         Ok(after)
     })
@@ -556,6 +563,7 @@ pub async fn advance_clock(db: &DatabaseConnection) -> Result<usize> {
             prizes: None,
         };
         events::record(&txn, m.id, Event::ChallengeJudging(moved)).await?;
+        seats::open_for_challenge(&txn, m.id, t).await?;
     }
     txn.commit().await?;
     Ok(moved.len())

@@ -3,13 +3,19 @@
 //! managers and by the clock, submissions by eligible talent, rubric reviews
 //! that pay rewards exactly once, prizes at close, leaderboards and the
 //! bulk-run success rate. Rooms: `lifecycle` (create, edit, transitions,
-//! clock, prizes), `rubric`, `submissions`, `reviews`, `standings`
-//! (leaderboards and bulk-run success).
+//! clock, prizes), `rubric`, `submissions`, `reviews`, `seats` (the reviews
+//! a submission needs), `queue` (claiming them under a lease),
+//! `conflicts` (of interest), `blind` (what reviewers see of an author),
+//! `standings` (leaderboards and bulk-run success).
 
+mod blind;
 mod closing;
+mod conflicts;
 mod lifecycle;
+mod queue;
 mod reviews;
 pub mod rubric;
+mod seats;
 mod standings;
 mod submissions;
 
@@ -19,12 +25,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use blind::alias;
 pub use lifecycle::{
     ChallengeFilter, ChallengePatch, ChallengeSpec, Transition, advance_clock, create, get, list,
     transition, update,
 };
-pub use reviews::{Decision, Review, ReviewSpec, list_reviews, review};
+pub use queue::{
+    ClaimSpec, ClaimedWork, QueueFilter, QueueLine, claim, expire_leases, extend, queue, release,
+};
+pub use reviews::{Decision, Review, ReviewSpec, ReviewView, list_reviews, review};
 pub use rubric::{Criterion, Rubric, RubricVersion};
+pub use seats::{Claim, ReviewsNeeded, SeatKind, sweep_seats};
 pub use standings::{
     BulkRun, Leaderboard, LeaderboardEntry, TalentBulkRun, TrackBulkRun, all_standings,
     bulk_run_of_challenge, bulk_run_of_talent, leaderboard_access, leaderboard_offset,

@@ -1,8 +1,10 @@
 //! Reviews: a community manager scores a submission against the current
-//! rubric (while the challenge is judging, never their own work). Another
-//! manager may overturn by naming the review they replace; a review that
-//! lands second is refused, so 20 managers accepting at once make one
-//! review. Rewards move in the review's own transaction, through
+//! rubric (while the challenge is judging, never with a conflict of
+//! interest), filling one of its review seats (`seats`): the one they
+//! claimed, or one nobody holds. Another manager may overturn by naming
+//! the seat's review they replace; a review that lands second is refused,
+//! so 20 managers accepting at once make one review. Rewards move in the
+//! review's own transaction, through
 //! `ledger::rewards`: becoming accepted pays what the talent does not hold of
 //! the reward; becoming rejected takes back what they hold, and what they
 //! already spent is owed — never more than the reward in all.
@@ -17,8 +19,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::blind::{self, Authors};
+use super::conflicts::{self, Reviewed};
 use super::submissions::{SubmissionRow, SubmissionStatus, find_submission};
-use super::{Challenge, ChallengeStatus, find};
+use super::{Challenge, ChallengeStatus, find, queue, seats};
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
@@ -57,8 +61,9 @@ pub struct ReviewSpec {
     #[serde(default)]
     #[schema(example = "Strong lighting; the reflections on the street are convincing.")]
     pub feedback: String,
-    /// To overturn: the id of the submission's current review. Absent for
-    /// the first review.
+    /// To overturn: the id of the current review of one of the
+    /// submission's seats. Absent for a first review (it takes the seat
+    /// you claimed, or one nobody holds).
     #[serde(default)]
     pub overturns: Option<Uuid>,
 }
@@ -94,6 +99,78 @@ pub struct Review {
     /// held it): owed, and paid from the talent's next incoming credits.
     pub reward_owed: i64,
     pub created_at: DateTime<Utc>,
+    /// The review seat it filled (absent in events written before seats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat: Option<i16>,
+}
+
+/// A review as its reader sees it: while the challenge is judging, a
+/// reviewer reads others' reviews of a submission blind (no `talent_id`,
+/// its `author_alias` instead), as they read the submission.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReviewView {
+    pub id: Uuid,
+    pub submission_id: Uuid,
+    pub challenge_id: Uuid,
+    /// The submission's talent; null in a blind view.
+    #[schema(required = true)]
+    pub talent_id: Option<Uuid>,
+    /// In a blind view: the submission's author as an alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_alias: Option<String>,
+    pub reviewer_id: Uuid,
+    /// The review seat it filled.
+    #[schema(required = true)]
+    pub seat: Option<i16>,
+    /// The rubric version it scored against.
+    pub rubric_version: i32,
+    /// The score given per criterion key.
+    #[schema(value_type = std::collections::HashMap<String, f64>)]
+    pub scores: serde_json::Value,
+    /// The weighted total, 0–100.
+    pub total: f64,
+    pub decision: Decision,
+    pub outputs_meeting_standard: i32,
+    pub feedback: String,
+    /// The review this one overturned.
+    #[schema(required = true)]
+    pub overturns_id: Option<Uuid>,
+    /// The reward it paid.
+    #[schema(required = true)]
+    pub reward_transaction_id: Option<Uuid>,
+    /// The take-back (a `clawback` transaction) when it rejected a paid
+    /// submission.
+    #[schema(required = true)]
+    pub reversal_transaction_id: Option<Uuid>,
+    /// What of the reward it could not take back: owed.
+    pub reward_owed: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Review {
+    fn view(self, authors: &Authors, caller: &Caller) -> ReviewView {
+        let alias = authors.alias_for(Some(caller), self.talent_id);
+        ReviewView {
+            id: self.id,
+            submission_id: self.submission_id,
+            challenge_id: self.challenge_id,
+            talent_id: alias.is_none().then_some(self.talent_id),
+            author_alias: alias,
+            reviewer_id: self.reviewer_id,
+            seat: self.seat,
+            rubric_version: self.rubric_version,
+            scores: self.scores,
+            total: self.total,
+            decision: self.decision,
+            outputs_meeting_standard: self.outputs_meeting_standard,
+            feedback: self.feedback,
+            overturns_id: self.overturns_id,
+            reward_transaction_id: self.reward_transaction_id,
+            reversal_transaction_id: self.reversal_transaction_id,
+            reward_owed: self.reward_owed,
+            created_at: self.created_at,
+        }
+    }
 }
 
 async fn find_review(tx: &DatabaseTransaction, id: Uuid) -> Result<Review> {
@@ -108,7 +185,7 @@ pub async fn review(
     idem: Option<&Idempotency>,
     submission_id: Uuid,
     spec: ReviewSpec,
-) -> Result<Review> {
+) -> Result<ReviewView> {
     let caller = allowed.caller();
     let actor = caller.actor();
     let reviewer = caller
@@ -120,31 +197,42 @@ pub async fn review(
     idempotency::run_optional(db, idem, "review", &request, async |tx| {
         let s = find_submission(tx, submission_id).await?;
         policy::may_review_work_of(caller, s.talent_id)?;
-        // The talent's credits first (see `ledger::rewards`), then the submission.
+        // The talent's credits first (see `ledger::rewards`), then the seat.
         ledger::lock_account(tx, s.talent_id).await?;
         let c = find(tx, s.challenge_id).await?;
         let total = reviewable(tx, &s, &c, &spec).await?;
-        // The review it replaces must be the current one: a first review
-        // names none, an overturn names the current one. Whoever lands
-        // second finds the submission moved on.
-        if spec.overturns != s.review_id {
-            return Err(DomainError::ReviewConflict);
-        }
-        let previous = match s.review_id {
+        let reviewed = Reviewed {
+            submission: s.id,
+            talent: s.talent_id,
+            track: c.track,
+        };
+        conflicts::check(tx, caller, reviewer, &reviewed, spec.overturns).await?;
+        let at = now();
+        // The seat it fills, locked: whoever lands second finds it moved on.
+        let seat = seats::for_review(tx, s.id, reviewer, spec.overturns, at).await?;
+        let previous = match seat.review_id {
             Some(id) => Some(find_review(tx, id).await?),
             None => None,
         };
         if let Some(p) = &previous {
             policy::may_overturn_review_of(caller, p.reviewer_id)?;
         }
-        let (id, at) = (new_id(), now());
+        if seat.claimed_by.is_some_and(|h| h != reviewer) {
+            // Another reviewer's claim whose lease ran out ends here.
+            queue::lapse(tx, &seat).await?;
+        }
+        let id = new_id();
+        seats::fill(tx, &seat, id, reviewer, at).await?;
         let outputs = i32::try_from(spec.outputs_meeting_standard).unwrap_or_default();
-        swap_current(tx, &s, id, spec.decision, total, outputs, at).await?;
+        let replaced = previous.as_ref().map(|p| p.id);
+        swap_current(tx, &s, (replaced, id), spec.decision, total, outputs, at).await?;
         let was = previous.as_ref().map(|p| p.decision);
         let money = move_reward(tx, &s, &c, (was, spec.decision), id, actor).await?;
         let written = Written {
             id,
             reviewer,
+            seat: seat.seat,
+            replaced,
             total,
             outputs,
             at,
@@ -164,7 +252,8 @@ pub async fn review(
             Some(audit::json(&review)),
         );
         events::record_staff_action(tx, actor, submission_id, decided, before, view).await?;
-        Ok(review)
+        let authors = blind::authors(tx, Some(caller), c.id, c.status, s.talent_id).await?;
+        Ok(review.view(&authors, caller))
     })
     .await
 }
@@ -219,12 +308,12 @@ fn checked_total(s: &SubmissionRow, c: &Challenge, spec: &ReviewSpec) -> Result<
 }
 
 /// Makes review `id` the submission's current one, guarded on the review
-/// it replaces still being current: of concurrent reviews one lands, the
-/// rest get `review_conflict`.
+/// it replaces (`replaced`) still being current: of concurrent reviews one
+/// lands, the rest get `review_conflict`.
 async fn swap_current(
     tx: &DatabaseTransaction,
     s: &SubmissionRow,
-    id: Uuid,
+    (replaced, id): (Option<Uuid>, Uuid),
     decision: Decision,
     total: f64,
     outputs: i32,
@@ -238,7 +327,7 @@ async fn swap_current(
         at.into(),
         s.id.into(),
     ];
-    let guard = match s.review_id {
+    let guard = match replaced {
         Some(current) => {
             values.push(current.into());
             "review_id = $7"
@@ -290,6 +379,8 @@ async fn move_reward(
 struct Written<'a> {
     id: Uuid,
     reviewer: Uuid,
+    seat: i16,
+    replaced: Option<Uuid>,
     total: f64,
     outputs: i32,
     at: DateTime<Utc>,
@@ -308,8 +399,8 @@ async fn insert_review(
         tx,
         "INSERT INTO reviews (id, submission_id, challenge_id, talent_id, reviewer_id, rubric_version, scores, \
          total, decision, outputs_meeting_standard, feedback, overturns_id, reward_transaction_id, \
-         reversal_transaction_id, reward_owed, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         reversal_transaction_id, reward_owed, created_at, seat) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         [
             w.id.into(),
             s.id.into(),
@@ -322,27 +413,31 @@ async fn insert_review(
             spec.decision.into(),
             w.outputs.into(),
             w.feedback.as_str().into(),
-            s.review_id.into(),
+            w.replaced.into(),
             w.money.paid.into(),
             w.money.taken_back.into(),
             w.money.owed.into(),
             w.at.into(),
+            w.seat.into(),
         ],
     )
     .await?;
     Ok(())
 }
 
-/// A submission's reviews, oldest first: to its talent and to staff.
+/// A submission's reviews, oldest first: to its talent and to staff
+/// (reviewers blind while the challenge is judging).
 pub async fn list_reviews(
     db: &DatabaseConnection,
     caller: &Caller,
     submission_id: Uuid,
     cursor: Option<&str>,
     limit: Limit,
-) -> Result<Page<Review>> {
+) -> Result<Page<ReviewView>> {
     let s = find_submission(db, submission_id).await?;
     policy::may_read_reviews_of(caller, s.talent_id)?;
+    let status = super::status_of(db, s.challenge_id).await?;
+    let authors = blind::authors(db, Some(caller), s.challenge_id, status, s.talent_id).await?;
     let after: Option<Uuid> = page::decode(cursor)?;
     let mut b = SqlBuilder::new("SELECT * FROM reviews WHERE submission_id = ");
     let p = b.bind(submission_id);
@@ -353,7 +448,6 @@ pub async fn list_reviews(
     }
     b.push(&format!(" ORDER BY id LIMIT {}", limit.get() + 1));
     let rows: Vec<Review> = db::fetch_all(db, &b.sql, b.values).await?;
-    Ok(Page::from_rows(rows, limit.get(), |r: &Review| {
-        r.id.to_string()
-    }))
+    let page = Page::from_rows(rows, limit.get(), |r: &Review| r.id.to_string());
+    Ok(page.map(|r| r.view(&authors, caller)))
 }

@@ -2,8 +2,8 @@
 //! eligible talent, at most the challenge's number each (withdrawn ones do
 //! not count; a guarded counter holds the limit under concurrency). A
 //! talent sees its own; staff see all; everyone sees a closed challenge's.
-//! An asset URL already in another talent's submission is accepted but
-//! flagged for the reviewer.
+//! While judging, reviewers see them blind (`blind`). An asset URL already
+//! in another talent's submission is accepted but flagged for the reviewer.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DeriveActiveEnum, EnumIter, FromQueryResult};
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::blind::{self, Authors};
 use super::{Challenge, ChallengeStatus, decode, find};
 use crate::caller::Caller;
 use crate::db::{self, SqlBuilder};
@@ -129,7 +130,15 @@ impl SubmissionSpec {
 pub struct Submission {
     pub id: Uuid,
     pub challenge_id: Uuid,
-    pub talent_id: Uuid,
+    /// Its talent; null in a blind view (`author_alias` instead): while the
+    /// challenge is judging, community managers and admins see others'
+    /// work without its author.
+    #[schema(required = true)]
+    pub talent_id: Option<Uuid>,
+    /// In a blind view: who wrote it, as an alias stable within the
+    /// challenge (`Talent-3FA9C21B07`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_alias: Option<String>,
     pub assets: Vec<String>,
     pub prompt: String,
     #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
@@ -171,11 +180,14 @@ pub(super) struct SubmissionRow {
 }
 
 impl SubmissionRow {
-    fn view(self, staff: bool) -> Result<Submission> {
+    /// The submission as a reader sees it: staff see the copied-work flag;
+    /// under an alias, without its talent.
+    pub(super) fn view(self, staff: bool, alias: Option<String>) -> Result<Submission> {
         Ok(Submission {
             id: self.id,
             challenge_id: self.challenge_id,
-            talent_id: self.talent_id,
+            talent_id: alias.is_none().then_some(self.talent_id),
+            author_alias: alias,
             assets: decode(self.assets, "assets")?,
             prompt: self.prompt,
             workflow: self.workflow,
@@ -319,7 +331,7 @@ pub async fn submit(
         .await?;
         let row = find_submission(tx, id).await?;
         store_assets(tx, &row, &checked.assets).await?;
-        row.view(false)
+        row.view(false, None)
     })
     .await
 }
@@ -334,7 +346,10 @@ pub async fn get_submission(
     // Published: the challenge is closed and the work was not withdrawn.
     let published = c.status == ChallengeStatus::Closed && s.status != SubmissionStatus::Withdrawn;
     policy::may_read_submission(caller, s.talent_id, published)?;
-    s.view(caller.is_some_and(policy::is_staff))
+    let alias = blind::authors(db, caller, c.id, c.status, s.talent_id)
+        .await?
+        .alias(s.talent_id);
+    s.view(caller.is_some_and(policy::is_staff), alias)
 }
 
 /// Which submissions a list holds.
@@ -358,9 +373,12 @@ pub async fn list_submissions(
 ) -> Result<Page<Submission>> {
     let before: Option<Uuid> = page::decode(cursor)?;
     let staff = caller.is_some_and(policy::is_staff);
+    let mut authors = Authors::Shown;
     let mut b = SqlBuilder::new("SELECT s.* FROM submissions s WHERE 1 = 1");
     if let Some(cid) = f.challenge {
         let c = super::get(db, caller, cid).await?;
+        // Decided for someone else's work: a reader's own always shows.
+        authors = blind::authors(db, caller, c.id, c.status, Uuid::nil()).await?;
         let p = b.bind(cid);
         b.push(&format!(" AND s.challenge_id = {p}"));
         let closed = c.status == ChallengeStatus::Closed;
@@ -395,7 +413,10 @@ pub async fn list_submissions(
     let rows: Vec<SubmissionRow> = db::fetch_all(db, &b.sql, b.values).await?;
     let items = rows
         .into_iter()
-        .map(|r| r.view(staff))
+        .map(|r| {
+            let alias = authors.alias_for(caller, r.talent_id);
+            r.view(staff, alias)
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Page::from_rows(items, limit.get(), |s: &Submission| {
         s.id.to_string()
@@ -458,7 +479,7 @@ pub async fn update_submission(
     store_assets(&txn, &s, &checked.assets).await?;
     let row = find_submission(&txn, id).await?;
     txn.commit().await?;
-    row.view(false)
+    row.view(false, None)
 }
 
 /// Withdraws every submission of `talent` still waiting for a decision (an
@@ -508,5 +529,5 @@ pub async fn withdraw(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> Res
     .await?;
     let row = find_submission(&txn, id).await?;
     txn.commit().await?;
-    row.view(false)
+    row.view(false, None)
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::challenges::{ChallengeStatus, Decision, Review};
+use crate::challenges::{ChallengeStatus, Claim, Decision, Review, ReviewsNeeded};
 use crate::pods::{Nomination, Slot};
 use crate::tiers::TierChange;
 use crate::types::{Amount, Tier, Track, UserStatus};
@@ -63,6 +63,18 @@ pub enum Event {
     HandoffAccepted(HandoffAccepted),
     #[serde(rename = "handoff.declined")]
     HandoffDeclined(Nomination),
+    /// A challenge's submissions need reviews: their seats opened.
+    #[serde(rename = "review.needed")]
+    ReviewNeeded(ReviewsNeeded),
+    /// A reviewer claimed a review seat from the queue.
+    #[serde(rename = "review.claimed")]
+    ReviewClaimed(Claim),
+    /// A claim's lease ran out: the seat is back in the queue.
+    #[serde(rename = "review.lease_expired")]
+    ReviewLeaseExpired(Claim),
+    /// A claim was given back before its lease ran out.
+    #[serde(rename = "review.released")]
+    ReviewReleased(ClaimReleased),
 }
 
 /// The kinds of [`Event`], without their data: what a list of kinds, a
@@ -86,6 +98,10 @@ pub enum EventKind {
     HandoffNominated,
     HandoffAccepted,
     HandoffDeclined,
+    ReviewNeeded,
+    ReviewClaimed,
+    ReviewLeaseExpired,
+    ReviewReleased,
 }
 
 impl Event {
@@ -109,6 +125,10 @@ impl Event {
             Self::HandoffNominated(_) => K::HandoffNominated,
             Self::HandoffAccepted(_) => K::HandoffAccepted,
             Self::HandoffDeclined(_) => K::HandoffDeclined,
+            Self::ReviewNeeded(_) => K::ReviewNeeded,
+            Self::ReviewClaimed(_) => K::ReviewClaimed,
+            Self::ReviewLeaseExpired(_) => K::ReviewLeaseExpired,
+            Self::ReviewReleased(_) => K::ReviewReleased,
         }
     }
 
@@ -155,6 +175,10 @@ impl EventKind {
             Self::HandoffNominated => "handoff.nominated",
             Self::HandoffAccepted => "handoff.accepted",
             Self::HandoffDeclined => "handoff.declined",
+            Self::ReviewNeeded => "review.needed",
+            Self::ReviewClaimed => "review.claimed",
+            Self::ReviewLeaseExpired => "review.lease_expired",
+            Self::ReviewReleased => "review.released",
         }
     }
 
@@ -173,6 +197,8 @@ impl EventKind {
             Self::TierChanged | Self::TierDemoted => "talent",
             Self::PodAssigned | Self::PodUnassigned => "pod",
             Self::HandoffNominated | Self::HandoffAccepted | Self::HandoffDeclined => "nomination",
+            Self::ReviewNeeded => "challenge",
+            Self::ReviewClaimed | Self::ReviewLeaseExpired | Self::ReviewReleased => "submission",
         }
     }
 
@@ -196,11 +222,17 @@ impl EventKind {
             Self::HandoffNominated => Some("handoff.nominate"),
             Self::HandoffAccepted => Some("handoff.accept"),
             Self::HandoffDeclined => Some("handoff.decline"),
+            // The queue's steps are operations, not decisions: the events
+            // are their record (a busy queue would drown the audit log).
             Self::ProfileUpdated
             | Self::UserSuspended
             | Self::UserReactivated
             | Self::UserErased
-            | Self::TierChanged => None,
+            | Self::TierChanged
+            | Self::ReviewNeeded
+            | Self::ReviewClaimed
+            | Self::ReviewLeaseExpired
+            | Self::ReviewReleased => None,
         }
     }
 
@@ -221,6 +253,9 @@ impl EventKind {
             Self::PodUnassigned => "PodUnassigned",
             Self::HandoffNominated | Self::HandoffDeclined => "Nomination",
             Self::HandoffAccepted => "HandoffAccepted",
+            Self::ReviewNeeded => "ReviewsNeeded",
+            Self::ReviewClaimed | Self::ReviewLeaseExpired => "Claim",
+            Self::ReviewReleased => "ClaimReleased",
         }
     }
 }
@@ -367,6 +402,14 @@ pub struct HandoffAccepted {
     pub nomination: Nomination,
     pub pod_id: Uuid,
     pub slot_id: Uuid,
+}
+
+/// A claim given back, and by whom (its holder, or an admin).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimReleased {
+    pub claim: Claim,
+    #[schema(required = true)]
+    pub released_by: Option<Uuid>,
 }
 
 /// A stored event, decoded.

@@ -24,8 +24,9 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 pub use kinds::{
-    ChallengeMoved, Clock, Event, EventKind, HandoffAccepted, MovedBy, PodAssigned, PodUnassigned,
-    PrizePaid, ProfileUpdated, ReviewDecided, StatusChanged, StoredEvent, TierDemoted, UserErased,
+    ChallengeMoved, ClaimReleased, Clock, Event, EventKind, HandoffAccepted, MovedBy, PodAssigned,
+    PodUnassigned, PrizePaid, ProfileUpdated, ReviewDecided, StatusChanged, StoredEvent,
+    TierDemoted, UserErased,
 };
 
 pub use schema::document as schema_document;

@@ -7,9 +7,10 @@ use sea_orm::Iterable;
 use utoipa::OpenApi;
 
 use super::kinds::{
-    ChallengeMoved, Event, EventKind, HandoffAccepted, PodAssigned, PodUnassigned, ProfileUpdated,
-    ReviewDecided, StatusChanged, TierDemoted, UserErased,
+    ChallengeMoved, ClaimReleased, Event, EventKind, HandoffAccepted, PodAssigned, PodUnassigned,
+    ProfileUpdated, ReviewDecided, StatusChanged, TierDemoted, UserErased,
 };
+use crate::challenges::{Claim, ReviewsNeeded};
 use crate::pods::Nomination;
 use crate::tiers::TierChange;
 
@@ -27,6 +28,9 @@ use crate::tiers::TierChange;
     PodUnassigned,
     Nomination,
     HandoffAccepted,
+    ReviewsNeeded,
+    Claim,
+    ClaimReleased,
 )))]
 struct Schemas;
 

@@ -245,7 +245,11 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         | Event::PodUnassigned(_)
         | Event::HandoffNominated(_)
         | Event::HandoffAccepted(_)
-        | Event::HandoffDeclined(_) => return Ok(()),
+        | Event::HandoffDeclined(_)
+        | Event::ReviewNeeded(_)
+        | Event::ReviewClaimed(_)
+        | Event::ReviewLeaseExpired(_)
+        | Event::ReviewReleased(_) => return Ok(()),
     };
     let (track, from, to) = (d.track, d.from.get(), d.to.get());
     if from == 5 {

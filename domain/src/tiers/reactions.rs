@@ -37,7 +37,8 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         // A challenge's moves change no requirement (its reviews do); a
         // suspension keeps the tiers (the account rules stop the person);
         // the tier code's own steps and the pods' placements and
-        // nominations are consequences, not causes.
+        // nominations are consequences, not causes; the review queue's
+        // steps decide nothing (a review does).
         Event::ChallengeOpened(_)
         | Event::ChallengeJudging(_)
         | Event::ChallengeClosed(_)
@@ -50,7 +51,11 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         | Event::PodUnassigned(_)
         | Event::HandoffNominated(_)
         | Event::HandoffAccepted(_)
-        | Event::HandoffDeclined(_) => {}
+        | Event::HandoffDeclined(_)
+        | Event::ReviewNeeded(_)
+        | Event::ReviewClaimed(_)
+        | Event::ReviewLeaseExpired(_)
+        | Event::ReviewReleased(_) => {}
     }
     Ok(())
 }

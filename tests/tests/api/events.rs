@@ -4,11 +4,13 @@
 //! committed `openapi/events.json` is what the code generates.
 
 use chrono::Utc;
-use kartel_domain::challenges::{ChallengeStatus, Decision, Review};
+use kartel_domain::challenges::{
+    ChallengeStatus, Claim, Decision, Review, ReviewsNeeded, SeatKind,
+};
 use kartel_domain::events::{
-    self, ChallengeMoved, Clock, Event, EventKind, HandoffAccepted, MovedBy, PodAssigned,
-    PodUnassigned, PrizePaid, ProfileUpdated, ReviewDecided, StatusChanged, TierDemoted,
-    UserErased,
+    self, ChallengeMoved, ClaimReleased, Clock, Event, EventKind, HandoffAccepted, MovedBy,
+    PodAssigned, PodUnassigned, PrizePaid, ProfileUpdated, ReviewDecided, StatusChanged,
+    TierDemoted, UserErased,
 };
 use kartel_domain::pods::{Nomination, NominationStatus, Slot, SlotStatus};
 use kartel_domain::tiers::TierChange;
@@ -38,6 +40,21 @@ fn review() -> Review {
         reversal_transaction_id: None,
         reward_owed: 0,
         created_at: Utc::now(),
+        seat: Some(1),
+    }
+}
+
+fn claim(kind: SeatKind) -> Claim {
+    Claim {
+        id: Uuid::new_v4(),
+        submission_id: Uuid::new_v4(),
+        challenge_id: Uuid::new_v4(),
+        track: Some(Track::Preditor),
+        seat: 1,
+        kind,
+        reviewer_id: Uuid::new_v4(),
+        claimed_at: Utc::now(),
+        lease_expires_at: Utc::now(),
     }
 }
 
@@ -178,6 +195,18 @@ fn sample(kind: EventKind) -> Event {
         EventKind::HandoffDeclined => {
             Event::HandoffDeclined(nomination(NominationStatus::Declined))
         }
+        EventKind::ReviewNeeded => Event::ReviewNeeded(ReviewsNeeded {
+            challenge_id: Uuid::new_v4(),
+            track: None,
+            kind: SeatKind::Regular,
+            seats: 12,
+        }),
+        EventKind::ReviewClaimed => Event::ReviewClaimed(claim(SeatKind::Regular)),
+        EventKind::ReviewLeaseExpired => Event::ReviewLeaseExpired(claim(SeatKind::Tiebreak)),
+        EventKind::ReviewReleased => Event::ReviewReleased(ClaimReleased {
+            claim: claim(SeatKind::Regular),
+            released_by: Some(Uuid::new_v4()),
+        }),
     }
 }
 

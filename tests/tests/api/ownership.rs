@@ -284,6 +284,14 @@ pub(crate) async fn resources_of_a(app: &TestApp, a: &User) -> BTreeMap<String, 
         .await;
     let res = app.transition(&admin, &challenge, "judging").await;
     assert_eq!(res.status(), StatusCode::OK, "judging");
+    // The staff's claim of its review seat (before the nomination below,
+    // which would be a conflict of interest).
+    let res = app
+        .claim_review(&admin, &json!({ "submission_id": submission }))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "claim");
+    let c: Value = res.json().await.expect("json");
+    put("claims", c["claim"]["id"].as_str().expect("id").to_owned());
     put("challenges", challenge);
     put("submissions", submission);
 

@@ -14,8 +14,10 @@ use uuid::Uuid;
 /// A challenge's submissions, newest first.
 ///
 /// Staff see all of them; a talent sees their own; once the challenge is
-/// closed everyone (even without a token) sees all but withdrawn ones. A
-/// draft challenge is 404 except to staff. A token that is sent must be
+/// closed everyone (even without a token) sees all but withdrawn ones.
+/// While it is judging, community managers and admins see others' work
+/// blind (no `talent_id`; `author_alias`). A draft challenge is 404 except
+/// to staff. A token that is sent must be
 /// valid (401 otherwise).
 #[utoipa::path(
     tag = "submissions",

@@ -13,8 +13,10 @@ use uuid::Uuid;
 ///
 /// To its talent and to staff; to everyone (even without a token) once its
 /// challenge is closed, unless withdrawn. Anyone else gets 404. Staff also
-/// see whether it was flagged as copied work. A token that is sent must be
-/// valid (401 otherwise).
+/// see whether it was flagged as copied work. While its challenge is
+/// judging, community managers and admins (its potential reviewers) see it
+/// blind: no `talent_id`, an `author_alias` stable within the challenge. A
+/// token that is sent must be valid (401 otherwise).
 #[utoipa::path(
     tag = "submissions",
     operation_id = "get_submission",

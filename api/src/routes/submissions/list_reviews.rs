@@ -7,20 +7,22 @@ use crate::routes::{PageOf, PageQuery};
 use crate::state::State;
 use actix_web::{HttpResponse, get, web};
 use kartel_domain::Caller;
-use kartel_domain::challenges::{self, Review};
+use kartel_domain::challenges::{self, ReviewView};
 use uuid::Uuid;
 
 /// A submission's reviews, oldest first.
 ///
 /// Every review, overturned ones included, each with the rubric version it
-/// used. To the submission's talent and to staff; anyone else gets 404.
+/// used and the seat it filled. To the submission's talent and to staff;
+/// anyone else gets 404. While the challenge is judging, community
+/// managers and admins read them blind (no `talent_id`; `author_alias`).
 #[utoipa::path(
     tag = "submissions",
     operation_id = "list_reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The submission's id"), PageQuery),
     responses(
-        (status = 200, description = "A page of reviews", body = PageOf<Review>),
+        (status = 200, description = "A page of reviews", body = PageOf<ReviewView>),
         Unauthorized,
         NotFound,
         InvalidQuery,

@@ -8,7 +8,7 @@ use crate::routes::OptionalIdempotencyHeader;
 use crate::routes::responses::*;
 use crate::state::State;
 use actix_web::{HttpResponse, post, web};
-use kartel_domain::challenges::{self, Review, ReviewSpec};
+use kartel_domain::challenges::{self, ReviewSpec, ReviewView};
 use kartel_domain::policy::ReviewSubmissions;
 use kartel_domain::tiers;
 use uuid::Uuid;
@@ -16,13 +16,21 @@ use uuid::Uuid;
 /// Review a submission (community manager, admin).
 ///
 /// Scores the submission against the challenge's current rubric while the
-/// challenge is judging; never your own submission (403 `own_submission`).
-/// To overturn, name the current review in `overturns` (only another
-/// manager than its author). Accepting pays the reward once; an overturn to
-/// rejected takes it back, or records it as owed when already spent. An
-/// `Idempotency-Key` is optional. Refusals: 404 no such submission; 409
-/// `challenge_not_judging`, `submission_withdrawn`, `review_conflict` (the
-/// submission's current review is not the one named), `same_reviewer` or
+/// challenge is judging, filling one of its review seats: the one you
+/// claimed from the review queue, or else one nobody holds (409
+/// `seat_claimed` when every open seat is another reviewer's claim). Never
+/// with a conflict of interest: 403 `conflict_of_interest`, its `conflict`
+/// naming which — `author` (your own submission), `already_reviewed` (you
+/// reviewed it before, or hold another of its seats' reviews),
+/// `nominated` or `certified` (you nominated or certified its talent in
+/// the challenge's track). To overturn, name a seat's current review in
+/// `overturns` (only another manager than its author). Accepting pays the
+/// reward once; an overturn to rejected takes it back, or records it as
+/// owed when already spent. While the challenge is judging the answer is
+/// blind (no `talent_id`; `author_alias`). An `Idempotency-Key` is
+/// optional. Refusals: 404 no such submission; 409
+/// `challenge_not_judging`, `submission_withdrawn`, `review_conflict` (no
+/// seat is open, or none has the review named), `same_reviewer` or
 /// `idempotency_in_progress`; 422 `validation_failed` (scores outside the
 /// rubric, accepted below the pass mark…) or `idempotency_key_reused`.
 ///
@@ -38,7 +46,7 @@ use uuid::Uuid;
     params(("id" = Uuid, Path, description = "The submission's id"), OptionalIdempotencyHeader),
     request_body = ReviewSpec,
     responses(
-        (status = 201, description = "The review", body = Review),
+        (status = 201, description = "The review", body = ReviewView),
         BadRequest,
         Unauthorized,
         Forbidden,

@@ -46,7 +46,8 @@ both_backends! {
         let own_cid = app.open_challenge(&manager, &challenge_spec()).await;
         let own = app.new_submission(&manager, &own_cid, "https://x.example/own.png").await;
         app.transition(&manager, &own_cid, "judging").await;
-        assert_problem(app.review(&manager, &own, &review_spec(8.0, 8.0, "accepted", 1)).await, 403, "own_submission").await;
+        let refused = assert_problem(app.review(&manager, &own, &review_spec(8.0, 8.0, "accepted", 1)).await, 403, "conflict_of_interest").await;
+        assert_eq!(refused["conflict"], "author");
 
         for (bad, field) in [
             (json!({"scores": {"composition": 8}, "decision": "accepted", "outputs_meeting_standard": 1}), "scores.lighting"),

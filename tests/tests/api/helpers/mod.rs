@@ -15,6 +15,7 @@
 //! - [`credits`]: grants, spends, holds, reversals, the allowance, balances,
 //!   history and the ledger check;
 //! - [`mail`]: tokens mailed to an address, and an SMTP server to send to;
+//! - [`queue`]: the review queue (claims, their leases, its depth);
 //! - [`sql`]: raw SQL for the states no endpoint makes (`exec_sql`, `query_sql`).
 //!
 //! Each endpoint method returns the raw `Response`, for the test to judge;
@@ -34,6 +35,7 @@ mod credits;
 mod http;
 mod mail;
 mod pods;
+mod queue;
 mod runs;
 mod sql;
 mod tiers;

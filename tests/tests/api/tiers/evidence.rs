@@ -112,7 +112,9 @@ both_backends! {
         let other = app.new_manager().await;
         let lead = app.new_lead().await;
         let (talent, sid, review, cert) = certified(app, &manager).await;
-        let (second, _) = app.judged(&manager, &talent, Some(TRACK), Some(TRACK), true).await;
+        // Judged by another manager: who certified the talent has a conflict of interest.
+        let judge = app.new_manager().await;
+        let (second, _) = app.judged(&judge, &talent, Some(TRACK), Some(TRACK), true).await;
         let n: Value = app.nominate(&manager, &talent, TRACK, None).await.json().await.unwrap();
 
         overturn(app, &other, &sid, &review, "rejected").await;
@@ -189,7 +191,9 @@ both_backends! {
         let n: Value = app.nominate(&manager, &talent, TRACK, None).await.json().await.unwrap();
         let (_, slots) = app.pod_with_slots(&lead, 1, &[TRACK]).await;
         assert_eq!(app.accept(&lead, n["id"].as_str().unwrap(), &slots[0]).await.status(), StatusCode::OK);
-        let (second, _) = app.judged(&manager, &talent, Some(TRACK), Some(TRACK), true).await;
+        // Judged by another manager: who certified the talent has a conflict of interest.
+        let judge = app.new_manager().await;
+        let (second, _) = app.judged(&judge, &talent, Some(TRACK), Some(TRACK), true).await;
 
         overturn(app, &other, &sid, &review, "rejected").await;
         assert_eq!(app.tier_in(&talent, TRACK).await, 5);
