@@ -62,6 +62,9 @@ pub async fn claim(
         .user_id()
         .ok_or_else(|| DomainError::bug("a claim by a service"))?;
     idempotency::run_optional(db, idem, "review.claim", &spec, async |tx| {
+        if let Some(k) = idem {
+            one_attempt_per_key(tx, k).await?;
+        }
         let at = now();
         let seat = match spec.submission_id {
             Some(id) => match seat_of(tx, caller, me, id, at).await? {
@@ -77,6 +80,24 @@ pub async fn claim(
         work(tx, caller, &taken).await.map(Some)
     })
     .await
+}
+
+/// Attempts with one idempotency key take turns. A key's outcome is stored
+/// after the claim's effect, so without this a retry racing its first
+/// attempt would find the seats that attempt holds locked, skip them, answer
+/// "nothing to claim" and store that under the key. On PostgreSQL a
+/// transaction-scoped advisory lock on the key; SQLite's writes already
+/// take turns.
+async fn one_attempt_per_key(tx: &DatabaseTransaction, k: &Idempotency) -> Result<()> {
+    if tx.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db::execute(
+            tx,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [format!("review.claim\n{}\n{}", k.scope, k.key).into()],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 enum Taken {
