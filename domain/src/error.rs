@@ -376,11 +376,13 @@ impl DomainError {
 
     /// The conflict of interest a refusal names (`conflict` in the problem).
     pub fn conflict(&self) -> Option<Conflict> {
-        match self {
-            Self::ConflictOfInterest(c) => Some(*c),
-            Self::Replayed { conflict, .. } => *conflict,
-            _ => None,
+        if let Self::Replayed { conflict, .. } = self {
+            return *conflict;
         }
+        if let Self::ConflictOfInterest(c) = self {
+            return Some(*c);
+        }
+        None
     }
 
     /// See [`ErrorKind::is_refusal`].

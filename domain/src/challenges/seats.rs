@@ -116,9 +116,10 @@ pub struct ReviewsNeeded {
 /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, whose writers are
 /// serialised (`db::begin_write`).
 pub(super) fn for_update<C: ConnectionTrait>(db: &C, clause: &'static str) -> &'static str {
-    match db.get_database_backend() {
-        DbBackend::Postgres => clause,
-        _ => "",
+    if db.get_database_backend() == DbBackend::Postgres {
+        clause
+    } else {
+        ""
     }
 }
 
