@@ -1,58 +1,78 @@
 //! The signed-in hot path: a per-instance cache of checked sessions, so that
-//! most signed-in requests do not look their session up in the database.
+//! most signed-in requests do not look their session up in the database,
+//! and ask nothing of Redis either.
 //!
-//! An entry (session id → the person, their roles) is used only while two
-//! things hold: it is younger than `KARTEL_SESSION_CACHE_SECONDS`, and the
-//! person's *revocation mark* in Redis is the one it was checked under. Every
-//! change that ends a session or a person's access (logout, password change
-//! or reset, suspension, a role change, erasure, refresh-token reuse) sets a
-//! new mark after its commit (`revoked`), so every instance's entries of that
-//! person stop at once: the next request, on any instance, reads the new
-//! mark and checks the database. Mark reads are gathered: one task per
-//! instance asks Redis with one `MGET` for every request waiting, so a
-//! busy instance makes one round trip for many requests; each request's
-//! mark is still read after it arrived (it waits for the next `MGET`, never
-//! takes the answer of one already under way). A mark is a fresh
-//! random value, never a counter, so an expired and re-set mark never
-//! matches an entry by chance; it lives longer than any entry.
+//! An entry (session id → the person, their roles) is used only while it is
+//! younger than `KARTEL_SESSION_CACHE_SECONDS` and no revocation of that
+//! person has reached the instance since it was checked. Every change that
+//! ends a session or a person's access (logout, password change or reset,
+//! suspension, a role change, erasure, refresh-token reuse) announces the
+//! person on a Redis channel after its commit (`revoked`), and then waits
+//! until every instance subscribed to the channel has confirmed it dropped
+//! that person's entries (each instance's subscriber acknowledges a message
+//! only after the drop). So when the change's HTTP answer leaves, no
+//! instance still takes that person's old sessions from its cache: a
+//! revocation is immediate across instances, as with a per-request Redis
+//! read, without that read.
+//!
+//! A request that checked the database keeps its answer only if no
+//! revocation of that person arrived while it was checking (a revocation
+//! epoch per person), so a check that raced a revocation is never cached.
+//!
+//! Fails safe: the cache is used only while this instance's subscription
+//! is confirmed. When the subscription ends (Redis restarts, goes away, the
+//! connection drops) the cache is emptied and every request checks the
+//! database until the instance has subscribed again; nothing checked before
+//! is trusted again. If a revocation cannot be announced, or an instance
+//! does not confirm it within `ACK_WAIT`, the error is logged and counted
+//! (`kartel_session_marks_failed_total`); such an instance may accept that
+//! person's existing sessions for at most the cache's lifetime.
 //!
 //! Verifying an access token's Ed25519 signature costs more CPU than the rest
 //! of a balance read: a token's text that verified is remembered (with its
 //! person, session and expiry) and not verified again until it expires. That
 //! needs no Redis and weakens nothing: the same text carries the same
 //! signed claims, and the session is still checked as above.
-//!
-//! Fails safe: without Redis, or while Redis does not answer, nothing is
-//! read from the cache and every request checks the database (as before
-//! the cache). If a mark cannot be set after a commit, the error is logged
-//! and counted; other instances may then accept that person's existing
-//! sessions for at most the cache's lifetime.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use kartel_domain::types::Roles;
 use kartel_domain::{UserCaller, accounts};
-use prometheus::IntCounter;
+use prometheus::{IntCounter, IntGauge};
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::signing_keys::Claims;
 
-/// Bounds memory: past this many sessions the cache starts over.
+/// Bounds memory: past this many sessions (or revoked people remembered)
+/// the cache starts over.
 const MAX_ENTRIES: usize = 100_000;
-/// After Redis fails to answer, the database alone is asked for this long
-/// (a request does not wait out Redis's timeout each time).
-const REDIS_PAUSE: Duration = Duration::from_secs(1);
 /// `SigningKeys::verify_access_token`'s leeway on expiry.
 const TOKEN_LEEWAY_SECONDS: i64 = crate::signing_keys::LEEWAY_SECONDS as i64;
-/// Attempts to set a mark after a revocation.
-const MARK_ATTEMPTS: u32 = 3;
+/// Attempts to announce a revocation.
+const ANNOUNCE_ATTEMPTS: u32 = 3;
+/// How long a revocation waits for every instance to confirm it.
+const ACK_WAIT: Duration = Duration::from_secs(2);
+/// How long a (re)subscription may take, and the pause between attempts.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_millis(500);
+const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(200);
+/// How long an acknowledgement list lives in Redis.
+const ACK_KEEP_SECONDS: u64 = 60;
+
+/// How this instance reaches Redis: the shared connection (announcements,
+/// acknowledgements), the client to subscribe with, the key prefix.
+#[derive(Clone)]
+pub struct RedisLink {
+    pub client: redis::Client,
+    pub conn: ConnectionManager,
+    pub prefix: String,
+}
 
 /// What a verified access token says, and until when.
 #[derive(Clone, Copy)]
@@ -65,47 +85,95 @@ pub struct Verified {
 struct Entry {
     user: Uuid,
     roles: Roles,
-    mark: Option<String>,
+    /// The epoch at which the database check that made it began.
+    epoch: u64,
     checked: Instant,
+}
+
+/// The cache proper, shared with the subscriber task.
+#[derive(Default)]
+struct Entries {
+    /// Whether this instance's subscription is confirmed: only then is the
+    /// cache read or written.
+    live: bool,
+    /// Counts the revocations and subscription changes seen.
+    epoch: u64,
+    /// The epoch of each person's last revocation seen (since `floor`).
+    revoked: HashMap<Uuid, u64>,
+    /// Nothing checked before this epoch is used (the cache was emptied).
+    floor: u64,
+    sessions: HashMap<Uuid, Entry>,
+}
+
+impl Entries {
+    /// Whether a check of `user` that began at `epoch` still holds.
+    fn holds(&self, user: Uuid, epoch: u64) -> bool {
+        self.live && epoch >= self.floor && self.revoked.get(&user).is_none_or(|&r| r <= epoch)
+    }
+
+    fn revoke(&mut self, user: Uuid) {
+        self.epoch += 1;
+        if self.revoked.len() >= MAX_ENTRIES {
+            self.start_over();
+        } else {
+            self.revoked.insert(user, self.epoch);
+            // Not needed for correctness (`holds`); frees the memory.
+            self.sessions.retain(|_, e| e.user != user);
+        }
+    }
+
+    /// Nothing checked before now is used again.
+    fn start_over(&mut self) {
+        self.epoch += 1;
+        self.floor = self.epoch;
+        self.revoked.clear();
+        self.sessions.clear();
+    }
 }
 
 pub struct SessionCache {
     ttl: Duration,
-    redis: Option<(ConnectionManager, String)>,
-    marks: Option<mpsc::UnboundedSender<MarkRead>>,
-    entries: Mutex<HashMap<Uuid, Entry>>,
+    redis: Option<RedisLink>,
+    entries: Arc<Mutex<Entries>>,
     tokens: Mutex<HashMap<Box<str>, Verified>>,
-    /// Milliseconds since `started` until which Redis is not asked.
-    paused_until: AtomicU64,
-    started: Instant,
+    /// Dropped with the cache: ends the subscriber task.
+    _stop: Option<oneshot::Sender<()>>,
     /// `kartel_session_cache_hits_total` and `…_misses_total`: sessions
-    /// taken from the cache, and checked in the database.
+    /// taken from the cache, and checked in the database while it was on.
     pub hits: IntCounter,
     pub misses: IntCounter,
-    /// `kartel_session_marks_failed_total`: revocations whose mark could
-    /// not be set (other instances learn of them within the cache's life).
+    /// `kartel_session_marks_failed_total`: revocations that could not be
+    /// announced, or that an instance did not confirm in time.
     pub marks_failed: IntCounter,
+    /// `kartel_session_cache_on`: 1 while the subscription is confirmed
+    /// and the cache in use, 0 while every request checks the database.
+    pub on: IntGauge,
 }
 
 impl SessionCache {
     /// Off (every request asks the database) when `ttl` is zero or there is
-    /// no Redis: instances could not tell each other of revocations.
-    pub fn new(ttl: Duration, redis: Option<(ConnectionManager, String)>) -> anyhow::Result<Self> {
+    /// no Redis: instances could not tell each other of revocations. With
+    /// Redis it starts off and turns on once its subscription is confirmed.
+    pub fn new(ttl: Duration, redis: Option<RedisLink>) -> anyhow::Result<Self> {
         let counter = |name: &str, help: &str| IntCounter::new(name, help);
         let redis = redis.filter(|_| !ttl.is_zero());
-        let marks = redis.clone().map(|(conn, prefix)| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(read_marks(conn, prefix, rx));
+        let entries = Arc::new(Mutex::new(Entries::default()));
+        let on = IntGauge::new(
+            "kartel_session_cache_on",
+            "1 while the session cache is in use (its revocations' subscription confirmed)",
+        )?;
+        let stop = redis.clone().map(|link| {
+            let (tx, rx) = oneshot::channel();
+            tokio::spawn(subscribe(link, Arc::downgrade(&entries), on.clone(), rx));
             tx
         });
         Ok(Self {
             redis,
-            marks,
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries,
             tokens: Mutex::new(HashMap::new()),
-            paused_until: AtomicU64::new(0),
-            started: Instant::now(),
+            _stop: stop,
+            on,
             hits: counter(
                 "kartel_session_cache_hits_total",
                 "Signed-in requests whose session came from the cache",
@@ -116,9 +184,22 @@ impl SessionCache {
             )?,
             marks_failed: counter(
                 "kartel_session_marks_failed_total",
-                "Revocations whose mark could not be set in Redis",
+                "Revocations not announced, or not confirmed by every instance",
             )?,
         })
+    }
+
+    /// Waits (at most the subscription's timeout) until the cache is on, so
+    /// an instance with a reachable Redis serves from its cache from its
+    /// first request.
+    pub async fn started(&self) {
+        if self.redis.is_none() {
+            return;
+        }
+        let deadline = Instant::now() + SUBSCRIBE_TIMEOUT;
+        while self.on.get() == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// The claims of an access token: remembered when this text verified
@@ -160,161 +241,264 @@ impl SessionCache {
         user: Uuid,
         session: Uuid,
     ) -> Result<UserCaller, ApiError> {
-        let Some(mark) = self.mark_of(user).await else {
-            return Ok(accounts::authenticate(db, user, session).await?);
+        let epoch = match self.lookup(user, session) {
+            Lookup::Off => return Ok(accounts::authenticate(db, user, session).await?),
+            Lookup::Hit(caller) => {
+                self.hits.inc();
+                return Ok(caller);
+            }
+            Lookup::Miss(epoch) => epoch,
         };
-        if let Some(caller) = self.hit(user, session, &mark) {
-            self.hits.inc();
-            return Ok(caller);
-        }
         self.misses.inc();
-        // The mark was read before the check: a revocation that commits in
-        // between sets a newer mark, and this entry is not used again.
+        // The epoch was read before the check: a revocation of this person
+        // that arrives meanwhile keeps the answer out of the cache.
         let caller = accounts::authenticate(db, user, session).await?;
-        self.put(&caller, mark);
+        self.put(&caller, epoch);
         Ok(caller)
     }
 
     /// After the commit of a change that ended sessions of `user` or
-    /// changed their access: every instance's entries of them stop.
+    /// changed their access: every instance's entries of them stop, and
+    /// this returns once every subscribed instance has confirmed it.
     pub async fn revoked(&self, user: Uuid) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|_, e| e.user != user);
+            entries.revoke(user);
         }
-        let Some((conn, prefix)) = &self.redis else {
+        let Some(link) = &self.redis else {
             return;
         };
-        let key = key(prefix, user);
-        // Longer than any entry lives, so a mark never expires under one.
-        let keep = (self.ttl * 10).max(Duration::from_secs(3600)).as_secs();
-        for attempt in 1..=MARK_ATTEMPTS {
-            let mut conn = conn.clone();
-            let res: redis::RedisResult<()> = redis::cmd("SET")
-                .arg(&key)
-                .arg(Uuid::new_v4().to_string())
-                .arg("EX")
-                .arg(keep)
+        let ack = format!("{}:session-ack:{}", link.prefix, Uuid::new_v4());
+        let message = format!("{user} {ack}");
+        let mut receivers = None;
+        for attempt in 1..=ANNOUNCE_ATTEMPTS {
+            let mut conn = link.conn.clone();
+            let res: redis::RedisResult<u64> = redis::cmd("PUBLISH")
+                .arg(channel(&link.prefix))
+                .arg(&message)
                 .query_async(&mut conn)
                 .await;
             match res {
-                Ok(()) => return,
-                Err(e) if attempt == MARK_ATTEMPTS => {
+                Ok(n) => {
+                    receivers = Some(n);
+                    break;
+                }
+                Err(e) if attempt == ANNOUNCE_ATTEMPTS => {
                     self.marks_failed.inc();
                     tracing::error!(%user, error = %e, ttl_seconds = self.ttl.as_secs(),
-                        "session cache: cannot mark a revocation in Redis; other instances \
+                        "session cache: cannot announce a revocation in Redis; other instances \
                          may accept this person's sessions until their entries expire");
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await,
             }
         }
+        if let Some(n) = receivers
+            && let Err(confirmed) = wait_for_acks(&link.conn, &ack, n).await
+        {
+            self.marks_failed.inc();
+            tracing::error!(%user, receivers = n, confirmed, ttl_seconds = self.ttl.as_secs(),
+                "session cache: not every instance confirmed a revocation in time; those may \
+                 accept this person's sessions until their entries expire");
+        }
     }
 
-    /// The person's current mark (`Some(None)`: none set), or None when
-    /// the cache is off or Redis does not answer.
-    async fn mark_of(&self, user: Uuid) -> Option<Option<String>> {
-        let marks = self.marks.as_ref()?;
-        let now = self.started.elapsed().as_millis() as u64;
-        if now < self.paused_until.load(Ordering::Relaxed) {
-            return None;
-        }
-        let (tx, rx) = oneshot::channel();
-        let res = match marks.send((user, tx)) {
-            Ok(()) => rx.await.unwrap_or_else(|_| Err(gone())),
-            Err(_) => Err(gone()),
+    fn lookup(&self, user: Uuid, session: Uuid) -> Lookup {
+        // Without Redis nothing ever turns the cache on.
+        let Ok(entries) = self.entries.lock() else {
+            return Lookup::Off;
         };
-        match res {
-            Ok(mark) => Some(mark),
-            Err(e) => {
-                // Marks set while Redis was away may be lost: nothing
-                // checked before this moment is trusted again.
-                if let Ok(mut entries) = self.entries.lock() {
-                    entries.clear();
-                }
-                let until = self.started.elapsed() + REDIS_PAUSE;
-                self.paused_until
-                    .store(until.as_millis() as u64, Ordering::Relaxed);
-                tracing::warn!(error = %e, "session cache: Redis unavailable; checking sessions in the database");
-                None
+        if !entries.live {
+            return Lookup::Off;
+        }
+        match entries.sessions.get(&session) {
+            Some(e)
+                if e.user == user
+                    && e.checked.elapsed() < self.ttl
+                    && entries.holds(user, e.epoch) =>
+            {
+                Lookup::Hit(UserCaller {
+                    id: user,
+                    session_id: session,
+                    roles: e.roles.clone(),
+                })
             }
+            Some(_) | None => Lookup::Miss(entries.epoch),
         }
     }
 
-    fn hit(&self, user: Uuid, session: Uuid, mark: &Option<String>) -> Option<UserCaller> {
-        let entries = self.entries.lock().ok()?;
-        let e = entries.get(&session)?;
-        (e.user == user && &e.mark == mark && e.checked.elapsed() < self.ttl).then(|| UserCaller {
-            id: user,
-            session_id: session,
-            roles: e.roles.clone(),
-        })
-    }
-
-    fn put(&self, caller: &UserCaller, mark: Option<String>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(
-                caller.session_id,
-                Entry {
-                    user: caller.id,
-                    roles: caller.roles.clone(),
-                    mark,
-                    checked: Instant::now(),
-                },
-            );
+    fn put(&self, caller: &UserCaller, epoch: u64) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if !entries.holds(caller.id, epoch) {
+            return;
         }
+        if entries.sessions.len() >= MAX_ENTRIES {
+            entries.sessions.clear();
+        }
+        entries.sessions.insert(
+            caller.session_id,
+            Entry {
+                user: caller.id,
+                roles: caller.roles.clone(),
+                epoch,
+                checked: Instant::now(),
+            },
+        );
     }
 }
 
-/// A request's mark read: the person, and where their mark goes.
-type MarkRead = (Uuid, oneshot::Sender<redis::RedisResult<Option<String>>>);
+enum Lookup {
+    /// The cache is off (no Redis, or no confirmed subscription).
+    Off,
+    Hit(UserCaller),
+    /// Not cached; the epoch the database check begins at.
+    Miss(u64),
+}
 
-/// At most this many marks in one `MGET`.
-const MAX_BATCH: usize = 512;
+fn channel(prefix: &str) -> String {
+    format!("{prefix}:session-revocations")
+}
 
-/// The instance's mark reader: takes every read waiting, asks Redis for
-/// them in one `MGET`, answers each; then the reads that came meanwhile.
-async fn read_marks(
-    mut conn: ConnectionManager,
-    prefix: String,
-    mut rx: mpsc::UnboundedReceiver<MarkRead>,
+/// Waits until `expected` instances have acknowledged; on timeout, how many
+/// did.
+async fn wait_for_acks(conn: &ConnectionManager, ack: &str, expected: u64) -> Result<(), u64> {
+    let deadline = Instant::now() + ACK_WAIT;
+    let mut pause = Duration::from_micros(250);
+    let mut confirmed = 0;
+    loop {
+        let mut conn = conn.clone();
+        if let Ok(n) = redis::cmd("LLEN")
+            .arg(ack)
+            .query_async::<u64>(&mut conn)
+            .await
+        {
+            confirmed = n;
+        }
+        if confirmed >= expected {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(ack).query_async(&mut conn).await;
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(confirmed);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// The instance's subscriber: keeps a subscription to the revocations'
+/// channel, drops the entries of each person announced and then confirms,
+/// and turns the cache off (emptied) whenever the subscription is not
+/// confirmed. Ends when the cache is dropped.
+async fn subscribe(
+    link: RedisLink,
+    entries: Weak<Mutex<Entries>>,
+    on: IntGauge,
+    mut stop: oneshot::Receiver<()>,
 ) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut cmd = redis::cmd("MGET");
-        for (user, _) in &batch {
-            cmd.arg(key(&prefix, *user));
+    let channel = channel(&link.prefix);
+    let set_live = |live: bool| {
+        let Some(entries) = entries.upgrade() else {
+            return false;
+        };
+        if let Ok(mut e) = entries.lock() {
+            e.start_over();
+            e.live = live;
         }
-        let res: redis::RedisResult<Vec<Option<String>>> = cmd.query_async(&mut conn).await;
-        match res {
-            Ok(marks) if marks.len() == batch.len() => {
-                for ((_, tx), mark) in batch.drain(..).zip(marks) {
-                    let _ = tx.send(Ok(mark));
+        on.set(i64::from(live));
+        true
+    };
+    let mut warned = false;
+    loop {
+        let connect = async {
+            let mut pubsub = link.client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(SUBSCRIBE_TIMEOUT, connect).await {
+            Ok(Ok(pubsub)) => {
+                if !set_live(true) {
+                    return;
                 }
+                if warned {
+                    tracing::info!("session cache: subscribed again; the cache is on");
+                }
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    tokio::select! {
+                        msg = messages.next() => match msg {
+                            Some(msg) => {
+                                let payload: String = msg.get_payload().unwrap_or_default();
+                                if !on_revocation(&entries, &link.conn, &payload) {
+                                    return;
+                                }
+                            }
+                            None => break,
+                        },
+                        _ = &mut stop => return,
+                    }
+                }
+                if !set_live(false) {
+                    return;
+                }
+                tracing::warn!(
+                    "session cache: lost the revocations' subscription; checking sessions in the database"
+                );
+                warned = true;
             }
-            Ok(_) => answer_all(&mut batch, || {
-                redis::RedisError::from((redis::ErrorKind::Client, "MGET answered another count"))
-            }),
-            Err(e) => answer_all(&mut batch, || e.clone()),
+            Ok(Err(e)) if !warned => {
+                tracing::warn!(error = %e, "session cache: cannot subscribe to revocations; checking sessions in the database");
+                warned = true;
+            }
+            Err(_) if !warned => {
+                tracing::warn!(
+                    "session cache: subscribing to revocations timed out; checking sessions in the database"
+                );
+                warned = true;
+            }
+            Ok(Err(_)) | Err(_) => {}
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RESUBSCRIBE_PAUSE) => {}
+            _ = &mut stop => return,
         }
     }
 }
 
-fn answer_all(batch: &mut Vec<MarkRead>, err: impl Fn() -> redis::RedisError) {
-    for (_, tx) in batch.drain(..) {
-        let _ = tx.send(Err(err()));
+/// Drops the announced person's entries (all entries if the message cannot
+/// be read), then confirms (on a task of its own: the next message need not
+/// wait for Redis's answer). False once the cache is gone.
+fn on_revocation(entries: &Weak<Mutex<Entries>>, conn: &ConnectionManager, payload: &str) -> bool {
+    let (user, ack) = payload.split_once(' ').unwrap_or((payload, ""));
+    let Some(entries) = entries.upgrade() else {
+        return false;
+    };
+    if let Ok(mut e) = entries.lock() {
+        match user.parse::<Uuid>() {
+            Ok(user) => e.revoke(user),
+            Err(_) => e.start_over(),
+        }
     }
+    drop(entries);
+    if !ack.is_empty() {
+        let mut conn = conn.clone();
+        let ack = ack.to_owned();
+        tokio::spawn(async move {
+            let _: redis::RedisResult<()> = redis::pipe()
+                .cmd("RPUSH")
+                .arg(&ack)
+                .arg(1)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(&ack)
+                .arg(ACK_KEEP_SECONDS)
+                .ignore()
+                .query_async(&mut conn)
+                .await;
+        });
+    }
+    true
 }
-
-fn gone() -> redis::RedisError {
-    redis::RedisError::from((redis::ErrorKind::Client, "the mark reader stopped"))
-}
-
-fn key(prefix: &str, user: Uuid) -> String {
-    format!("{prefix}:session-mark:{user}")
-}
-
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
@@ -330,6 +514,87 @@ mod tests {
             iat: exp - 900,
             exp,
         }
+    }
+
+    fn caller(user: Uuid) -> UserCaller {
+        UserCaller {
+            id: user,
+            session_id: Uuid::new_v4(),
+            roles: Roles::default(),
+        }
+    }
+
+    fn cache_on() -> SessionCache {
+        let cache = SessionCache::new(Duration::from_secs(60), None).expect("valid counters");
+        cache.entries.lock().unwrap().live = true;
+        cache
+    }
+
+    /// None: a hit; else the epoch a database check would begin at.
+    fn lookup_on(cache: &SessionCache, c: &UserCaller) -> Option<u64> {
+        match cache.lookup(c.id, c.session_id) {
+            Lookup::Hit(_) => None,
+            Lookup::Miss(epoch) => Some(epoch),
+            Lookup::Off => panic!("the cache is off"),
+        }
+    }
+
+    #[test]
+    fn a_check_that_races_a_revocation_is_not_kept() {
+        let cache = cache_on();
+        let (t, other) = (caller(Uuid::new_v4()), caller(Uuid::new_v4()));
+        let (epoch, other_epoch) = (
+            lookup_on(&cache, &t).unwrap(),
+            lookup_on(&cache, &other).unwrap(),
+        );
+        // t is revoked while their database check is under way.
+        cache.entries.lock().unwrap().revoke(t.id);
+        cache.put(&t, epoch);
+        cache.put(&other, other_epoch);
+        assert!(
+            lookup_on(&cache, &t).is_some(),
+            "a check older than the revocation was kept"
+        );
+        assert!(
+            lookup_on(&cache, &other).is_none(),
+            "someone else's check was dropped"
+        );
+        // A check that begins after the revocation is kept; a later
+        // revocation ends it.
+        let epoch = lookup_on(&cache, &t).unwrap();
+        cache.put(&t, epoch);
+        assert!(lookup_on(&cache, &t).is_none());
+        cache.entries.lock().unwrap().revoke(t.id);
+        assert!(lookup_on(&cache, &t).is_some());
+    }
+
+    #[test]
+    fn nothing_is_kept_or_used_while_the_subscription_is_down() {
+        let cache = cache_on();
+        let t = caller(Uuid::new_v4());
+        let epoch = lookup_on(&cache, &t).unwrap();
+        cache.put(&t, epoch);
+        assert!(lookup_on(&cache, &t).is_none());
+        // The subscription drops (the cache empties and turns off) and comes
+        // back: neither the old entry nor a check begun before is used.
+        let late = caller(t.id);
+        let before = lookup_on(&cache, &late).unwrap();
+        {
+            let mut e = cache.entries.lock().unwrap();
+            e.start_over();
+            e.live = false;
+        }
+        assert!(matches!(cache.lookup(t.id, t.session_id), Lookup::Off));
+        cache.put(&late, before);
+        assert!(cache.entries.lock().unwrap().sessions.is_empty());
+        {
+            let mut e = cache.entries.lock().unwrap();
+            e.start_over();
+            e.live = true;
+        }
+        cache.put(&late, before);
+        assert!(lookup_on(&cache, &t).is_some());
+        assert!(lookup_on(&cache, &late).is_some());
     }
 
     #[test]

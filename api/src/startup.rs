@@ -79,14 +79,22 @@ impl Application {
                     .set_max_delay(Duration::from_millis(200));
                 let conn = tokio::time::timeout(
                     Duration::from_secs(10),
-                    redis::aio::ConnectionManager::new_with_config(client, config),
+                    redis::aio::ConnectionManager::new_with_config(client.clone(), config),
                 )
                 .await
                 .map_err(|_| anyhow::anyhow!("cannot connect to REDIS_URL: timed out"))?
                 .map_err(|e| anyhow::anyhow!("cannot connect to REDIS_URL: {e}"))?;
-                Some(conn)
+                Some((client, conn))
             }
         };
+        let link = redis
+            .clone()
+            .map(|(client, conn)| crate::session_cache::RedisLink {
+                client,
+                conn,
+                prefix: settings.redis_prefix.clone(),
+            });
+        let redis = redis.map(|(_, conn)| conn);
         let limiter = match &redis {
             Some(conn) => RateLimiter::Redis {
                 conn: conn.clone(),
@@ -115,10 +123,9 @@ impl Application {
         let key_cache = KeyCache::new(Duration::from_secs(settings.api_key_cache_seconds));
         let sessions = crate::session_cache::SessionCache::new(
             Duration::from_secs(settings.session_cache_seconds),
-            redis
-                .clone()
-                .map(|conn| (conn, settings.redis_prefix.clone())),
+            link,
         )?;
+        sessions.started().await;
         let runs = crate::metrics::Runs::new()?;
         let mailer = Arc::new(crate::mailer::Mailer::new(
             &settings,
@@ -207,6 +214,7 @@ fn metrics(state: &Arc<AppState>) -> anyhow::Result<PrometheusMetrics> {
     ] {
         registry.register(Box::new(counter.clone()))?;
     }
+    registry.register(Box::new(state.sessions.on.clone()))?;
     PrometheusMetricsBuilder::new("kartel")
         .endpoint("/metrics")
         .registry(registry)

@@ -2,8 +2,10 @@
 //! revocation: with the cache on, two instances on one database and one
 //! Redis, a session warmed into instance b's cache is refused by b at once
 //! after a logout, suspension, password change, refresh-token reuse, role
-//! change or erasure on instance a; and when b loses Redis mid-test it
-//! checks the database and still refuses a revoked token. Both backends
+//! change or erasure on instance a (the revocation's answer leaves a only
+//! after every instance confirmed it); and when b loses Redis mid-test it
+//! turns its cache off, checks the database and still refuses a revoked
+//! token. Both backends
 //! (two SQLite instances share one file, as on one machine); each needs
 //! Redis, since without it the cache is off.
 
@@ -181,6 +183,15 @@ async fn without_redis_the_database_decides(backend: Backend) {
     // b loses Redis; a logs t out (a still reaches Redis, but b cannot read
     // the mark): b checks the database.
     proxy.cut().await;
+    // b notices at once that its subscription to revocations ended (the
+    // connection closes) and turns its cache off; poll only for the
+    // instant that takes, never for a revocation.
+    let mut waited = 0;
+    while counter(&b, "kartel_session_cache_on").await != 0 {
+        assert!(waited < 200, "b kept its cache on after losing Redis");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
     assert_eq!(a.logout(&t).await.status(), StatusCode::NO_CONTENT);
     let misses = counter(&b, "kartel_session_cache_misses_total").await;
     let hits = counter(&b, "kartel_session_cache_hits_total").await;
