@@ -524,9 +524,13 @@ mod tests {
         }
     }
 
+    fn entries(cache: &SessionCache) -> std::sync::MutexGuard<'_, Entries> {
+        cache.entries.lock().expect("not poisoned")
+    }
+
     fn cache_on() -> SessionCache {
         let cache = SessionCache::new(Duration::from_secs(60), None).expect("valid counters");
-        cache.entries.lock().unwrap().live = true;
+        entries(&cache).live = true;
         cache
     }
 
@@ -544,11 +548,11 @@ mod tests {
         let cache = cache_on();
         let (t, other) = (caller(Uuid::new_v4()), caller(Uuid::new_v4()));
         let (epoch, other_epoch) = (
-            lookup_on(&cache, &t).unwrap(),
-            lookup_on(&cache, &other).unwrap(),
+            lookup_on(&cache, &t).expect("a miss"),
+            lookup_on(&cache, &other).expect("a miss"),
         );
         // t is revoked while their database check is under way.
-        cache.entries.lock().unwrap().revoke(t.id);
+        entries(&cache).revoke(t.id);
         cache.put(&t, epoch);
         cache.put(&other, other_epoch);
         assert!(
@@ -561,10 +565,10 @@ mod tests {
         );
         // A check that begins after the revocation is kept; a later
         // revocation ends it.
-        let epoch = lookup_on(&cache, &t).unwrap();
+        let epoch = lookup_on(&cache, &t).expect("a miss");
         cache.put(&t, epoch);
         assert!(lookup_on(&cache, &t).is_none());
-        cache.entries.lock().unwrap().revoke(t.id);
+        entries(&cache).revoke(t.id);
         assert!(lookup_on(&cache, &t).is_some());
     }
 
@@ -572,23 +576,23 @@ mod tests {
     fn nothing_is_kept_or_used_while_the_subscription_is_down() {
         let cache = cache_on();
         let t = caller(Uuid::new_v4());
-        let epoch = lookup_on(&cache, &t).unwrap();
+        let epoch = lookup_on(&cache, &t).expect("a miss");
         cache.put(&t, epoch);
         assert!(lookup_on(&cache, &t).is_none());
         // The subscription drops (the cache empties and turns off) and comes
         // back: neither the old entry nor a check begun before is used.
         let late = caller(t.id);
-        let before = lookup_on(&cache, &late).unwrap();
+        let before = lookup_on(&cache, &late).expect("a miss");
         {
-            let mut e = cache.entries.lock().unwrap();
+            let mut e = entries(&cache);
             e.start_over();
             e.live = false;
         }
         assert!(matches!(cache.lookup(t.id, t.session_id), Lookup::Off));
         cache.put(&late, before);
-        assert!(cache.entries.lock().unwrap().sessions.is_empty());
+        assert!(entries(&cache).sessions.is_empty());
         {
-            let mut e = cache.entries.lock().unwrap();
+            let mut e = entries(&cache);
             e.start_over();
             e.live = true;
         }
