@@ -60,6 +60,9 @@ use crate::setup::SignedIn;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     args.check()?;
+    // The service logs as it does in production (`kartel` sets up the
+    // same), its lines discarded: what logging costs is in the figures.
+    kartel_api::telemetry::init_with("text", std::io::sink, false);
     let db_name = format!("kartel_bench_{}", Uuid::new_v4().simple());
     let url = create_pg_database(&args.admin_url, &db_name).await?;
     let result = bench(&args, &url).await;
