@@ -336,4 +336,28 @@ both_backends! {
         let c: Value = app.get_challenge(None, &cid).await.json().await.unwrap();
         assert_eq!((c["reviewers_per_submission"].clone(), c["disagreement_threshold"].clone()), (json!(2), json!(20.0)));
     }
+    async fn tiers_count_the_aggregate_not_one_review(app: &TestApp) {
+        let (admin, owner) = (app.new_admin().await, app.new_manager().await);
+        app.small_requirements(&admin, "preditor").await;
+        let talent = app.new_talent().await;
+        app.enrolled(&talent, "preditor").await;
+        app.complete_profile(&talent).await;
+        // One passed challenge of the two Tier 2 needs.
+        app.judged(&owner, &talent, None, None, true).await;
+        assert_eq!(app.tier_in(&talent, "preditor").await, 1);
+        let cid = app.open_challenge(&owner, &panel_spec(2, None)).await;
+        let sid = app.new_submission(&talent, &cid, &format!("https://x.example/{}.png", new_key())).await;
+        assert_eq!(app.transition(&owner, &cid, "judging").await.status(), StatusCode::OK);
+        let (a, b) = (app.new_manager().await, app.new_manager().await);
+        // One acceptance of two is not a pass: no promotion, no leaderboard entry.
+        reviewed(app, &a, &sid, review_spec(8.0, 8.0, "accepted", 2), None).await;
+        assert_eq!(app.tier_in(&talent, "preditor").await, 1);
+        let board: Value = app.leaderboard(Some(&owner), &cid, "").await.json().await.unwrap();
+        assert_eq!(board["items"], json!([]));
+        // The second makes the aggregate a pass: Tier 2.
+        reviewed(app, &b, &sid, review_spec(8.0, 8.0, "accepted", 2), None).await;
+        assert_eq!(app.tier_in(&talent, "preditor").await, 2);
+        let board: Value = app.leaderboard(Some(&owner), &cid, "").await.json().await.unwrap();
+        assert_eq!(board["items"][0]["score"], json!(80.0));
+    }
 }
