@@ -6,13 +6,16 @@
 //! clock, prizes), `rubric`, `submissions`, `reviews`, `seats` (the reviews
 //! a submission needs), `queue` (claiming them under a lease),
 //! `conflicts` (of interest), `blind` (what reviewers see of an author),
-//! `standings` (leaderboards and bulk-run success).
+//! `standings` (leaderboards and bulk-run success), `review_metrics` (the
+//! backlog and reviewers' agreement) over `agreement` (Krippendorff's alpha).
 
+pub mod agreement;
 mod blind;
 mod closing;
 mod conflicts;
 mod lifecycle;
 mod queue;
+mod review_metrics;
 mod reviews;
 pub mod rubric;
 mod seats;
@@ -33,6 +36,7 @@ pub use lifecycle::{
 pub use queue::{
     ClaimSpec, ClaimedWork, QueueFilter, QueueLine, claim, expire_leases, extend, queue, release,
 };
+pub use review_metrics::{MetricsFilter, ReviewMetrics, ReviewerMetrics, review_metrics};
 pub use reviews::{Decision, Review, ReviewSpec, ReviewView, list_reviews, review};
 pub use rubric::{Criterion, Rubric, RubricVersion};
 pub use seats::{Claim, ReviewsNeeded, SeatKind, sweep_seats};
