@@ -108,7 +108,13 @@ pub fn nominal<V: Clone + PartialOrd, U: AsRef<[V]>>(units: &[U]) -> Option<f64>
 pub fn interval<U: AsRef<[f64]>>(units: &[U]) -> Option<f64> {
     let finite: Vec<Vec<f64>> = units
         .iter()
-        .map(|u| u.as_ref().iter().copied().filter(|v| v.is_finite()).collect())
+        .map(|u| {
+            u.as_ref()
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect()
+        })
         .collect();
     Coincidences::new(&finite).alpha(interval_delta)
 }
@@ -226,38 +232,31 @@ mod tests {
     use super::*;
 
     /// Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability",
-    /// section E: four observers, twelve units, missing values (`None`).
-    const KRIPPENDORFF_2011: [[Option<u8>; 12]; 4] = {
-        const N: Option<u8> = None;
-        const fn s(v: u8) -> Option<u8> {
-            Some(v)
-        }
-        [
-            [s(1), s(2), s(3), s(3), s(2), s(1), s(4), s(1), s(2), N, N, N],
-            [s(1), s(2), s(3), s(3), s(2), s(2), s(4), s(1), s(2), s(5), N, s(3)],
-            [N, s(3), s(3), s(3), s(2), s(3), s(4), s(2), s(2), s(5), s(1), N],
-            [s(1), s(2), s(3), s(3), s(2), s(4), s(4), s(1), s(2), s(5), s(1), N],
-        ]
-    };
+    /// section E: four observers (rows), twelve units (columns), `.` for a
+    /// missing value.
+    const KRIPPENDORFF_2011: [&str; 4] = [
+        "1 2 3 3 2 1 4 1 2 . . .",
+        "1 2 3 3 2 2 4 1 2 5 . 3",
+        ". 3 3 3 2 3 4 2 2 5 1 .",
+        "1 2 3 3 2 4 4 1 2 5 1 .",
+    ];
 
-    /// Wikipedia, "Krippendorff's alpha", a computational example: three
+    /// Wikipedia, "Krippendorff's alpha", its computational example: three
     /// coders, fifteen units.
-    const WIKIPEDIA: [[Option<u8>; 15]; 3] = {
-        const N: Option<u8> = None;
-        const fn s(v: u8) -> Option<u8> {
-            Some(v)
-        }
-        [
-            [N, N, N, N, N, s(3), s(4), s(1), s(2), s(1), s(1), s(3), s(3), N, s(3)],
-            [s(1), N, s(2), s(1), s(3), s(3), s(4), s(3), N, N, N, N, N, N, N],
-            [N, N, s(2), s(1), s(3), s(4), s(4), N, s(2), s(1), s(1), s(3), s(3), N, s(4)],
-        ]
-    };
+    const WIKIPEDIA: [&str; 3] = [
+        ". . . . . 3 4 1 2 1 1 3 3 . 3",
+        "1 . 2 1 3 3 4 3 . . . . . . .",
+        ". . 2 1 3 4 4 . 2 1 1 3 3 . 4",
+    ];
 
     /// Coders × units (as the papers print them) into units of values.
-    fn units<const C: usize, const U: usize>(data: &[[Option<u8>; U]; C]) -> Vec<Vec<u8>> {
-        (0..U)
-            .map(|u| data.iter().filter_map(|coder| coder[u]).collect())
+    fn units(coders: &[&str]) -> Vec<Vec<u8>> {
+        let rows: Vec<Vec<Option<u8>>> = coders
+            .iter()
+            .map(|c| c.split(' ').map(|v| v.parse().ok()).collect())
+            .collect();
+        (0..rows[0].len())
+            .map(|u| rows.iter().filter_map(|coder| coder[u]).collect())
             .collect()
     }
 
@@ -315,7 +314,10 @@ mod tests {
             };
             assert!(close(NominalSums::of(&data).alpha(), nominal(&data)));
             let numbers = as_f64(&data);
-            assert!(close(IntervalSums::of(&numbers).alpha(), interval(&numbers)));
+            assert!(close(
+                IntervalSums::of(&numbers).alpha(),
+                interval(&numbers)
+            ));
         }
         // And on generated data: many units, two to four reviewers each,
         // scores on a 0–100 scale, some missing.
@@ -339,9 +341,15 @@ mod tests {
             .map(|u| u.iter().map(|s| *s >= 50.0).collect())
             .collect();
         let (a, b) = (IntervalSums::of(&scores).alpha(), interval(&scores));
-        assert!((a.unwrap_or(-9.0) - b.unwrap_or(9.0)).abs() < 1e-9, "{a:?} {b:?}");
+        assert!(
+            (a.unwrap_or(-9.0) - b.unwrap_or(9.0)).abs() < 1e-9,
+            "{a:?} {b:?}"
+        );
         let (a, b) = (NominalSums::of(&decisions).alpha(), nominal(&decisions));
-        assert!((a.unwrap_or(-9.0) - b.unwrap_or(9.0)).abs() < 1e-9, "{a:?} {b:?}");
+        assert!(
+            (a.unwrap_or(-9.0) - b.unwrap_or(9.0)).abs() < 1e-9,
+            "{a:?} {b:?}"
+        );
     }
 
     #[test]
@@ -356,7 +364,12 @@ mod tests {
 
     #[test]
     fn perfect_agreement_is_one() {
-        let u = [vec![1.0, 1.0], vec![2.0, 2.0, 2.0], vec![70.5, 70.5], vec![3.0]];
+        let u = [
+            vec![1.0, 1.0],
+            vec![2.0, 2.0, 2.0],
+            vec![70.5, 70.5],
+            vec![3.0],
+        ];
         assert_eq!(interval(&u), Some(1.0));
         assert_eq!(IntervalSums::of(&u).alpha(), Some(1.0));
         let d = [vec!["accepted", "accepted"], vec!["rejected", "rejected"]];

@@ -313,9 +313,7 @@ async fn waiting_age(
         return Ok(None);
     }
     let rank = ((p * waiting as f64).ceil() as i64).clamp(1, waiting);
-    let mut q = f.sql(
-        "SELECT rs.submitted_at FROM review_seats rs WHERE rs.state = 'open'",
-    );
+    let mut q = f.sql("SELECT rs.submitted_at FROM review_seats rs WHERE rs.state = 'open'");
     q.push(&format!(
         " GROUP BY rs.submission_id, rs.submitted_at \
          ORDER BY rs.submitted_at DESC, rs.submission_id LIMIT 1 OFFSET {}",

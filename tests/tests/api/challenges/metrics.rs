@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use super::queue::judging_with;
 use crate::both_backends;
-use crate::helpers::{TestApp, User, assert_problem, challenge_spec, new_key, review_spec};
+use crate::helpers::{
+    Backend, TestApp, User, assert_problem, challenge_spec, new_key, review_spec,
+};
 
 async fn metrics(app: &TestApp, by: &User, query: &str) -> Value {
     let res = app.review_metrics(Some(by), query).await;
