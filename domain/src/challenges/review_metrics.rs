@@ -13,11 +13,12 @@
 //! of a challenge, of a track, submitted in `[from, to)`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, FromQueryResult};
+use sea_orm::{ActiveEnum, DatabaseConnection, FromQueryResult, Iterable};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Decision;
 use super::agreement::{IntervalSums, NominalSums};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
@@ -186,28 +187,46 @@ struct ReviewerRow {
     reviewers_total: i64,
 }
 
-/// Regular seats' current reviews grouped by submission and decision, then
-/// by submission (units of two or more), then by decision over the units:
-/// the sums `agreement` needs, in one pass over the filled seats.
-const UNITS: &str = "WITH cells AS (\
-     SELECT rs.submission_id, r.decision, CAST(COUNT(*) AS DOUBLE PRECISION) AS k, \
-     SUM(r.total) AS s, SUM(r.total * r.total) AS q \
-     FROM review_seats rs JOIN reviews r ON r.id = rs.review_id \
-     WHERE rs.state = 'filled' AND rs.kind = 'regular'";
-const UNITS_TAIL: &str = " GROUP BY rs.submission_id, r.decision), \
-     units AS (\
-     SELECT submission_id, SUM(k) AS m, SUM(k * k) AS kk, SUM(s) AS s, SUM(q) AS q, \
-     COUNT(*) AS decisions FROM cells GROUP BY submission_id HAVING SUM(k) >= 2), \
-     categories AS (\
-     SELECT c.decision, SUM(c.k) AS total FROM cells c \
-     JOIN units u ON u.submission_id = c.submission_id GROUP BY c.decision) \
-     SELECT COUNT(*) AS units, \
-     SUM(CASE WHEN decisions = 1 THEN 1 ELSE 0 END) AS unanimous, \
-     SUM(m) AS n, SUM(s) AS sum, SUM(q) AS squares, \
-     SUM((m * q - s * s) / (m - 1)) AS interval_within, \
-     SUM((m * m - kk) / (m - 1)) AS nominal_within, \
-     (SELECT SUM(total * total) FROM categories) AS category_squares \
-     FROM units";
+/// The sums `agreement` needs over the units `f` selects, in one pass
+/// over the regular seats' current reviews grouped by submission: per
+/// unit, its count, sum and sum of squares of totals, and a count per
+/// decision (a column per `Decision` variant, so a new decision is counted
+/// as its own category without a change here).
+fn units_sql(f: &MetricsFilter) -> SqlBuilder {
+    let mut b = SqlBuilder::new("");
+    let per_decision: Vec<String> = Decision::iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let p = b.bind(d.to_value());
+            format!(", CAST(SUM(CASE WHEN r.decision = {p} THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS d{i}")
+        })
+        .collect();
+    b.push(&format!(
+        "WITH units AS (SELECT rs.submission_id, CAST(COUNT(*) AS DOUBLE PRECISION) AS m, \
+         SUM(r.total) AS s, SUM(r.total * r.total) AS q{} \
+         FROM review_seats rs JOIN reviews r ON r.id = rs.review_id \
+         WHERE rs.state = 'filled' AND rs.kind = 'regular'",
+        per_decision.concat()
+    ));
+    f.add_to(&mut b);
+    let d = |f: &dyn Fn(usize) -> String, sep: &str| {
+        (0..per_decision.len()).map(f).collect::<Vec<_>>().join(sep)
+    };
+    b.push(&format!(
+        " GROUP BY rs.submission_id HAVING COUNT(*) >= 2) \
+         SELECT COUNT(*) AS units, \
+         SUM(CASE WHEN {unanimous} THEN 1 ELSE 0 END) AS unanimous, \
+         SUM(m) AS n, SUM(s) AS sum, SUM(q) AS squares, \
+         SUM((m * q - s * s) / (m - 1)) AS interval_within, \
+         SUM((m * m - ({same})) / (m - 1)) AS nominal_within, \
+         {category_squares} AS category_squares \
+         FROM units",
+        unanimous = d(&|i| format!("d{i} = m"), " OR "),
+        same = d(&|i| format!("d{i} * d{i}"), " + "),
+        category_squares = d(&|i| format!("SUM(d{i}) * SUM(d{i})"), " + "),
+    ));
+    b
+}
 
 /// The figures for `f`, as of now.
 pub async fn review_metrics(
@@ -235,8 +254,7 @@ pub async fn review_metrics(
     let p50 = waiting_age(db, f, backlog.waiting, 0.5, at).await?;
     let p90 = waiting_age(db, f, backlog.waiting, 0.9, at).await?;
 
-    let mut q = f.sql(UNITS);
-    q.push(UNITS_TAIL);
+    let q = units_sql(f);
     let units: Units = db::fetch_one(db, &q.sql, q.values)
         .await?
         .ok_or_else(|| DomainError::bug("an aggregate without a row"))?;
