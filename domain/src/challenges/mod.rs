@@ -9,8 +9,10 @@
 //! `outcome` (a submission's aggregate outcome with several reviewers),
 //! `queue` (claiming seats under a lease), `conflicts` (of interest),
 //! `blind` (what reviewers see of an author), `standings` (leaderboards
-//! and bulk-run success).
+//! and bulk-run success), `review_metrics` (the backlog and reviewers'
+//! agreement) over `agreement` (Krippendorff's alpha).
 
+pub mod agreement;
 mod blind;
 mod closing;
 mod conflicts;
@@ -19,6 +21,7 @@ mod lifecycle;
 mod outcome;
 mod panel;
 mod queue;
+mod review_metrics;
 mod reviews;
 pub mod rubric;
 mod seats;
