@@ -15,6 +15,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod ratelimit;
 pub mod response_cache;
+pub mod review_metrics_cache;
 pub mod routes;
 pub mod session_cache;
 pub mod signing_keys;

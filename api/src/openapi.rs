@@ -38,6 +38,7 @@ use crate::error::Problem;
         (name = "challenges", description = "Challenges, their lifecycle and leaderboards"),
         (name = "submissions", description = "Work submitted to challenges, and its reviews"),
         (name = "review-queue", description = "Claiming reviews from the queue under a lease"),
+        (name = "reviews", description = "Figures on reviewing: the backlog and how far reviewers agree"),
         (name = "admin", description = "Administration"),
         (name = "operations", description = "Health, readiness, keys"),
     )

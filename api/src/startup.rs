@@ -120,6 +120,9 @@ impl Application {
         let dashboard = crate::dashboard_cache::DashboardCache::new(Duration::from_secs(
             settings.dashboard_cache_seconds,
         ));
+        let review_metrics = crate::review_metrics_cache::ReviewMetricsCache::new(
+            Duration::from_secs(settings.dashboard_cache_seconds),
+        );
         let key_cache = KeyCache::new(Duration::from_secs(settings.api_key_cache_seconds));
         let sessions = crate::session_cache::SessionCache::new(
             Duration::from_secs(settings.session_cache_seconds),
@@ -150,6 +153,7 @@ impl Application {
             sessions,
             leaderboards,
             dashboard,
+            review_metrics,
         });
         let server = serve(listener, state.clone())?;
         Ok(Self {

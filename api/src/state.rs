@@ -19,6 +19,7 @@ pub struct AppState {
     pub sessions: crate::session_cache::SessionCache,
     pub leaderboards: crate::leaderboards::Leaderboards,
     pub dashboard: crate::dashboard_cache::DashboardCache,
+    pub review_metrics: crate::review_metrics_cache::ReviewMetricsCache,
     pub mailer: Arc<crate::mailer::Mailer>,
     pub public_cache: crate::response_cache::ResponseCache,
     /// Rounds of the background loops, shown on `/metrics`.

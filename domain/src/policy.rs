@@ -105,6 +105,8 @@ actions! {
     ManageChallenges, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
     /// Review submissions against the rubric (never one's own: see `review`).
     ReviewSubmissions, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
+    /// Read the review figures: backlog, reviewers' agreement, tiebreaks.
+    ViewReviewMetrics, "the role of a community manager or an admin", false, |c| role(c, MANAGER);
     /// Replace a track's tier requirements, edit its playbook and grace period.
     ManageTracks, "the role of an admin", false, |c| role(c, ADMIN);
     /// Enrol oneself in a track.

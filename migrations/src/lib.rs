@@ -13,6 +13,7 @@ mod m0007_mail;
 mod m0008_verdicts;
 mod m0009_pipeline;
 mod m0010_review_queue;
+mod m0011_review_panel;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_verdicts::Migration),
             Box::new(m0009_pipeline::Migration),
             Box::new(m0010_review_queue::Migration),
+            Box::new(m0011_review_panel::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod pods;
 pub mod responses;
 pub mod review_queue;
+pub mod reviews;
 pub mod schemas;
 pub mod submissions;
 pub mod talents;
@@ -87,6 +88,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(review_queue::extend::extend_claim)
         .service(review_queue::release::release_claim)
         .service(review_queue::list::get_review_queue)
+        .service(reviews::metrics::get_review_metrics)
         .service(tracks::list::list_tracks)
         .service(tracks::update::update_track)
         .service(tracks::set_requirements::set_track_requirements)

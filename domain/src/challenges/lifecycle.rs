@@ -1,5 +1,4 @@
-//! Creating and editing challenges, and moving them through their
-//! lifecycle: by managers (one guarded update per move, so only legal moves
+//! Creating challenges, and moving them through their lifecycle: by managers (one guarded update per move, so only legal moves
 //! land and two managers never both move one) and by the clock (open →
 //! judging at `closes_at`, safe on any number of instances). Closing pays
 //! the prizes, once.
@@ -11,7 +10,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::rubric::Rubric;
-use super::{CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, blind, closing, find, seats};
+use super::{
+    CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, blind, closing, find, panel, seats,
+};
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
@@ -19,7 +20,7 @@ use crate::events::{self, ChallengeMoved, Clock, Event, MovedBy};
 use crate::idempotency::{self, Idempotency};
 use crate::page::{self, Page};
 use crate::policy::{self, Allowed, ManageChallenges};
-use crate::types::{Amount, Limit, Text, Tier, Track, Url, Validator, nullable};
+use crate::types::{Amount, Limit, Text, Tier, Track, Url, Validator};
 use crate::{audit, new_id, now};
 
 pub const MAX_PRIZES: usize = 10;
@@ -66,21 +67,36 @@ pub struct ChallengeSpec {
     /// (must equal `track`).
     #[serde(default)]
     pub certifies_track: Option<Track>,
+    /// Regular reviews each submission gets: 1 (the default) to 3. With
+    /// more than one, the decision and score are theirs together (see the
+    /// challenge's field); fixed once judging starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 3, example = 2)]
+    pub reviewers_per_submission: Option<i64>,
+    /// With several reviewers: how far apart (points of the 0–100 weighted
+    /// total, like the pass mark) their totals may be before a tiebreak
+    /// review is needed; 0–100, default 15 (15 % of the maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 100, example = 15.0)]
+    pub disagreement_threshold: Option<f64>,
 }
 
 /// A checked spec.
-struct Checked {
+pub(super) struct Checked {
     title: Text,
     brief: Text,
     min_tier: Tier,
     max_tier: Tier,
     max_submissions: i32,
     reference_assets: Vec<String>,
+    /// Reviewers per submission and the disagreement threshold.
+    panel: (i16, f64),
 }
 
 impl Checked {
-    /// The stored columns from `title` to `certifies_track`, in table order.
-    fn values(&self, spec: &ChallengeSpec) -> Vec<sea_orm::Value> {
+    /// The stored columns from `title` to `certifies_track`, in table
+    /// order, then `reviewers_per_submission` and `disagreement_threshold`.
+    pub(super) fn values(&self, spec: &ChallengeSpec) -> Vec<sea_orm::Value> {
         vec![
             self.title.as_str().into(),
             self.brief.as_str().into(),
@@ -95,12 +111,14 @@ impl Checked {
             serde_json::json!(spec.prizes).into(),
             serde_json::json!(self.reference_assets).into(),
             spec.certifies_track.into(),
+            self.panel.0.into(),
+            self.panel.1.into(),
         ]
     }
 }
 
 impl ChallengeSpec {
-    fn check(&self) -> Result<Checked> {
+    pub(super) fn check(&self) -> Result<Checked> {
         let mut v = Validator::default();
         let title = v.check(Text::parse("title", &self.title, 1, 200));
         let brief = v.check(Text::parse("brief", &self.brief, 1, 20_000));
@@ -158,8 +176,14 @@ impl ChallengeSpec {
                 "must be the challenge's track",
             ));
         }
+        let panel = panel::check(
+            self.reviewers_per_submission,
+            self.disagreement_threshold,
+            &mut v,
+        );
         v.finish_with(|| {
             Some(Checked {
+                panel: panel?,
                 title: title?,
                 brief: brief?,
                 min_tier: min_tier?,
@@ -186,8 +210,10 @@ pub async fn create(
             txn,
             "INSERT INTO challenges (id, title, brief, track, min_tier, max_tier, opens_at, closes_at, \
              review_due_at, max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, \
+             reviewers_per_submission, disagreement_threshold, \
              rubric_version, status, cancel_reason, created_by, created_at, updated_at, blind_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, 'draft', NULL, $15, $16, $16, $17)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             1, 'draft', NULL, $17, $18, $18, $19)",
             [id.into()]
                 .into_iter()
                 .chain(c.values(&spec))
@@ -212,7 +238,7 @@ pub async fn create(
     .await
 }
 
-async fn insert_rubric<C: ConnectionTrait>(
+pub(super) async fn insert_rubric<C: ConnectionTrait>(
     db: &C,
     challenge: Uuid,
     version: i32,
@@ -292,159 +318,6 @@ pub async fn list(
     Ok(Page::from_rows(items, limit.get(), |c: &Challenge| {
         c.id.to_string()
     }))
-}
-
-/// A change to a challenge. In a draft anything may change; once open only
-/// the wording, the reference assets and the rubric (a new version); while
-/// judging only the rubric; nothing after.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChallengePatch {
-    pub title: Option<String>,
-    pub brief: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Track>)]
-    pub track: Option<Option<Track>>,
-    pub min_tier: Option<i64>,
-    pub max_tier: Option<i64>,
-    pub opens_at: Option<DateTime<Utc>>,
-    pub closes_at: Option<DateTime<Utc>>,
-    pub review_due_at: Option<DateTime<Utc>>,
-    pub max_submissions_per_talent: Option<i64>,
-    pub reward: Option<i64>,
-    pub prizes: Option<Vec<i64>>,
-    pub reference_assets: Option<Vec<String>>,
-    /// A new rubric: a new version; past reviews keep theirs.
-    pub rubric: Option<Rubric>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Track>)]
-    pub certifies_track: Option<Option<Track>>,
-}
-
-impl ChallengePatch {
-    /// The fields sent, by name, and whether each is open in `status`.
-    fn locked(&self, status: ChallengeStatus) -> Vec<&'static str> {
-        use ChallengeStatus::*;
-        let sent = [
-            (
-                "title",
-                self.title.is_some(),
-                [Draft, Open, Judging].as_slice(),
-            ),
-            ("brief", self.brief.is_some(), &[Draft, Open, Judging]),
-            (
-                "reference_assets",
-                self.reference_assets.is_some(),
-                &[Draft, Open, Judging],
-            ),
-            ("rubric", self.rubric.is_some(), &[Draft, Open, Judging]),
-            ("track", self.track.is_some(), &[Draft]),
-            ("min_tier", self.min_tier.is_some(), &[Draft]),
-            ("max_tier", self.max_tier.is_some(), &[Draft]),
-            ("opens_at", self.opens_at.is_some(), &[Draft]),
-            ("closes_at", self.closes_at.is_some(), &[Draft]),
-            ("review_due_at", self.review_due_at.is_some(), &[Draft]),
-            (
-                "max_submissions_per_talent",
-                self.max_submissions_per_talent.is_some(),
-                &[Draft],
-            ),
-            ("reward", self.reward.is_some(), &[Draft]),
-            ("prizes", self.prizes.is_some(), &[Draft]),
-            ("certifies_track", self.certifies_track.is_some(), &[Draft]),
-        ];
-        sent.iter()
-            .filter(|(_, is_sent, open_in)| *is_sent && !open_in.contains(&status))
-            .map(|(name, _, _)| *name)
-            .collect()
-    }
-
-    fn apply(self, c: &Challenge) -> ChallengeSpec {
-        ChallengeSpec {
-            title: self.title.unwrap_or_else(|| c.title.clone()),
-            brief: self.brief.unwrap_or_else(|| c.brief.clone()),
-            track: self.track.unwrap_or(c.track),
-            min_tier: self.min_tier.unwrap_or(c.min_tier.get().into()),
-            max_tier: self.max_tier.unwrap_or(c.max_tier.get().into()),
-            opens_at: self.opens_at.unwrap_or(c.opens_at),
-            closes_at: self.closes_at.unwrap_or(c.closes_at),
-            review_due_at: self.review_due_at.unwrap_or(c.review_due_at),
-            max_submissions_per_talent: self
-                .max_submissions_per_talent
-                .unwrap_or(c.max_submissions_per_talent.into()),
-            reward: self.reward.unwrap_or(c.reward),
-            prizes: self.prizes.unwrap_or_else(|| c.prizes.clone()),
-            reference_assets: self
-                .reference_assets
-                .unwrap_or_else(|| c.reference_assets.clone()),
-            rubric: self.rubric.unwrap_or_else(|| Rubric {
-                criteria: c.rubric.criteria.clone(),
-                pass_mark: c.rubric.pass_mark,
-            }),
-            certifies_track: self.certifies_track.unwrap_or(c.certifies_track),
-        }
-    }
-}
-
-pub async fn update(
-    db: &DatabaseConnection,
-    allowed: &Allowed<ManageChallenges>,
-    id: Uuid,
-    patch: ChallengePatch,
-) -> Result<Challenge> {
-    let actor = allowed.caller().actor();
-    let txn = db::begin_write(db).await?;
-    let before = find(&txn, id).await?;
-    let locked = patch.locked(before.status);
-    if !locked.is_empty() {
-        return Err(DomainError::FieldLocked {
-            status: before.status,
-            fields: locked,
-        });
-    }
-    let new_rubric = patch.rubric.is_some();
-    let spec = patch.apply(&before);
-    let c = spec.check()?;
-    let version = before.rubric.version + i32::from(new_rubric);
-    // Guarded by the status read above: a transition in between makes this
-    // change land on nothing, and the caller retries against the new status.
-    let changed = db::execute(
-        &txn,
-        "UPDATE challenges SET title = $1, brief = $2, track = $3, min_tier = $4, max_tier = $5, \
-         opens_at = $6, closes_at = $7, review_due_at = $8, max_submissions_per_talent = $9, reward = $10, \
-         prizes = $11, reference_assets = $12, certifies_track = $13, rubric_version = $14, updated_at = $15 \
-         WHERE id = $16 AND status = $17",
-        c.values(&spec).into_iter().chain([
-            version.into(),
-            now().into(),
-            id.into(),
-            before.status.into(),
-        ]),
-    )
-    .await?;
-    if changed == 0 {
-        return Err(DomainError::FieldLocked {
-            status: find(&txn, id).await?.status,
-            fields: vec![],
-        });
-    }
-    if new_rubric {
-        insert_rubric(&txn, id, version, &spec.rubric, actor).await?;
-    }
-    let after = find(&txn, id).await?;
-    let (b, a) = (Some(audit::json(&before)), Some(audit::json(&after)));
-    audit::record(
-        &txn,
-        actor,
-        "challenge.update",
-        "challenge",
-        Some(id.to_string()),
-        b,
-        a,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
 }
 
 /// A move of a challenge: to `open`, `judging`, `closed` or `cancelled`

@@ -2,17 +2,26 @@
 //! lifecycle `draft → open → judging → closed` (or `cancelled`) driven by
 //! managers and by the clock, submissions by eligible talent, rubric reviews
 //! that pay rewards exactly once, prizes at close, leaderboards and the
-//! bulk-run success rate. Rooms: `lifecycle` (create, edit, transitions,
-//! clock, prizes), `rubric`, `submissions`, `reviews`, `seats` (the reviews
-//! a submission needs), `queue` (claiming them under a lease),
-//! `conflicts` (of interest), `blind` (what reviewers see of an author),
-//! `standings` (leaderboards and bulk-run success).
+//! bulk-run success rate. Rooms: `lifecycle` (create, transitions, clock),
+//! `edit` (what may change in which status), `closing` (prizes), `rubric`,
+//! `submissions`, `reviews`, `seats` (the reviews a submission needs),
+//! `panel` (how many reviewers, and what their reviews add up to),
+//! `outcome` (a submission's aggregate outcome with several reviewers),
+//! `queue` (claiming seats under a lease), `conflicts` (of interest),
+//! `blind` (what reviewers see of an author), `standings` (leaderboards
+//! and bulk-run success), `review_metrics` (the backlog and reviewers'
+//! agreement) over `agreement` (Krippendorff's alpha).
 
+pub mod agreement;
 mod blind;
 mod closing;
 mod conflicts;
+mod edit;
 mod lifecycle;
+mod outcome;
+mod panel;
 mod queue;
+mod review_metrics;
 mod reviews;
 pub mod rubric;
 mod seats;
@@ -26,14 +35,16 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use blind::alias;
+pub use edit::{ChallengePatch, update};
 pub use lifecycle::{
-    ChallengeFilter, ChallengePatch, ChallengeSpec, Transition, advance_clock, create, get, list,
-    transition, update,
+    ChallengeFilter, ChallengeSpec, Transition, advance_clock, create, get, list, transition,
 };
+pub use outcome::TiebreakNeeded;
+pub use panel::{Decision, Disagreement, Outcome};
 pub use queue::{
     ClaimSpec, ClaimedWork, QueueFilter, QueueLine, claim, expire_leases, extend, queue, release,
 };
-pub use reviews::{Decision, Review, ReviewSpec, ReviewView, list_reviews, review};
+pub use reviews::{Review, ReviewRecorded, ReviewSpec, ReviewView, list_reviews, review};
 pub use rubric::{Criterion, Rubric, RubricVersion};
 pub use seats::{Claim, ReviewsNeeded, SeatKind, sweep_seats};
 pub use standings::{
@@ -80,6 +91,20 @@ pub struct Challenge {
     /// Passing this challenge is evidence for certification in this track.
     #[schema(required = true)]
     pub certifies_track: Option<Track>,
+    /// Regular reviews each submission gets (1–3). With more than one, the
+    /// submission's decision and score are theirs together: the mean of
+    /// their weighted totals and their common decision; when they disagree
+    /// (decisions differ, or totals further apart than
+    /// `disagreement_threshold`) a tiebreak review is needed, and then the
+    /// median of all the totals and the majority's decision count
+    /// (acceptance always needs the pass mark).
+    #[schema(minimum = 1, maximum = 3)]
+    pub reviewers_per_submission: i16,
+    /// The largest gap between the regular reviewers' weighted totals
+    /// (points of the 0–100 total, like `pass_mark`) that is not a
+    /// disagreement.
+    #[schema(minimum = 0, maximum = 100)]
+    pub disagreement_threshold: f64,
     pub status: ChallengeStatus,
     #[schema(required = true)]
     pub cancel_reason: Option<String>,
@@ -105,6 +130,8 @@ struct ChallengeRow {
     prizes: serde_json::Value,
     reference_assets: serde_json::Value,
     certifies_track: Option<Track>,
+    reviewers_per_submission: i16,
+    disagreement_threshold: f64,
     rubric_version: i32,
     status: ChallengeStatus,
     cancel_reason: Option<String>,
@@ -144,12 +171,25 @@ impl TryFrom<ChallengeRow> for Challenge {
                 pass_mark: r.pass_mark,
             },
             certifies_track: r.certifies_track,
+            reviewers_per_submission: r.reviewers_per_submission,
+            disagreement_threshold: r.disagreement_threshold,
             status: r.status,
             cancel_reason: r.cancel_reason,
             created_by: r.created_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
+    }
+}
+
+impl Challenge {
+    /// Its review panel, with the current rubric's pass mark.
+    pub(super) fn panel(&self) -> panel::Panel {
+        panel::Panel {
+            reviewers: self.reviewers_per_submission,
+            threshold: self.disagreement_threshold,
+            pass_mark: self.rubric.pass_mark,
+        }
     }
 }
 

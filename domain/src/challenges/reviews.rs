@@ -7,13 +7,16 @@
 //! review's own transaction, through
 //! `ledger::rewards`: becoming accepted pays what the talent does not hold of
 //! the reward; becoming rejected takes back what they hold, and what they
-//! already spent is owed — never more than the reward in all.
+//! already spent is owed — never more than the reward in all. With one
+//! reviewer per submission a review is the submission's decision; with
+//! more, each review fills its seat and `outcome` decides what they add up
+//! to (one reviewer fills at most one seat of a submission).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DeriveActiveEnum, EnumIter, FromQueryResult,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,6 +24,8 @@ use uuid::Uuid;
 
 use super::blind::{self, Authors};
 use super::conflicts::{self, Reviewed};
+use super::outcome::{self, Settled};
+use super::panel::{Decision, Vote};
 use super::submissions::{SubmissionRow, SubmissionStatus, find_submission};
 use super::{Challenge, ChallengeStatus, find, queue, seats};
 use crate::caller::{Actor, Caller};
@@ -32,18 +37,6 @@ use crate::page::{self, Page};
 use crate::policy::{self, Allowed, ReviewSubmissions};
 use crate::types::{Limit, Text};
 use crate::{audit, ledger, new_id, now, verification};
-
-/// A reviewer's verdict.
-// Stored as text; an unknown value is a decode error.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-pub enum Decision {
-    Accepted,
-    Rejected,
-}
 
 /// A review as a manager writes it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -82,13 +75,17 @@ pub struct Review {
     pub scores: serde_json::Value,
     /// The weighted total, 0–100.
     pub total: f64,
+    /// This reviewer's decision. With several reviewers per submission the
+    /// submission's own decision is their aggregate (the submission's
+    /// `status`).
     pub decision: Decision,
     pub outputs_meeting_standard: i32,
     pub feedback: String,
     /// The review this one overturned.
     #[schema(required = true)]
     pub overturns_id: Option<Uuid>,
-    /// The reward it paid.
+    /// The reward it paid (the review that changed the submission's
+    /// decision to accepted).
     #[schema(required = true)]
     pub reward_transaction_id: Option<Uuid>,
     /// The take-back (a `clawback` transaction) when it rejected a paid
@@ -200,6 +197,15 @@ pub async fn review(
         // The talent's credits first (see `ledger::rewards`), then the seat.
         ledger::lock_account(tx, s.talent_id).await?;
         let c = find(tx, s.challenge_id).await?;
+        let panel = c.reviewers_per_submission > 1;
+        // With several seats, the submission's row too (after the account,
+        // before the seats), so its reviews aggregate one after another and
+        // one reviewer's concurrent reviews find each other.
+        let s = if panel {
+            lock_submission(tx, s.id).await?
+        } else {
+            s
+        };
         let total = reviewable(tx, &s, &c, &spec).await?;
         let reviewed = Reviewed {
             submission: s.id,
@@ -225,9 +231,24 @@ pub async fn review(
         seats::fill(tx, &seat, id, reviewer, at).await?;
         let outputs = i32::try_from(spec.outputs_meeting_standard).unwrap_or_default();
         let replaced = previous.as_ref().map(|p| p.id);
-        swap_current(tx, &s, (replaced, id), spec.decision, total, outputs, at).await?;
-        let was = previous.as_ref().map(|p| p.decision);
-        let money = move_reward(tx, &s, &c, (was, spec.decision), id, actor).await?;
+        let settled = if panel {
+            let vote = Vote {
+                total,
+                decision: spec.decision,
+                outputs,
+            };
+            Some(outcome::settle(tx, &s, &c, (seat.seat, vote), id, actor, at).await?)
+        } else {
+            swap_current(tx, &s, (replaced, id), spec.decision, total, outputs, at).await?;
+            None
+        };
+        let money = match &settled {
+            Some(st) => st.money,
+            None => {
+                let was = previous.as_ref().map(|p| p.decision);
+                outcome::move_reward(tx, &s, &c, (was, spec.decision), id, actor).await?
+            }
+        };
         let written = Written {
             id,
             reviewer,
@@ -241,21 +262,90 @@ pub async fn review(
         };
         insert_review(tx, &s, &c, &spec, &written).await?;
         let review = find_review(tx, id).await?;
-        let decided = Event::review_decided(ReviewDecided {
-            review: review.clone(),
-            previous_decision: previous.as_ref().map(|p| p.decision),
-            track: c.track,
-            certifies_track: c.certifies_track,
-        });
         let (before, view) = (
             previous.as_ref().map(audit::json),
             Some(audit::json(&review)),
         );
-        events::record_staff_action(tx, actor, submission_id, decided, before, view).await?;
+        match settled {
+            None => {
+                let decided = Event::review_decided(ReviewDecided {
+                    review: review.clone(),
+                    previous_decision: previous.as_ref().map(|p| p.decision),
+                    track: c.track,
+                    certifies_track: c.certifies_track,
+                    outcome: None,
+                });
+                events::record_staff_action(tx, actor, submission_id, decided, before, view)
+                    .await?;
+            }
+            Some(st) => announce(tx, actor, &c, &review, st, (before, view)).await?,
+        }
         let authors = blind::authors(tx, Some(caller), c.id, c.status, s.talent_id).await?;
         Ok(review.view(&authors, caller))
     })
     .await
+}
+
+/// The submission's row, locked for the rest of the transaction (PostgreSQL;
+/// SQLite serialises writers), as it is now.
+async fn lock_submission(tx: &DatabaseTransaction, id: Uuid) -> Result<SubmissionRow> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        db::execute(
+            tx,
+            "SELECT id FROM submissions WHERE id = $1 FOR NO KEY UPDATE",
+            [id.into()],
+        )
+        .await?;
+    }
+    find_submission(tx, id).await
+}
+
+/// The events of a review of a submission with several seats: the review
+/// itself (`review.recorded`, the audited staff action), then what it
+/// settled: the tiebreak it made necessary, and the outcome it gave or
+/// changed (`submission.reviewed` the first time, `submission.rescored`
+/// after), which the tier and pod reactions follow.
+async fn announce(
+    tx: &DatabaseTransaction,
+    actor: Actor,
+    c: &Challenge,
+    review: &Review,
+    st: Settled,
+    (before, view): (Option<serde_json::Value>, Option<serde_json::Value>),
+) -> Result<()> {
+    let subject = review.submission_id;
+    let recorded = Event::ReviewRecorded(ReviewRecorded {
+        review: review.clone(),
+        awaiting: st.awaiting,
+    });
+    events::record_staff_action(tx, actor, subject, recorded, before, view).await?;
+    if let Some(t) = st.tiebreak {
+        events::record(tx, subject, Event::ReviewTiebreakNeeded(t)).await?;
+    }
+    if let Some((was, o)) = st.decided {
+        let decided = ReviewDecided {
+            review: review.clone(),
+            previous_decision: was,
+            track: c.track,
+            certifies_track: c.certifies_track,
+            outcome: Some(o),
+        };
+        let event = match was {
+            None => Event::SubmissionReviewed(decided),
+            Some(_) => Event::SubmissionRescored(decided),
+        };
+        events::record(tx, subject, event).await?;
+    }
+    Ok(())
+}
+
+/// A review of a submission with several seats, as `review.recorded`
+/// announces it: one seat filled (or its review replaced).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReviewRecorded {
+    pub review: Review,
+    /// How many regular seats still wait for a review (0 once all have one).
+    pub awaiting: u32,
 }
 
 /// Whether the submission may take this review now: its challenge is
@@ -347,32 +437,6 @@ async fn swap_current(
         return Err(DomainError::ReviewConflict);
     }
     Ok(())
-}
-
-/// Money moves when the decision changes (`was` → now): becoming accepted
-/// pays, becoming rejected takes back; an accepted → accepted re-score pays
-/// nothing, nor does rejected → rejected.
-async fn move_reward(
-    tx: &DatabaseTransaction,
-    s: &SubmissionRow,
-    c: &Challenge,
-    (was, now): (Option<Decision>, Decision),
-    review: Uuid,
-    actor: Actor,
-) -> Result<ledger::RewardMoves> {
-    let reward = ledger::SubmissionReward {
-        submission_id: s.id,
-        talent_id: s.talent_id,
-        reward: c.reward,
-    };
-    Ok(match (was, now) {
-        (Some(Decision::Accepted), Decision::Accepted) => ledger::RewardMoves::default(),
-        (_, Decision::Accepted) => ledger::accept_reward(tx, &reward, review, actor).await?,
-        (Some(Decision::Accepted), Decision::Rejected) => {
-            ledger::reject_reward(tx, &reward, review, actor).await?
-        }
-        (_, Decision::Rejected) => ledger::RewardMoves::default(),
-    })
 }
 
 /// What a review adds to its spec when it is written.

@@ -123,10 +123,12 @@ pub(super) fn for_update<C: ConnectionTrait>(db: &C, clause: &'static str) -> &'
     }
 }
 
+/// Seats 1 to the challenge's `reviewers_per_submission` (at most 3).
 const OPEN_REGULAR_SEATS: &str = "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, \
      kind, state, submitted_at, opened_at, updated_at) \
-     SELECT s.id, 1, s.challenge_id, s.talent_id, c.track, 'regular', 'open', s.created_at, $1, $1 \
+     SELECT s.id, k.n, s.challenge_id, s.talent_id, c.track, 'regular', 'open', s.created_at, $1, $1 \
      FROM submissions s JOIN challenges c ON c.id = s.challenge_id \
+     JOIN (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3) k ON k.n <= c.reviewers_per_submission \
      WHERE c.status = 'judging' AND s.status = 'submitted'";
 
 #[derive(FromQueryResult)]
@@ -135,7 +137,7 @@ struct Opened {
     track: Option<Track>,
 }
 
-/// Opens the regular seats of every submission waiting in challenge
+/// Opens the regular seats (one per reviewer) of every submission waiting in challenge
 /// `challenge` (one that has just entered judging) and announces them.
 pub(super) async fn open_for_challenge<C: ConnectionTrait>(
     db: &C,
@@ -348,4 +350,52 @@ pub(super) async fn fill<C: ConnectionTrait>(
         return Err(DomainError::ReviewConflict);
     }
     Ok(())
+}
+
+/// The submission's tiebreak seat (seat `seat`, after the regular ones)
+/// opens: anew, or again when an overturn had settled the disagreement
+/// that first opened it. Returns whether it opened (false: open already).
+pub(super) async fn open_tiebreak<C: ConnectionTrait>(
+    db: &C,
+    submission: Uuid,
+    seat: i16,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let reopened = db::execute(
+        db,
+        "UPDATE review_seats SET state = 'open', claim_id = NULL, claimed_by = NULL, claimed_at = NULL, \
+         lease_expires_at = NULL, updated_at = $1 \
+         WHERE submission_id = $2 AND kind = 'tiebreak' AND state = 'void' AND review_id IS NULL",
+        [at.into(), submission.into()],
+    )
+    .await?;
+    if reopened > 0 {
+        return Ok(true);
+    }
+    let opened = db::execute(
+        db,
+        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, \
+         submitted_at, opened_at, updated_at) \
+         SELECT submission_id, $1, challenge_id, talent_id, track, 'tiebreak', 'open', submitted_at, $2, $2 \
+         FROM review_seats WHERE submission_id = $3 AND seat = 1 \
+         AND NOT EXISTS (SELECT 1 FROM review_seats t WHERE t.submission_id = $3 AND t.kind = 'tiebreak')",
+        [seat.into(), at.into(), submission.into()],
+    )
+    .await?;
+    Ok(opened > 0)
+}
+
+/// The submission's open tiebreak seat is no longer needed (an overturn
+/// settled the disagreement); a claim on it ends as at a close.
+pub(super) async fn void_tiebreak<C: ConnectionTrait>(
+    db: &C,
+    submission: Uuid,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(db::execute(
+        db,
+        &format!("{VOID} WHERE submission_id = $2 AND kind = 'tiebreak' AND state = 'open'"),
+        [at.into(), submission.into()],
+    )
+    .await?)
 }

@@ -145,13 +145,17 @@ pub struct Submission {
     pub workflow: serde_json::Value,
     pub batch_size: i32,
     pub status: SubmissionStatus,
-    /// The weighted total of the current review (0–100).
+    /// The weighted total of the current review (0–100); with several
+    /// reviewers per submission, their aggregate (the mean, or with a
+    /// tiebreak the median), null until every regular seat has a review.
     #[schema(required = true)]
     pub score: Option<f64>,
-    /// Of the batch, how many outputs met the visual standard (current review).
+    /// Of the batch, how many outputs met the visual standard (current
+    /// review; with several reviewers, the lower median of their counts).
     #[schema(required = true)]
     pub outputs_meeting_standard: Option<i32>,
-    /// The current review.
+    /// The current review; with several reviewers, the review whose arrival
+    /// gave or last changed the aggregate outcome.
     #[schema(required = true)]
     pub review_id: Option<Uuid>,
     /// Staff only: an asset URL is also in another talent's submission.

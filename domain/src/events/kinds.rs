@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::challenges::{ChallengeStatus, Claim, Decision, Review, ReviewsNeeded};
+use crate::challenges::{
+    ChallengeStatus, Claim, Decision, Outcome, Review, ReviewRecorded, ReviewsNeeded,
+    TiebreakNeeded,
+};
 use crate::pods::{Nomination, Slot};
 use crate::tiers::TierChange;
 use crate::types::{Amount, Tier, Track, UserStatus};
@@ -23,12 +26,19 @@ use crate::types::{Amount, Tier, Track, UserStatus};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", content = "payload")]
 pub enum Event {
-    /// A submission's first review.
+    /// A submission's first decision: its review, or with several
+    /// reviewers per submission their aggregate (`outcome`).
     #[serde(rename = "submission.reviewed")]
     SubmissionReviewed(ReviewDecided),
-    /// A review that replaced the submission's current one.
+    /// A review that replaced the submission's current one (one reviewer
+    /// per submission).
     #[serde(rename = "submission.review_overturned")]
     SubmissionReviewOverturned(ReviewDecided),
+    /// With several reviewers per submission: a later review (an overturn,
+    /// or the tiebreak an overturn made necessary) changed the aggregate
+    /// outcome (`outcome`).
+    #[serde(rename = "submission.rescored")]
+    SubmissionRescored(ReviewDecided),
     #[serde(rename = "challenge.open")]
     ChallengeOpened(ChallengeMoved),
     #[serde(rename = "challenge.judging")]
@@ -75,6 +85,14 @@ pub enum Event {
     /// A claim was given back before its lease ran out.
     #[serde(rename = "review.released")]
     ReviewReleased(ClaimReleased),
+    /// With several reviewers per submission: a review filled one of its
+    /// seats (or replaced a seat's review). The submission's decision is
+    /// the aggregate, announced apart (`submission.reviewed`, `.rescored`).
+    #[serde(rename = "review.recorded")]
+    ReviewRecorded(ReviewRecorded),
+    /// The regular reviews disagree: the tiebreak seat opened in the queue.
+    #[serde(rename = "review.tiebreak_needed")]
+    ReviewTiebreakNeeded(TiebreakNeeded),
 }
 
 /// The kinds of [`Event`], without their data: what a list of kinds, a
@@ -83,6 +101,7 @@ pub enum Event {
 pub enum EventKind {
     SubmissionReviewed,
     SubmissionReviewOverturned,
+    SubmissionRescored,
     ChallengeOpened,
     ChallengeJudging,
     ChallengeClosed,
@@ -102,6 +121,8 @@ pub enum EventKind {
     ReviewClaimed,
     ReviewLeaseExpired,
     ReviewReleased,
+    ReviewRecorded,
+    ReviewTiebreakNeeded,
 }
 
 impl Event {
@@ -110,6 +131,7 @@ impl Event {
         match self {
             Self::SubmissionReviewed(_) => K::SubmissionReviewed,
             Self::SubmissionReviewOverturned(_) => K::SubmissionReviewOverturned,
+            Self::SubmissionRescored(_) => K::SubmissionRescored,
             Self::ChallengeOpened(_) => K::ChallengeOpened,
             Self::ChallengeJudging(_) => K::ChallengeJudging,
             Self::ChallengeClosed(_) => K::ChallengeClosed,
@@ -129,6 +151,8 @@ impl Event {
             Self::ReviewClaimed(_) => K::ReviewClaimed,
             Self::ReviewLeaseExpired(_) => K::ReviewLeaseExpired,
             Self::ReviewReleased(_) => K::ReviewReleased,
+            Self::ReviewRecorded(_) => K::ReviewRecorded,
+            Self::ReviewTiebreakNeeded(_) => K::ReviewTiebreakNeeded,
         }
     }
 
@@ -160,6 +184,7 @@ impl EventKind {
         match self {
             Self::SubmissionReviewed => "submission.reviewed",
             Self::SubmissionReviewOverturned => "submission.review_overturned",
+            Self::SubmissionRescored => "submission.rescored",
             Self::ChallengeOpened => "challenge.open",
             Self::ChallengeJudging => "challenge.judging",
             Self::ChallengeClosed => "challenge.closed",
@@ -179,13 +204,17 @@ impl EventKind {
             Self::ReviewClaimed => "review.claimed",
             Self::ReviewLeaseExpired => "review.lease_expired",
             Self::ReviewReleased => "review.released",
+            Self::ReviewRecorded => "review.recorded",
+            Self::ReviewTiebreakNeeded => "review.tiebreak_needed",
         }
     }
 
     /// What the event's subject id names (`events.subject_type`).
     pub fn subject_type(self) -> &'static str {
         match self {
-            Self::SubmissionReviewed | Self::SubmissionReviewOverturned => "submission",
+            Self::SubmissionReviewed
+            | Self::SubmissionReviewOverturned
+            | Self::SubmissionRescored => "submission",
             Self::ChallengeOpened
             | Self::ChallengeJudging
             | Self::ChallengeClosed
@@ -198,7 +227,11 @@ impl EventKind {
             Self::PodAssigned | Self::PodUnassigned => "pod",
             Self::HandoffNominated | Self::HandoffAccepted | Self::HandoffDeclined => "nomination",
             Self::ReviewNeeded => "challenge",
-            Self::ReviewClaimed | Self::ReviewLeaseExpired | Self::ReviewReleased => "submission",
+            Self::ReviewClaimed
+            | Self::ReviewLeaseExpired
+            | Self::ReviewReleased
+            | Self::ReviewRecorded
+            | Self::ReviewTiebreakNeeded => "submission",
         }
     }
 
@@ -209,7 +242,7 @@ impl EventKind {
     /// part of a wider account update).
     pub fn staff_action(self) -> Option<&'static str> {
         match self {
-            Self::SubmissionReviewed | Self::SubmissionReviewOverturned => {
+            Self::SubmissionReviewed | Self::SubmissionReviewOverturned | Self::ReviewRecorded => {
                 Some("submission.review")
             }
             Self::ChallengeOpened
@@ -232,14 +265,20 @@ impl EventKind {
             | Self::ReviewNeeded
             | Self::ReviewClaimed
             | Self::ReviewLeaseExpired
-            | Self::ReviewReleased => None,
+            | Self::ReviewReleased
+            // An aggregate's outcome and the tiebreak it needs follow from
+            // a review (audited as `review.recorded`), not a staff action.
+            | Self::SubmissionRescored
+            | Self::ReviewTiebreakNeeded => None,
         }
     }
 
     /// The name of the payload's schema in the committed event document.
     pub fn payload_schema(self) -> &'static str {
         match self {
-            Self::SubmissionReviewed | Self::SubmissionReviewOverturned => "ReviewDecided",
+            Self::SubmissionReviewed
+            | Self::SubmissionReviewOverturned
+            | Self::SubmissionRescored => "ReviewDecided",
             Self::ChallengeOpened
             | Self::ChallengeJudging
             | Self::ChallengeClosed
@@ -256,6 +295,8 @@ impl EventKind {
             Self::ReviewNeeded => "ReviewsNeeded",
             Self::ReviewClaimed | Self::ReviewLeaseExpired => "Claim",
             Self::ReviewReleased => "ClaimReleased",
+            Self::ReviewRecorded => "ReviewRecorded",
+            Self::ReviewTiebreakNeeded => "TiebreakNeeded",
         }
     }
 }
@@ -273,6 +314,12 @@ pub struct ReviewDecided {
     /// The track the challenge certifies, if it does.
     #[schema(required = true)]
     pub certifies_track: Option<Track>,
+    /// With several reviewers per submission: the submission's outcome,
+    /// aggregated from its reviews (`review` is the one whose arrival gave
+    /// or changed it; `previous_decision` the submission's decision before).
+    /// Absent with one reviewer, whose review is the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
 }
 
 /// A challenge's move from one status to another.

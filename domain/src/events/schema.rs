@@ -10,7 +10,7 @@ use super::kinds::{
     ChallengeMoved, ClaimReleased, Event, EventKind, HandoffAccepted, PodAssigned, PodUnassigned,
     ProfileUpdated, ReviewDecided, StatusChanged, TierDemoted, UserErased,
 };
-use crate::challenges::{Claim, ReviewsNeeded};
+use crate::challenges::{Claim, Outcome, ReviewRecorded, ReviewsNeeded, TiebreakNeeded};
 use crate::pods::Nomination;
 use crate::tiers::TierChange;
 
@@ -31,6 +31,9 @@ use crate::tiers::TierChange;
     ReviewsNeeded,
     Claim,
     ClaimReleased,
+    ReviewRecorded,
+    TiebreakNeeded,
+    Outcome,
 )))]
 struct Schemas;
 

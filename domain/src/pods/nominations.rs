@@ -299,8 +299,11 @@ pub struct AcceptedWork {
     pub challenge_title: String,
     #[schema(required = true)]
     pub track: Option<Track>,
-    /// The review's weighted total, 0–100.
+    /// The submission's weighted total, 0–100: its review's, or with
+    /// several reviewers their aggregate.
     pub score: f64,
+    /// The review that decided it (with several reviewers, the one whose
+    /// arrival gave or last changed the aggregate).
     pub review_id: Uuid,
     pub reviewed_at: DateTime<Utc>,
 }
@@ -327,10 +330,10 @@ pub async fn get_nomination(
     let n = find(db, id).await?;
     let accepted: Vec<AcceptedWork> = db::fetch_all(
         db,
-        "SELECT s.id AS submission_id, s.challenge_id, c.title AS challenge_title, c.track, r.total AS score, \
+        "SELECT s.id AS submission_id, s.challenge_id, c.title AS challenge_title, c.track, s.score, \
          r.id AS review_id, r.created_at AS reviewed_at \
          FROM submissions s JOIN challenges c ON c.id = s.challenge_id JOIN reviews r ON r.id = s.review_id \
-         WHERE s.talent_id = $1 AND s.status = 'accepted' ORDER BY r.total DESC, s.id LIMIT 20",
+         WHERE s.talent_id = $1 AND s.status = 'accepted' ORDER BY s.score DESC, s.id LIMIT 20",
         [n.talent_id.into()],
     )
     .await?;

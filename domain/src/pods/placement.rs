@@ -224,7 +224,9 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         }
         // Only a decision in a challenge that certifies a track can cost a
         // certificate: the others change no nomination.
-        Event::SubmissionReviewed(r) | Event::SubmissionReviewOverturned(r) => {
+        Event::SubmissionReviewed(r)
+        | Event::SubmissionReviewOverturned(r)
+        | Event::SubmissionRescored(r) => {
             if r.certifies_track.is_none() {
                 return Ok(());
             }
@@ -249,7 +251,10 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         | Event::ReviewNeeded(_)
         | Event::ReviewClaimed(_)
         | Event::ReviewLeaseExpired(_)
-        | Event::ReviewReleased(_) => return Ok(()),
+        | Event::ReviewReleased(_)
+        // One review of several decides nothing (the aggregate's events do).
+        | Event::ReviewRecorded(_)
+        | Event::ReviewTiebreakNeeded(_) => return Ok(()),
     };
     let (track, from, to) = (d.track, d.from.get(), d.to.get());
     if from == 5 {

@@ -17,7 +17,9 @@ use crate::events::Event;
 /// Every kind is named: a new one does not compile until it is decided here.
 pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> Result<()> {
     match event {
-        Event::SubmissionReviewed(d) | Event::SubmissionReviewOverturned(d) => {
+        Event::SubmissionReviewed(d)
+        | Event::SubmissionReviewOverturned(d)
+        | Event::SubmissionRescored(d) => {
             let cause = Cause::Review {
                 submission: subject,
                 review: d.review.id,
@@ -38,7 +40,9 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         // suspension keeps the tiers (the account rules stop the person);
         // the tier code's own steps and the pods' placements and
         // nominations are consequences, not causes; the review queue's
-        // steps decide nothing (a review does).
+        // steps decide nothing (a review does), and with several reviewers
+        // neither does one review or a tiebreak's need (the aggregate's
+        // `submission.reviewed` or `.rescored` does).
         Event::ChallengeOpened(_)
         | Event::ChallengeJudging(_)
         | Event::ChallengeClosed(_)
@@ -55,7 +59,9 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         | Event::ReviewNeeded(_)
         | Event::ReviewClaimed(_)
         | Event::ReviewLeaseExpired(_)
-        | Event::ReviewReleased(_) => {}
+        | Event::ReviewReleased(_)
+        | Event::ReviewRecorded(_)
+        | Event::ReviewTiebreakNeeded(_) => {}
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 
 use chrono::Utc;
 use kartel_domain::challenges::{
-    ChallengeStatus, Claim, Decision, Review, ReviewsNeeded, SeatKind,
+    ChallengeStatus, Claim, Decision, Disagreement, Outcome, Review, ReviewRecorded, ReviewsNeeded,
+    SeatKind, TiebreakNeeded,
 };
 use kartel_domain::events::{
     self, ChallengeMoved, ClaimReleased, Clock, Event, EventKind, HandoffAccepted, MovedBy,
@@ -112,12 +113,23 @@ fn sample(kind: EventKind) -> Event {
         previous_decision: previous,
         track: Some(Track::AiGeneralist),
         certifies_track: None,
+        outcome: None,
     };
     match kind {
         EventKind::SubmissionReviewed => Event::SubmissionReviewed(decided(None)),
         EventKind::SubmissionReviewOverturned => {
             Event::SubmissionReviewOverturned(decided(Some(Decision::Rejected)))
         }
+        EventKind::SubmissionRescored => Event::SubmissionRescored(ReviewDecided {
+            outcome: Some(Outcome {
+                decision: Decision::Accepted,
+                score: 71.5,
+                outputs_meeting_standard: 2,
+                reviews: 3,
+                tiebreak: true,
+            }),
+            ..decided(Some(Decision::Rejected))
+        }),
         EventKind::ChallengeOpened => Event::ChallengeOpened(ChallengeMoved {
             from: ChallengeStatus::Draft,
             ..moved(ChallengeStatus::Open, MovedBy::Caller(Some(Uuid::new_v4())))
@@ -206,6 +218,19 @@ fn sample(kind: EventKind) -> Event {
         EventKind::ReviewReleased => Event::ReviewReleased(ClaimReleased {
             claim: claim(SeatKind::Regular),
             released_by: Some(Uuid::new_v4()),
+        }),
+        EventKind::ReviewRecorded => Event::ReviewRecorded(ReviewRecorded {
+            review: review(),
+            awaiting: 1,
+        }),
+        EventKind::ReviewTiebreakNeeded => Event::ReviewTiebreakNeeded(TiebreakNeeded {
+            submission_id: Uuid::new_v4(),
+            challenge_id: Uuid::new_v4(),
+            track: Some(Track::Preditor),
+            seat: 3,
+            disagreement: Disagreement::Scores,
+            gap: 22.5,
+            threshold: 15.0,
         }),
     }
 }

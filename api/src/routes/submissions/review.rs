@@ -26,7 +26,19 @@ use uuid::Uuid;
 /// the challenge's track). To overturn, name a seat's current review in
 /// `overturns` (only another manager than its author). Accepting pays the
 /// reward once; an overturn to rejected takes it back, or records it as
-/// owed when already spent. While the challenge is judging the answer is
+/// owed when already spent.
+///
+/// With several reviewers per submission (the challenge's
+/// `reviewers_per_submission`), each fills one seat (one per reviewer:
+/// a second is `already_reviewed`) and the submission's decision, score
+/// and reward follow their aggregate once every regular seat has a
+/// review: the mean of their weighted totals and their common decision;
+/// when they disagree (decisions differ, or totals more than the
+/// challenge's `disagreement_threshold` apart) a tiebreak seat opens in
+/// the review queue, and its review settles it with the median of all the
+/// totals and the majority's decision (acceptance always needs the pass
+/// mark). An overturn re-aggregates; the reward moves only when the
+/// aggregate decision changes. While the challenge is judging the answer is
 /// blind (no `talent_id`; `author_alias`). An `Idempotency-Key` is
 /// optional. Refusals: 404 no such submission; 409
 /// `challenge_not_judging`, `submission_withdrawn`, `review_conflict` (no

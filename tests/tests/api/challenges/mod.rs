@@ -1,13 +1,17 @@
 //! Challenges through the HTTP API: the lifecycle and its clock,
 //! submissions (window, eligibility, limits, visibility, copied work),
 //! reviews (rubric versions, rewards once, overturns, prizes, leaderboards),
-//! the review queue, conflicts of interest and blind review.
+//! the review queue, conflicts of interest and blind review, more than
+//! one reviewer per submission (aggregates, tiebreaks), and the review
+//! figures.
 
 mod blind;
 mod bulk_run;
 mod clock_job;
+mod double_review;
 mod lifecycle;
 mod max_tier;
+mod metrics;
 mod public_cache;
 mod queue;
 mod reviews;

@@ -1,6 +1,7 @@
 //! The challenges API, one method per endpoint: challenges, transitions,
 //! leaderboards, submissions and reviews; and `challenge_spec`, a valid
-//! challenge body open now, to adjust per test.
+//! challenge body open now, to adjust per test (`panel_spec` with several
+//! reviewers per submission).
 
 use chrono::{Duration, Utc};
 use reqwest::{Response, StatusCode};
@@ -34,6 +35,17 @@ pub fn challenge_spec() -> Value {
         },
         "certifies_track": null
     })
+}
+
+/// `challenge_spec` with a review panel: `reviewers` per submission and,
+/// if given, the disagreement threshold (points of the weighted total).
+pub fn panel_spec(reviewers: i64, threshold: Option<f64>) -> Value {
+    let mut spec = challenge_spec();
+    spec["reviewers_per_submission"] = json!(reviewers);
+    if let Some(t) = threshold {
+        spec["disagreement_threshold"] = json!(t);
+    }
+    spec
 }
 
 /// A valid submission with one asset.

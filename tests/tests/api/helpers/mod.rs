@@ -40,7 +40,7 @@ mod runs;
 mod sql;
 mod tiers;
 
-pub use challenges::{challenge_spec, review_spec, submission_spec};
+pub use challenges::{challenge_spec, panel_spec, review_spec, submission_spec};
 use http::with_query;
 pub use http::{Answer, assert_problem, new_key};
 pub use mail::SmtpSink;

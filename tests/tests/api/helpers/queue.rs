@@ -1,5 +1,5 @@
 //! The review queue, one method per endpoint: claim, extend, release, and
-//! the queue's depth.
+//! the queue's depth, and the review figures.
 
 use reqwest::Response;
 use serde_json::Value;
@@ -33,5 +33,14 @@ impl TestApp {
     pub async fn review_queue(&self, by: &User, query: &str) -> Response {
         self.get(&with_query("/api/v1/review-queue", query), Some(&by.token))
             .await
+    }
+
+    /// The review figures (`GET /reviews/metrics`), as `by` or anonymously.
+    pub async fn review_metrics(&self, by: Option<&User>, query: &str) -> Response {
+        self.get(
+            &with_query("/api/v1/reviews/metrics", query),
+            by.map(|u| u.token.as_str()),
+        )
+        .await
     }
 }

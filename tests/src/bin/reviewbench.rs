@@ -1,0 +1,328 @@
+//! Benchmark of the review figures on PostgreSQL: seeds 500 judging
+//! challenges straight into a fresh database with 250,000 reviewed
+//! submissions of two regular reviews each (500,000 reviews, by 100
+//! reviewers; a tiebreak seat where the two decisions differ) and 10,000
+//! waiting ones, then has `--clients` manager clients read
+//! `GET /api/v1/reviews/metrics` (unfiltered, by track, by challenge, in
+//! turn) for `--duration-secs` and prints p50/p99, and the plan of the
+//! agreement query (`EXPLAIN ANALYZE`).
+//!
+//! ```text
+//! cargo run --release -p kartel-tests --bin reviewbench -- --clients 8 --duration-secs 20
+//! cargo run --release -p kartel-tests --bin reviewbench -- --cache-seconds 0   # every request computes
+//! ```
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use kartel_api::configuration::{Secret, Settings};
+use kartel_api::startup::Application;
+use kartel_tests::{create_pg_database, drop_pg_database};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmark of the review figures on a seeded PostgreSQL")]
+struct Args {
+    #[arg(
+        long,
+        env = "TEST_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    admin_url: String,
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    #[arg(long, default_value_t = 20)]
+    duration_secs: u64,
+    /// Reviewed submissions (two reviews each).
+    #[arg(long, default_value_t = 250_000)]
+    reviewed: u64,
+    /// Submissions waiting for their reviews.
+    #[arg(long, default_value_t = 10_000)]
+    waiting: u64,
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// The app's `KARTEL_DASHBOARD_CACHE_SECONDS` (0: computed on every request).
+    #[arg(long, default_value_t = 10)]
+    cache_seconds: u64,
+    /// Keep the database afterwards.
+    #[arg(long)]
+    keep_database: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let name = format!("kartel_bench_{}", Uuid::new_v4().simple());
+    let url = create_pg_database(&args.admin_url, &name).await?;
+    let result = run(&args, &url).await;
+    if args.keep_database {
+        println!("kept database {name}");
+    } else {
+        drop_pg_database(&args.admin_url, &name).await?;
+    }
+    result
+}
+
+/// The seed: one statement each, all generated in the database.
+fn seed(a: &Args) -> Vec<String> {
+    let tracks = "(ARRAY['workflow_engineer','ai_generalist','preditor','data_lora_specialist','data_engineer'])";
+    let user = |prefix: &str, n: u64, roles: &str| {
+        format!(
+            "INSERT INTO users (id, email, handle, display_name, bio, password_hash, roles, status, created_at, updated_at) \
+             SELECT gen_random_uuid(), '{prefix}' || g || '@bench.example', '{prefix}' || g, '{prefix} ' || g, 'bio', 'x', \
+                    '{roles}'::json, 'active', now(), now() FROM generate_series(1, {n}) g"
+        )
+    };
+    let total = "LEAST(100, GREATEST(0, (abs(hashtext(s.id::text)) % 100) \
+                 + (abs(hashtext(s.id::text || n::text)) % 31) - 15))::float8";
+    vec![
+        user("t", 20_000, "[\"talent\"]"),
+        user("m", 100, "[\"talent\",\"community_manager\"]"),
+        format!(
+            "INSERT INTO challenges (id, title, brief, track, min_tier, max_tier, opens_at, closes_at, review_due_at, \
+             max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, rubric_version, status, \
+             cancel_reason, created_by, created_at, updated_at) \
+             SELECT gen_random_uuid(), 'Bench ' || g, 'b', CASE WHEN g % 6 = 0 THEN NULL ELSE {tracks}[1 + g % 5] END, 0, 5, \
+                    now() - interval '30 days', now() - interval '20 days', \
+                    now() + make_interval(days => g % 20 - 10), 10, 0, '[]'::json, '[]'::json, \
+                    NULL, 1, 'judging', NULL, gen_random_uuid(), now(), now() FROM generate_series(1, 500) g"
+        ),
+        format!(
+            "INSERT INTO submissions (id, challenge_id, talent_id, assets, prompt, workflow, batch_size, status, \
+             copy_flagged, score, outputs_meeting_standard, review_id, reward_transaction_id, reward_owed, created_at, updated_at) \
+             SELECT gen_random_uuid(), c.id, u.id, '[]'::json, 'p', '{{}}'::json, 4, \
+                    CASE WHEN g <= {r} THEN 'accepted' ELSE 'submitted' END, false, NULL, NULL, NULL, NULL, 0, \
+                    now() - make_interval(secs => g % 1000000), now() \
+               FROM generate_series(1, {all}) g \
+               JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM challenges) c ON c.rn = 1 + g % 500 \
+               JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM users WHERE email LIKE 't%@bench.example') u \
+                 ON u.rn = 1 + (g::bigint * 7919) % 20000",
+            r = a.reviewed,
+            all = a.reviewed + a.waiting
+        ),
+        // Two reviews of each reviewed submission, scores around a per-work
+        // "true" value, decided by the pass mark.
+        format!(
+            "INSERT INTO reviews (id, submission_id, challenge_id, talent_id, reviewer_id, rubric_version, scores, total, \
+             decision, outputs_meeting_standard, feedback, reward_owed, created_at, seat) \
+             SELECT gen_random_uuid(), s.id, s.challenge_id, s.talent_id, m.id, 1, '{{}}'::json, {total}, \
+                    CASE WHEN {total} >= 50 THEN 'accepted' ELSE 'rejected' END, 1, 'f', 0, now(), n \
+               FROM submissions s CROSS JOIN generate_series(1, 2) n \
+               JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM users WHERE email LIKE 'm%@bench.example') m \
+                 ON m.rn = 1 + (abs(hashtext(s.id::text)) + n * 37) % 100 \
+              WHERE s.status <> 'submitted'"
+        ),
+        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, submitted_at, \
+         review_id, reviewer_id, opened_at, updated_at) \
+         SELECT r.submission_id, r.seat, r.challenge_id, r.talent_id, c.track, 'regular', 'filled', s.created_at, \
+                r.id, r.reviewer_id, now(), now() \
+           FROM reviews r JOIN submissions s ON s.id = r.submission_id JOIN challenges c ON c.id = r.challenge_id"
+            .to_owned(),
+        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, submitted_at, \
+         opened_at, updated_at) \
+         SELECT rs.submission_id, 3, rs.challenge_id, rs.talent_id, rs.track, 'tiebreak', 'open', rs.submitted_at, now(), now() \
+           FROM review_seats rs JOIN reviews a ON a.id = rs.review_id \
+           JOIN reviews b ON b.submission_id = a.submission_id AND b.seat = 2 \
+          WHERE rs.seat = 1 AND a.decision <> b.decision"
+            .to_owned(),
+        // The app's job may have opened seat 1 of some already.
+        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, submitted_at, \
+         opened_at, updated_at) \
+         SELECT s.id, n, s.challenge_id, s.talent_id, c.track, 'regular', 'open', s.created_at, now(), now() \
+           FROM submissions s JOIN challenges c ON c.id = s.challenge_id CROSS JOIN generate_series(1, 2) n \
+          WHERE s.status = 'submitted' ON CONFLICT DO NOTHING"
+            .to_owned(),
+        "VACUUM ANALYZE".to_owned(),
+    ]
+}
+
+async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("kartel-reviewbench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let s = Settings {
+        database_url: Secret::new(url.to_owned()),
+        addr: "127.0.0.1:0".parse()?,
+        signing_key_file: Some(dir.join("signing-key.pem")),
+        database_max_connections: u32::try_from(args.clients.max(4))?,
+        workers: Some(args.workers),
+        shutdown_timeout_seconds: 1,
+        dashboard_cache_seconds: args.cache_seconds,
+        ..Settings::default()
+    };
+    let app = Application::build(s).await?;
+    let db = app.db();
+    let handle = app.handle();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+
+    let started = Instant::now();
+    for sql in seed(args) {
+        db.execute_unprepared(&sql)
+            .await
+            .with_context(|| sql.chars().take(120).collect::<String>())?;
+    }
+    println!(
+        "seeded {} reviewed submissions ({} reviews) and {} waiting in {:.1} s",
+        args.reviewed,
+        args.reviewed * 2,
+        args.waiting,
+        started.elapsed().as_secs_f64()
+    );
+    kartel_domain::accounts::create_admin(
+        &db,
+        "bench-admin@bench.example",
+        PASSWORD,
+        "bench_admin",
+        "Bench Admin",
+    )
+    .await?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": "bench-admin@bench.example", "password": PASSWORD }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"]
+        .as_str()
+        .context("no token")?
+        .to_owned();
+    let metrics = format!("{base}/api/v1/reviews/metrics");
+    let t = Instant::now();
+    let first: Value = http
+        .get(&metrics)
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    println!(
+        "first (uncached) answer in {:.0} ms: backlog {}, p50 {} s, p90 {} s, past due {}, multi-reviewed {}, \
+         agreement {}, alpha nominal {}, alpha interval {}, tiebreak rate {}, reviewers {}",
+        t.elapsed().as_secs_f64() * 1000.0,
+        first["backlog"],
+        first["waiting_age_p50_seconds"],
+        first["waiting_age_p90_seconds"],
+        first["past_due"],
+        first["multi_reviewed"],
+        first["decision_agreement"],
+        first["alpha_nominal"],
+        first["alpha_interval"],
+        first["tiebreak_rate"],
+        first["reviewers_total"]
+    );
+    let challenge = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT CAST(id AS TEXT) FROM challenges ORDER BY id LIMIT 1",
+        ))
+        .await?
+        .context("a challenge")?
+        .try_get_by_index::<String>(0)?;
+    let queries = [
+        String::new(),
+        "?track=preditor".to_owned(),
+        format!("?challenge_id={challenge}"),
+    ];
+
+    // Warm up, then measure.
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        for q in &queries {
+            http.get(format!("{metrics}{q}"))
+                .bearer_auth(&token)
+                .send()
+                .await?;
+        }
+    }
+    let until = Instant::now() + Duration::from_secs(args.duration_secs);
+    let tasks: Vec<_> = (0..args.clients)
+        .map(|c| {
+            let (http, metrics, token, queries) = (
+                http.clone(),
+                metrics.clone(),
+                token.clone(),
+                queries.clone(),
+            );
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut errors = 0u64;
+                let mut i = c;
+                while Instant::now() < until {
+                    let t = Instant::now();
+                    let q = &queries[i % queries.len()];
+                    i += 1;
+                    match http
+                        .get(format!("{metrics}{q}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        lat.extend(l);
+        errors += e;
+    }
+    lat.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "\n| cache s | clients | requests | req/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- | --- | --- |\n| {} | {} | {} | {:.1} | {:.1} | {:.1} | {} |",
+        args.cache_seconds,
+        args.clients,
+        lat.len(),
+        lat.len() as f64 / args.duration_secs as f64,
+        q(0.5),
+        q(0.99),
+        errors
+    );
+    println!("slowest: {:.1} ms", lat.last().copied().unwrap_or(0.0));
+    println!(
+        "target: p99 <= 200 ms: {}",
+        if q(0.99) <= 200.0 && errors == 0 {
+            "met"
+        } else {
+            "missed"
+        }
+    );
+
+    let agreement = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) \
+         SELECT rs.submission_id, CAST(COUNT(*) AS DOUBLE PRECISION) AS m, SUM(r.total) AS s, \
+         SUM(r.total * r.total) AS q, \
+         CAST(SUM(CASE WHEN r.decision = 'accepted' THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS d0 \
+         FROM review_seats rs JOIN reviews r ON r.id = rs.review_id \
+         WHERE rs.state = 'filled' AND rs.kind = 'regular' GROUP BY rs.submission_id HAVING COUNT(*) >= 2";
+    println!("\nthe agreement query's units:");
+    let stmt = sea_orm::Statement::from_string(db.get_database_backend(), agreement);
+    for row in db.query_all_raw(stmt).await? {
+        println!("    {}", row.try_get_by_index::<String>(0)?);
+    }
+    handle.stop(false).await;
+    let _ = db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
