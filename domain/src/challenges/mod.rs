@@ -44,6 +44,7 @@ pub use panel::{Decision, Disagreement, Outcome};
 pub use queue::{
     ClaimSpec, ClaimedWork, QueueFilter, QueueLine, claim, expire_leases, extend, queue, release,
 };
+pub use review_metrics::{MetricsFilter, ReviewMetrics, ReviewerMetrics, review_metrics};
 pub use reviews::{Review, ReviewRecorded, ReviewSpec, ReviewView, list_reviews, review};
 pub use rubric::{Criterion, Rubric, RubricVersion};
 pub use seats::{Claim, ReviewsNeeded, SeatKind, sweep_seats};
