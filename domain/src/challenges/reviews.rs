@@ -27,7 +27,7 @@ use super::conflicts::{self, Reviewed};
 use super::outcome::{self, Settled};
 use super::panel::{Decision, Vote};
 use super::submissions::{SubmissionRow, SubmissionStatus, find_submission};
-use super::{Challenge, ChallengeStatus, find, queue, seats};
+use super::{Challenge, ChallengeStatus, RubricVersion, find, queue, seats};
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
@@ -170,7 +170,7 @@ impl Review {
     }
 }
 
-async fn find_review(tx: &DatabaseTransaction, id: Uuid) -> Result<Review> {
+pub(super) async fn find_review<C: ConnectionTrait>(tx: &C, id: Uuid) -> Result<Review> {
     db::fetch_one(tx, "SELECT * FROM reviews WHERE id = $1", [id.into()])
         .await?
         .ok_or(DomainError::NotFound("review"))
@@ -184,19 +184,52 @@ pub async fn review(
     spec: ReviewSpec,
 ) -> Result<ReviewView> {
     let caller = allowed.caller();
+    Text::parse("feedback", &spec.feedback, 0, 5000)
+        .map_err(|e| DomainError::Validation(vec![e]))?;
+    let request = serde_json::json!({ "submission_id": submission_id, "review": spec });
+    idempotency::run_optional(db, idem, "review", &request, async |tx| {
+        let (review, c) = write(tx, caller, submission_id, &spec, Origin::Manager).await?;
+        let authors = blind::authors(tx, Some(caller), c.id, c.status, review.talent_id).await?;
+        Ok(review.view(&authors, caller))
+    })
+    .await
+}
+
+/// Who writes a review: a manager (`review`), or an upheld appeal's answer
+/// re-scoring the appealed review (`appeal_answer`), which replaces that
+/// review in its seat like an overturn, may come from its own reviewer,
+/// scores against the appealed review's rubric version and is announced
+/// as `submission.rescored`.
+pub(super) enum Origin {
+    Manager,
+    Appeal(RubricVersion),
+}
+
+/// Writes a review of submission `submission_id` in `tx`: fills or
+/// replaces its seat, settles the submission's outcome and moves the
+/// reward once (the one path every review and re-score takes).
+pub(super) async fn write(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
+    submission_id: Uuid,
+    spec: &ReviewSpec,
+    origin: Origin,
+) -> Result<(Review, Challenge)> {
     let actor = caller.actor();
     let reviewer = caller
         .user_id()
         .ok_or_else(|| DomainError::bug("a review by a service"))?;
     let feedback = Text::parse("feedback", &spec.feedback, 0, 5000)
         .map_err(|e| DomainError::Validation(vec![e]))?;
-    let request = serde_json::json!({ "submission_id": submission_id, "review": spec });
-    idempotency::run_optional(db, idem, "review", &request, async |tx| {
+    {
         let s = find_submission(tx, submission_id).await?;
         policy::may_review_work_of(caller, s.talent_id)?;
         // The talent's credits first (see `ledger::rewards`), then the seat.
         ledger::lock_account(tx, s.talent_id).await?;
-        let c = find(tx, s.challenge_id).await?;
+        let mut c = find(tx, s.challenge_id).await?;
+        if let Origin::Appeal(rubric) = &origin {
+            c.rubric = rubric.clone();
+        }
         let panel = c.reviewers_per_submission > 1;
         // With several seats, the submission's row too (after the account,
         // before the seats), so its reviews aggregate one after another and
@@ -206,7 +239,7 @@ pub async fn review(
         } else {
             s
         };
-        let total = reviewable(tx, &s, &c, &spec).await?;
+        let total = reviewable(tx, &s, &c, spec).await?;
         let reviewed = Reviewed {
             submission: s.id,
             talent: s.talent_id,
@@ -220,7 +253,7 @@ pub async fn review(
             Some(id) => Some(find_review(tx, id).await?),
             None => None,
         };
-        if let Some(p) = &previous {
+        if let (Some(p), Origin::Manager) = (&previous, &origin) {
             policy::may_overturn_review_of(caller, p.reviewer_id)?;
         }
         if seat.claimed_by.is_some_and(|h| h != reviewer) {
@@ -260,7 +293,7 @@ pub async fn review(
             feedback: &feedback,
             money,
         };
-        insert_review(tx, &s, &c, &spec, &written).await?;
+        insert_review(tx, &s, &c, spec, &written).await?;
         let review = find_review(tx, id).await?;
         let (before, view) = (
             previous.as_ref().map(audit::json),
@@ -268,22 +301,30 @@ pub async fn review(
         );
         match settled {
             None => {
-                let decided = Event::review_decided(ReviewDecided {
+                let decided = ReviewDecided {
                     review: review.clone(),
                     previous_decision: previous.as_ref().map(|p| p.decision),
                     track: c.track,
                     certifies_track: c.certifies_track,
                     outcome: None,
-                });
-                events::record_staff_action(tx, actor, submission_id, decided, before, view)
-                    .await?;
+                };
+                match origin {
+                    Origin::Manager => {
+                        let decided = Event::review_decided(decided);
+                        events::record_staff_action(tx, actor, submission_id, decided, before, view)
+                            .await?;
+                    }
+                    // The appeal's answer is the audited action.
+                    Origin::Appeal(_) => {
+                        events::record(tx, submission_id, Event::SubmissionRescored(decided))
+                            .await?;
+                    }
+                }
             }
             Some(st) => announce(tx, actor, &c, &review, st, (before, view)).await?,
         }
-        let authors = blind::authors(tx, Some(caller), c.id, c.status, s.talent_id).await?;
-        Ok(review.view(&authors, caller))
-    })
-    .await
+        Ok((review, c))
+    }
 }
 
 /// The submission's row, locked for the rest of the transaction (PostgreSQL;
