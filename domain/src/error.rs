@@ -522,12 +522,12 @@ impl std::fmt::Display for Denied {
             Self::NotYourClaim => f.write_str(
                 "a claim is extended by the reviewer holding it, and released by them or an admin",
             ),
-            Self::AppealedReviewerFirst => f.write_str(
-                "until its respond_by an appeal is answered by the reviewer it appeals",
-            ),
-            Self::AppealOverdue => f.write_str(
-                "this appeal's respond_by has passed: another manager answers it now",
-            ),
+            Self::AppealedReviewerFirst => {
+                f.write_str("until its respond_by an appeal is answered by the reviewer it appeals")
+            }
+            Self::AppealOverdue => {
+                f.write_str("this appeal's respond_by has passed: another manager answers it now")
+            }
         }
     }
 }

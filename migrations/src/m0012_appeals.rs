@@ -78,12 +78,19 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_appeals_challenge_status", "appeals", &["challenge_id", "status"]).await?;
+        index(
+            m,
+            "ix_appeals_challenge_status",
+            "appeals",
+            &["challenge_id", "status"],
+        )
+        .await?;
         index(m, "ix_appeals_reviewer", "appeals", &["reviewer_id"]).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("appeals").to_owned()).await?;
+        m.drop_table(Table::drop().table("appeals").to_owned())
+            .await?;
         for column in ["appeal_response_hours", "appeal_window_hours"] {
             m.get_connection()
                 .execute_unprepared(&format!("ALTER TABLE challenges DROP COLUMN {column}"))

@@ -64,7 +64,10 @@ pub async fn answer(
             return Err(DomainError::field("new_score", "is required to uphold"));
         }
         (AppealOutcome::Denied, Some(_)) => {
-            return Err(DomainError::field("new_score", "must be absent when denying"));
+            return Err(DomainError::field(
+                "new_score",
+                "must be absent when denying",
+            ));
         }
         (AppealOutcome::Upheld, Some(_)) | (AppealOutcome::Denied, None) => {}
     }
@@ -207,7 +210,11 @@ struct RubricRow {
     pass_mark: f64,
 }
 
-async fn rubric_of(tx: &DatabaseTransaction, challenge: uuid::Uuid, version: i32) -> Result<RubricVersion> {
+async fn rubric_of(
+    tx: &DatabaseTransaction,
+    challenge: uuid::Uuid,
+    version: i32,
+) -> Result<RubricVersion> {
     let row: RubricRow = db::fetch_one(
         tx,
         "SELECT criteria, pass_mark FROM rubric_versions WHERE challenge_id = $1 AND version = $2",

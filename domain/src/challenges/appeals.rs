@@ -216,7 +216,11 @@ pub async fn file(
 
 /// The review appealed: the one named (a current review of one of the
 /// submission's seats), or its only current review.
-async fn appealed(tx: &DatabaseTransaction, submission: Uuid, named: Option<Uuid>) -> Result<Review> {
+async fn appealed(
+    tx: &DatabaseTransaction,
+    submission: Uuid,
+    named: Option<Uuid>,
+) -> Result<Review> {
     let current: Vec<Review> = db::fetch_all(
         tx,
         "SELECT r.* FROM review_seats rs JOIN reviews r ON r.id = rs.review_id \
@@ -261,7 +265,9 @@ pub async fn list_appeals(
     }
     b.push(&format!(" ORDER BY id LIMIT {}", limit.get() + 1));
     let rows: Vec<Appeal> = db::fetch_all(db, &b.sql, b.values).await?;
-    Ok(Page::from_rows(rows, limit.get(), |a: &Appeal| a.id.to_string()))
+    Ok(Page::from_rows(rows, limit.get(), |a: &Appeal| {
+        a.id.to_string()
+    }))
 }
 
 #[derive(FromQueryResult)]

@@ -217,7 +217,11 @@ pub const MAX_APPEAL_HOURS: i64 = 720;
 
 /// The appeal window (0–720 hours, default 48; 0: no appeals) and the
 /// appealed reviewer's time to answer (1–720, default 24).
-fn appeal_hours(window: Option<i64>, response: Option<i64>, v: &mut Validator) -> Option<(i32, i32)> {
+fn appeal_hours(
+    window: Option<i64>,
+    response: Option<i64>,
+    v: &mut Validator,
+) -> Option<(i32, i32)> {
     let (window, response) = (window.unwrap_or(48), response.unwrap_or(24));
     let mut ok = true;
     if !(0..=MAX_APPEAL_HOURS).contains(&window) {
@@ -234,7 +238,12 @@ fn appeal_hours(window: Option<i64>, response: Option<i64>, v: &mut Validator) -
         ));
         ok = false;
     }
-    ok.then(|| (i32::try_from(window).unwrap_or(48), i32::try_from(response).unwrap_or(24)))
+    ok.then(|| {
+        (
+            i32::try_from(window).unwrap_or(48),
+            i32::try_from(response).unwrap_or(24),
+        )
+    })
 }
 
 /// Creates a challenge as a draft, with rubric version 1.

@@ -376,7 +376,10 @@ pub async fn review_metrics(
         reviewers: rows
             .into_iter()
             .map(|r| {
-                let (appeals, upheld) = per_reviewer.get(&r.reviewer_id).copied().unwrap_or_default();
+                let (appeals, upheld) = per_reviewer
+                    .get(&r.reviewer_id)
+                    .copied()
+                    .unwrap_or_default();
                 ReviewerMetrics {
                     reviewer_id: r.reviewer_id,
                     reviews: r.reviews,

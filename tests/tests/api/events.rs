@@ -5,9 +5,8 @@
 
 use chrono::Utc;
 use kartel_domain::challenges::{
-    Appeal, AppealStatus,
-    ChallengeStatus, Claim, Decision, Disagreement, Outcome, Review, ReviewRecorded, ReviewsNeeded,
-    SeatKind, TiebreakNeeded,
+    Appeal, AppealStatus, ChallengeStatus, Claim, Decision, Disagreement, Outcome, Review,
+    ReviewRecorded, ReviewsNeeded, SeatKind, TiebreakNeeded,
 };
 use kartel_domain::events::{
     self, ChallengeMoved, ClaimReleased, Clock, Event, EventKind, HandoffAccepted, MovedBy,

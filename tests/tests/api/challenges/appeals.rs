@@ -51,18 +51,29 @@ async fn filed(app: &TestApp, talent: &User, sid: &str, body: &Value) -> Value {
 }
 
 async fn answered(app: &TestApp, by: &User, appeal: &Value, body: &Value) -> Value {
-    let res = app.answer_appeal(by, appeal["id"].as_str().unwrap(), body).await;
+    let res = app
+        .answer_appeal(by, appeal["id"].as_str().unwrap(), body)
+        .await;
     assert_eq!(res.status(), StatusCode::OK, "answer");
     res.json().await.unwrap()
 }
 
 async fn submission(app: &TestApp, staff: &User, sid: &str) -> (Value, Value) {
-    let s: Value = app.get_submission(Some(staff), sid).await.json().await.unwrap();
+    let s: Value = app
+        .get_submission(Some(staff), sid)
+        .await
+        .json()
+        .await
+        .unwrap();
     (s["status"].clone(), s["score"].clone())
 }
 
 async fn count(app: &TestApp, subject: &str, kind: &str) -> usize {
-    event_kinds(app, subject).await.iter().filter(|k| *k == kind).count()
+    event_kinds(app, subject)
+        .await
+        .iter()
+        .filter(|k| *k == kind)
+        .count()
 }
 
 async fn rewards_of(app: &TestApp, talent: &User, sid: &str) -> i64 {
@@ -71,7 +82,12 @@ async fn rewards_of(app: &TestApp, talent: &User, sid: &str) -> i64 {
 
 /// Moves the appeals of `sid` past their deadline.
 async fn overdue(app: &TestApp, sid: &str) {
-    exec_on(app, "UPDATE appeals SET respond_by = filed_at WHERE submission_id = $1", sid).await;
+    exec_on(
+        app,
+        "UPDATE appeals SET respond_by = filed_at WHERE submission_id = $1",
+        sid,
+    )
+    .await;
 }
 
 both_backends! {
