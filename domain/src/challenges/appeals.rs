@@ -1,7 +1,8 @@
 //! Appeals: after a submission's decision, within its challenge's
 //! `appeal_window_hours`, its talent appeals one rubric criterion of a
 //! review at a time (one appeal per criterion); `appeal_answer` answers
-//! them. The window and open appeals hold the challenge's close.
+//! them. The window and open appeals hold the challenge's close
+//! (`closing::appeals_settled`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
@@ -14,7 +15,7 @@ use uuid::Uuid;
 
 use super::reviews::Review;
 use super::submissions::{SubmissionStatus, find_submission};
-use super::{Challenge, ChallengeStatus, find};
+use super::{ChallengeStatus, find};
 use crate::caller::Caller;
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
@@ -268,62 +269,4 @@ pub async fn list_appeals(
     Ok(Page::from_rows(rows, limit.get(), |a: &Appeal| {
         a.id.to_string()
     }))
-}
-
-#[derive(FromQueryResult)]
-struct Count {
-    n: i64,
-}
-
-#[derive(FromQueryResult)]
-struct Latest {
-    at: DateTime<Utc>,
-}
-
-/// A challenge closes only when no appeal of it is open and no decided
-/// submission's appeal window runs (409 `appeals_pending`). Locks the
-/// challenge's row first, so a filing waits for the close or the close
-/// sees the filing.
-pub(super) async fn settled(tx: &DatabaseTransaction, c: &Challenge) -> Result<()> {
-    if tx.get_database_backend() == DbBackend::Postgres {
-        db::execute(
-            tx,
-            "SELECT id FROM challenges WHERE id = $1 FOR UPDATE",
-            [c.id.into()],
-        )
-        .await?;
-    }
-    let open: Option<Count> = db::fetch_one(
-        tx,
-        "SELECT COUNT(*) AS n FROM appeals WHERE challenge_id = $1 AND status = 'open'",
-        [c.id.into()],
-    )
-    .await?;
-    let n = open.map_or(0, |o| o.n);
-    if n > 0 {
-        return Err(DomainError::AppealsPending(format!(
-            "{n} appeals are open; answer them before closing"
-        )));
-    }
-    if c.appeal_window_hours == 0 {
-        return Ok(());
-    }
-    let latest: Option<Latest> = db::fetch_one(
-        tx,
-        "SELECT r.created_at AS at FROM submissions s JOIN reviews r ON r.id = s.review_id \
-         WHERE s.challenge_id = $1 AND s.status IN ('accepted', 'rejected') \
-         ORDER BY r.created_at DESC LIMIT 1",
-        [c.id.into()],
-    )
-    .await?;
-    if let Some(at) = latest.map(|l| l.at) {
-        let until = at + TimeDelta::hours(c.appeal_window_hours.into());
-        if until > now() {
-            return Err(DomainError::AppealsPending(format!(
-                "an appeal window runs until {}; the challenge closes after it",
-                until.to_rfc3339()
-            )));
-        }
-    }
-    Ok(())
 }

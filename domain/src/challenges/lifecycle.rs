@@ -11,8 +11,7 @@ use uuid::Uuid;
 
 use super::rubric::Rubric;
 use super::{
-    CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, appeals, blind, closing, find, panel,
-    seats,
+    CHALLENGE_SQL, Challenge, ChallengeRow, ChallengeStatus, blind, closing, find, panel, seats,
 };
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
@@ -411,7 +410,7 @@ pub async fn transition(
         }
         if to == ChallengeStatus::Closed {
             closing::judging_done(txn, &before).await?;
-            appeals::settled(txn, &before).await?;
+            closing::appeals_settled(txn, &before).await?;
         }
         let moved = db::execute(
             txn,

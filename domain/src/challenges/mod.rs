@@ -11,7 +11,7 @@
 //! `blind` (what reviewers see of an author), `standings` (leaderboards
 //! and bulk-run success), `review_metrics` (the backlog and reviewers'
 //! agreement) over `agreement` (Krippendorff's alpha), `appeals` (a
-//! talent's appeal of a criterion, and what holds a close) and
+//! talent's appeal of a criterion) and
 //! `appeal_answer` (answering one, re-scoring through `reviews`).
 
 pub mod agreement;
