@@ -179,6 +179,10 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::HoldExpired
         | K::AlreadyReversed
         | K::ReviewsPending
+        | K::AppealsPending
+        | K::AppealWindowClosed
+        | K::AppealExists
+        | K::AppealAnswered
         | K::AllowanceAlreadyClaimed
         | K::NoAllowance
         | K::IllegalTransition

@@ -39,6 +39,7 @@ use crate::error::Problem;
         (name = "submissions", description = "Work submitted to challenges, and its reviews"),
         (name = "review-queue", description = "Claiming reviews from the queue under a lease"),
         (name = "reviews", description = "Figures on reviewing: the backlog and how far reviewers agree"),
+        (name = "appeals", description = "A talent's appeals of a review's criterion, and their answers"),
         (name = "admin", description = "Administration"),
         (name = "operations", description = "Health, readiness, keys"),
     )

@@ -80,6 +80,15 @@ error_kinds! {
     AlreadyReversed => "already_reversed",
     /// Judging cannot end while entries wait for a decision.
     ReviewsPending => "reviews_pending",
+    /// A challenge does not close while an appeal is open or an appeal window runs.
+    AppealsPending => "appeals_pending",
+    /// The submission cannot be appealed now (no decision yet, no window,
+    /// the window has passed, or the challenge is no longer judging).
+    AppealWindowClosed => "appeal_window_closed",
+    /// The submission already has an appeal of this criterion.
+    AppealExists => "appeal_exists",
+    /// The appeal was answered already.
+    AppealAnswered => "appeal_already_answered",
     AllowanceAlreadyClaimed => "allowance_already_claimed",
     NoAllowance => "no_allowance",
     /// A challenge cannot move from its status to the one asked for.
@@ -205,6 +214,14 @@ pub enum DomainError {
         "{0} submitted entries have no decision yet; review them or wait until the review deadline"
     )]
     ReviewsPending(i64),
+    #[error("{0}")]
+    AppealsPending(String),
+    #[error("this submission cannot be appealed now: {0}")]
+    AppealWindowClosed(&'static str),
+    #[error("this submission already has an appeal of this criterion (one per criterion)")]
+    AppealExists,
+    #[error("this appeal was already answered")]
+    AppealAnswered,
     #[error("this period's allowance was already claimed")]
     AllowanceAlreadyClaimed,
     #[error("there is no allowance for your tier")]
@@ -327,6 +344,10 @@ impl DomainError {
             Self::CaptureExceedsHold => K::CaptureExceedsHold,
             Self::AlreadyReversed | Self::RewardTakenBack => K::AlreadyReversed,
             Self::ReviewsPending(_) => K::ReviewsPending,
+            Self::AppealsPending(_) => K::AppealsPending,
+            Self::AppealWindowClosed(_) => K::AppealWindowClosed,
+            Self::AppealExists => K::AppealExists,
+            Self::AppealAnswered => K::AppealAnswered,
             Self::AllowanceAlreadyClaimed => K::AllowanceAlreadyClaimed,
             Self::NoAllowance => K::NoAllowance,
             Self::IllegalTransition { .. } => K::IllegalTransition,
@@ -422,6 +443,10 @@ pub enum Denied {
     OwnNomination,
     /// A claim is extended by its holder, and released by its holder or an admin.
     NotYourClaim,
+    /// Until its deadline an appeal is the appealed reviewer's to answer.
+    AppealedReviewerFirst,
+    /// After its deadline an appeal is another manager's to answer.
+    AppealOverdue,
 }
 
 /// Why a reviewer may not review a submission (403 `conflict_of_interest`,
@@ -497,6 +522,12 @@ impl std::fmt::Display for Denied {
             Self::NotYourClaim => f.write_str(
                 "a claim is extended by the reviewer holding it, and released by them or an admin",
             ),
+            Self::AppealedReviewerFirst => {
+                f.write_str("until its respond_by an appeal is answered by the reviewer it appeals")
+            }
+            Self::AppealOverdue => {
+                f.write_str("this appeal's respond_by has passed: another manager answers it now")
+            }
         }
     }
 }

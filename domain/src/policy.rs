@@ -225,6 +225,16 @@ pub fn may_change_submission(caller: &Caller, talent: Uuid) -> Result<()> {
     }
 }
 
+/// Appealing a submission's review: its talent only (staff neither). To
+/// anyone else the submission does not exist (404).
+pub fn may_appeal_work_of(caller: &Caller, talent: Uuid) -> Result<()> {
+    if is_self(Some(caller), talent) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("submission"))
+    }
+}
+
 /// A hold, to read, capture or release: its talent, or a service holding
 /// `credits:hold` (for any talent's). Staff see a talent's holds in their
 /// list ([`may_read_private_of`]) but do not settle them. To anyone else

@@ -14,6 +14,7 @@ mod m0008_verdicts;
 mod m0009_pipeline;
 mod m0010_review_queue;
 mod m0011_review_panel;
+mod m0012_appeals;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_pipeline::Migration),
             Box::new(m0010_review_queue::Migration),
             Box::new(m0011_review_panel::Migration),
+            Box::new(m0012_appeals::Migration),
         ]
     }
 }

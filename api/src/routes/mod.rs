@@ -2,6 +2,7 @@
 //! document cannot miss a route. Request/response DTOs sit beside handlers.
 
 pub mod admin;
+pub mod appeals;
 pub mod auth;
 pub mod certificates;
 pub mod challenges;
@@ -84,6 +85,9 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(submissions::withdraw::withdraw_submission)
         .service(submissions::review::create_review)
         .service(submissions::list_reviews::list_reviews)
+        .service(appeals::file::create_appeal)
+        .service(appeals::list::list_appeals)
+        .service(appeals::answer::answer_appeal)
         .service(review_queue::claim::claim_review)
         .service(review_queue::extend::extend_claim)
         .service(review_queue::release::release_claim)
@@ -225,6 +229,7 @@ listed!(
     kartel_domain::audit::AuditEntry,
     kartel_domain::challenges::Challenge,
     kartel_domain::challenges::ReviewView,
+    kartel_domain::challenges::Appeal,
     kartel_domain::challenges::QueueLine,
     kartel_domain::challenges::Submission,
     kartel_domain::ledger::CreditTransaction,

@@ -1,7 +1,9 @@
-//! Closing a challenge: judging ends when judging is done, and the prizes
-//! are paid to the top places among active talents, once each.
+//! Closing a challenge: judging ends when judging is done and no appeal
+//! is open or may still be filed, and the prizes are paid to the top
+//! places among active talents, once each.
 
-use sea_orm::{DatabaseTransaction, FromQueryResult};
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult};
 
 use super::{Challenge, standings};
 use crate::caller::Actor;
@@ -70,4 +72,57 @@ pub(super) async fn pay_prizes(
         });
     }
     Ok(paid)
+}
+
+#[derive(FromQueryResult)]
+struct Latest {
+    at: DateTime<Utc>,
+}
+
+/// A challenge closes only when no appeal of it is open and no decided
+/// submission's appeal window runs (409 `appeals_pending`). Locks the
+/// challenge's row first, so a filing waits for the close or the close
+/// sees the filing.
+pub(super) async fn appeals_settled(tx: &DatabaseTransaction, c: &Challenge) -> Result<()> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        db::execute(
+            tx,
+            "SELECT id FROM challenges WHERE id = $1 FOR UPDATE",
+            [c.id.into()],
+        )
+        .await?;
+    }
+    let open: Option<Pending> = db::fetch_one(
+        tx,
+        "SELECT COUNT(*) AS n FROM appeals WHERE challenge_id = $1 AND status = 'open'",
+        [c.id.into()],
+    )
+    .await?;
+    let n = open.map_or(0, |o| o.n);
+    if n > 0 {
+        return Err(DomainError::AppealsPending(format!(
+            "{n} appeals are open; answer them before closing"
+        )));
+    }
+    if c.appeal_window_hours == 0 {
+        return Ok(());
+    }
+    let latest: Option<Latest> = db::fetch_one(
+        tx,
+        "SELECT r.created_at AS at FROM submissions s JOIN reviews r ON r.id = s.review_id \
+         WHERE s.challenge_id = $1 AND s.status IN ('accepted', 'rejected') \
+         ORDER BY r.created_at DESC LIMIT 1",
+        [c.id.into()],
+    )
+    .await?;
+    if let Some(at) = latest.map(|l| l.at) {
+        let until = at + TimeDelta::hours(c.appeal_window_hours.into());
+        if until > now() {
+            return Err(DomainError::AppealsPending(format!(
+                "an appeal window runs until {}; the challenge closes after it",
+                until.to_rfc3339()
+            )));
+        }
+    }
+    Ok(())
 }

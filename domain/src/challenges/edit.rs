@@ -20,7 +20,8 @@ use crate::{audit, now};
 
 /// A change to a challenge. In a draft anything may change; once open only
 /// the wording, the reference assets, the rubric (a new version) and the
-/// review panel (`reviewers_per_submission`, `disagreement_threshold`:
+/// review panel (`reviewers_per_submission`, `disagreement_threshold`) and
+/// the appeal hours (`appeal_window_hours`, `appeal_response_hours`:
 /// seats open when judging starts, so they are fixed from then on); while
 /// judging only the wording, assets and rubric; nothing after.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -51,6 +52,12 @@ pub struct ChallengePatch {
     /// 0–100 points of the weighted total; until judging starts.
     #[schema(minimum = 0, maximum = 100)]
     pub disagreement_threshold: Option<f64>,
+    /// 0–720 hours (0: no appeals); until judging starts.
+    #[schema(minimum = 0, maximum = 720)]
+    pub appeal_window_hours: Option<i64>,
+    /// 1–720 hours; until judging starts.
+    #[schema(minimum = 1, maximum = 720)]
+    pub appeal_response_hours: Option<i64>,
 }
 
 impl ChallengePatch {
@@ -94,6 +101,16 @@ impl ChallengePatch {
                 self.disagreement_threshold.is_some(),
                 &[Draft, Open],
             ),
+            (
+                "appeal_window_hours",
+                self.appeal_window_hours.is_some(),
+                &[Draft, Open],
+            ),
+            (
+                "appeal_response_hours",
+                self.appeal_response_hours.is_some(),
+                &[Draft, Open],
+            ),
         ];
         sent.iter()
             .filter(|(_, is_sent, open_in)| *is_sent && !open_in.contains(&status))
@@ -132,6 +149,14 @@ impl ChallengePatch {
                 self.disagreement_threshold
                     .unwrap_or(c.disagreement_threshold),
             ),
+            appeal_window_hours: Some(
+                self.appeal_window_hours
+                    .unwrap_or(c.appeal_window_hours.into()),
+            ),
+            appeal_response_hours: Some(
+                self.appeal_response_hours
+                    .unwrap_or(c.appeal_response_hours.into()),
+            ),
         }
     }
 }
@@ -163,7 +188,8 @@ pub async fn update(
         "UPDATE challenges SET title = $1, brief = $2, track = $3, min_tier = $4, max_tier = $5, \
          opens_at = $6, closes_at = $7, review_due_at = $8, max_submissions_per_talent = $9, reward = $10, \
          prizes = $11, reference_assets = $12, certifies_track = $13, reviewers_per_submission = $14, \
-         disagreement_threshold = $15, rubric_version = $16, updated_at = $17 WHERE id = $18 AND status = $19",
+         disagreement_threshold = $15, appeal_window_hours = $16, appeal_response_hours = $17, \
+         rubric_version = $18, updated_at = $19 WHERE id = $20 AND status = $21",
         c.values(&spec).into_iter().chain([
             version.into(),
             now().into(),

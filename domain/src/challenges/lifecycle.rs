@@ -79,6 +79,16 @@ pub struct ChallengeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 100, example = 15.0)]
     pub disagreement_threshold: Option<f64>,
+    /// Hours after a submission's decision during which its talent may
+    /// appeal (0: none; at most 720, default 48); fixed once judging starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 720, example = 48)]
+    pub appeal_window_hours: Option<i64>,
+    /// Hours the appealed reviewer has to answer (1–720, default 24); fixed
+    /// once judging starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 720, example = 24)]
+    pub appeal_response_hours: Option<i64>,
 }
 
 /// A checked spec.
@@ -91,11 +101,14 @@ pub(super) struct Checked {
     reference_assets: Vec<String>,
     /// Reviewers per submission and the disagreement threshold.
     panel: (i16, f64),
+    /// The appeal window and response time, in hours.
+    appeals: (i32, i32),
 }
 
 impl Checked {
     /// The stored columns from `title` to `certifies_track`, in table
-    /// order, then `reviewers_per_submission` and `disagreement_threshold`.
+    /// order, then `reviewers_per_submission`, `disagreement_threshold`,
+    /// `appeal_window_hours` and `appeal_response_hours`.
     pub(super) fn values(&self, spec: &ChallengeSpec) -> Vec<sea_orm::Value> {
         vec![
             self.title.as_str().into(),
@@ -113,6 +126,8 @@ impl Checked {
             spec.certifies_track.into(),
             self.panel.0.into(),
             self.panel.1.into(),
+            self.appeals.0.into(),
+            self.appeals.1.into(),
         ]
     }
 }
@@ -181,9 +196,11 @@ impl ChallengeSpec {
             self.disagreement_threshold,
             &mut v,
         );
+        let appeals = appeal_hours(self.appeal_window_hours, self.appeal_response_hours, &mut v);
         v.finish_with(|| {
             Some(Checked {
                 panel: panel?,
+                appeals: appeals?,
                 title: title?,
                 brief: brief?,
                 min_tier: min_tier?,
@@ -193,6 +210,39 @@ impl ChallengeSpec {
             })
         })
     }
+}
+
+pub const MAX_APPEAL_HOURS: i64 = 720;
+
+/// The appeal window (0–720 hours, default 48; 0: no appeals) and the
+/// appealed reviewer's time to answer (1–720, default 24).
+fn appeal_hours(
+    window: Option<i64>,
+    response: Option<i64>,
+    v: &mut Validator,
+) -> Option<(i32, i32)> {
+    let (window, response) = (window.unwrap_or(48), response.unwrap_or(24));
+    let mut ok = true;
+    if !(0..=MAX_APPEAL_HOURS).contains(&window) {
+        v.push(FieldError::new(
+            "appeal_window_hours",
+            format!("must be between 0 and {MAX_APPEAL_HOURS}"),
+        ));
+        ok = false;
+    }
+    if !(1..=MAX_APPEAL_HOURS).contains(&response) {
+        v.push(FieldError::new(
+            "appeal_response_hours",
+            format!("must be between 1 and {MAX_APPEAL_HOURS}"),
+        ));
+        ok = false;
+    }
+    ok.then(|| {
+        (
+            i32::try_from(window).unwrap_or(48),
+            i32::try_from(response).unwrap_or(24),
+        )
+    })
 }
 
 /// Creates a challenge as a draft, with rubric version 1.
@@ -210,10 +260,10 @@ pub async fn create(
             txn,
             "INSERT INTO challenges (id, title, brief, track, min_tier, max_tier, opens_at, closes_at, \
              review_due_at, max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, \
-             reviewers_per_submission, disagreement_threshold, \
+             reviewers_per_submission, disagreement_threshold, appeal_window_hours, appeal_response_hours, \
              rubric_version, status, cancel_reason, created_by, created_at, updated_at, blind_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             1, 'draft', NULL, $17, $18, $18, $19)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             1, 'draft', NULL, $19, $20, $20, $21)",
             [id.into()]
                 .into_iter()
                 .chain(c.values(&spec))
@@ -360,6 +410,7 @@ pub async fn transition(
         }
         if to == ChallengeStatus::Closed {
             closing::judging_done(txn, &before).await?;
+            closing::appeals_settled(txn, &before).await?;
         }
         let moved = db::execute(
             txn,

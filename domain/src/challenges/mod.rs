@@ -10,9 +10,13 @@
 //! `queue` (claiming seats under a lease), `conflicts` (of interest),
 //! `blind` (what reviewers see of an author), `standings` (leaderboards
 //! and bulk-run success), `review_metrics` (the backlog and reviewers'
-//! agreement) over `agreement` (Krippendorff's alpha).
+//! agreement) over `agreement` (Krippendorff's alpha), `appeals` (a
+//! talent's appeal of a criterion) and
+//! `appeal_answer` (answering one, re-scoring through `reviews`).
 
 pub mod agreement;
+mod appeal_answer;
+mod appeals;
 mod blind;
 mod closing;
 mod conflicts;
@@ -34,6 +38,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use appeal_answer::{AppealAnswer, AppealOutcome, answer};
+pub use appeals::{Appeal, AppealSpec, AppealStatus, file, list_appeals};
 pub use blind::alias;
 pub use edit::{ChallengePatch, update};
 pub use lifecycle::{
@@ -106,6 +112,15 @@ pub struct Challenge {
     /// disagreement.
     #[schema(minimum = 0, maximum = 100)]
     pub disagreement_threshold: f64,
+    /// Hours after a submission's decision during which its talent may
+    /// appeal a criterion (0: no appeals). The challenge does not close
+    /// while a window runs or an appeal is open.
+    #[schema(minimum = 0, maximum = 720)]
+    pub appeal_window_hours: i32,
+    /// Hours the appealed reviewer has to answer an appeal; after that any
+    /// other manager without a conflict of interest answers it.
+    #[schema(minimum = 1, maximum = 720)]
+    pub appeal_response_hours: i32,
     pub status: ChallengeStatus,
     #[schema(required = true)]
     pub cancel_reason: Option<String>,
@@ -133,6 +148,8 @@ struct ChallengeRow {
     certifies_track: Option<Track>,
     reviewers_per_submission: i16,
     disagreement_threshold: f64,
+    appeal_window_hours: i32,
+    appeal_response_hours: i32,
     rubric_version: i32,
     status: ChallengeStatus,
     cancel_reason: Option<String>,
@@ -174,6 +191,8 @@ impl TryFrom<ChallengeRow> for Challenge {
             certifies_track: r.certifies_track,
             reviewers_per_submission: r.reviewers_per_submission,
             disagreement_threshold: r.disagreement_threshold,
+            appeal_window_hours: r.appeal_window_hours,
+            appeal_response_hours: r.appeal_response_hours,
             status: r.status,
             cancel_reason: r.cancel_reason,
             created_by: r.created_by,

@@ -10,7 +10,11 @@
 //! because those disagreed, so it counts for the tiebreak rate and not for
 //! agreement. A seat's current review is the one that counts (an overturn
 //! replaces it). Every figure is about the submissions the filter selects:
-//! of a challenge, of a track, submitted in `[from, to)`.
+//! of a challenge, of a track, submitted in `[from, to)`. Appeals count
+//! per appealed reviewer (filed and upheld), with the share of decided
+//! submissions appealed and the share of answered appeals upheld.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveEnum, DatabaseConnection, FromQueryResult, Iterable};
@@ -99,6 +103,10 @@ pub struct ReviewerMetrics {
     pub reviews: i64,
     /// Of those, tiebreak reviews.
     pub tiebreaks: i64,
+    /// Appeals filed against their reviews (standing or since re-scored).
+    pub appeals: i64,
+    /// Of those, upheld.
+    pub appeals_upheld: i64,
 }
 
 /// The review figures over the submissions a filter selects.
@@ -147,6 +155,17 @@ pub struct ReviewMetrics {
     /// The reviewers with the most reviews that stand, most first (then by
     /// id), at most `limit` of them.
     pub reviewers: Vec<ReviewerMetrics>,
+    /// Appeals filed (one per criterion of a submission).
+    pub appeals: i64,
+    /// Of those, upheld (the criterion re-scored).
+    pub appeals_upheld: i64,
+    /// The share of decided submissions with at least one appeal; null
+    /// without decided work.
+    #[schema(required = true)]
+    pub appeal_rate: Option<f64>,
+    /// `appeals_upheld` over the answered appeals; null before any answer.
+    #[schema(required = true)]
+    pub upheld_rate: Option<f64>,
 }
 
 #[derive(FromQueryResult)]
@@ -178,6 +197,26 @@ struct Units {
 struct Count {
     n: i64,
 }
+
+/// The appeals the filter selects (each counted once, through its
+/// submission's first seat).
+#[derive(FromQueryResult)]
+struct Appeals {
+    appeals: i64,
+    upheld: Option<i64>,
+    answered: Option<i64>,
+    appealed: i64,
+}
+
+#[derive(FromQueryResult)]
+struct ReviewerAppeals {
+    reviewer_id: Uuid,
+    appeals: i64,
+    upheld: i64,
+}
+
+const APPEALS_FROM: &str = " FROM appeals a JOIN review_seats rs \
+     ON rs.submission_id = a.submission_id AND rs.seat = 1 WHERE 1 = 1";
 
 #[derive(FromQueryResult)]
 struct ReviewerRow {
@@ -290,6 +329,34 @@ pub async fn review_metrics(
     ));
     let rows: Vec<ReviewerRow> = db::fetch_all(db, &q.sql, q.values).await?;
 
+    let q = f.sql(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS appeals, \
+         CAST(SUM(CASE WHEN a.status = 'upheld' THEN 1 ELSE 0 END) AS BIGINT) AS upheld, \
+         CAST(SUM(CASE WHEN a.status <> 'open' THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
+         CAST(COUNT(DISTINCT a.submission_id) AS BIGINT) AS appealed{APPEALS_FROM}"
+    ));
+    let appeals: Appeals = db::fetch_one(db, &q.sql, q.values)
+        .await?
+        .ok_or_else(|| DomainError::bug("an aggregate without a row"))?;
+    let q = f.sql(
+        "SELECT CAST(COUNT(DISTINCT rs.submission_id) AS BIGINT) AS n FROM review_seats rs \
+         JOIN submissions s ON s.id = rs.submission_id WHERE s.status IN ('accepted', 'rejected')",
+    );
+    let decided = db::fetch_one::<Count, _>(db, &q.sql, q.values)
+        .await?
+        .map_or(0, |c| c.n);
+    let mut q = f.sql(&format!(
+        "SELECT a.reviewer_id, CAST(COUNT(*) AS BIGINT) AS appeals, \
+         CAST(SUM(CASE WHEN a.status = 'upheld' THEN 1 ELSE 0 END) AS BIGINT) AS upheld{APPEALS_FROM}"
+    ));
+    q.push(" GROUP BY a.reviewer_id");
+    let per_reviewer: HashMap<Uuid, (i64, i64)> =
+        db::fetch_all::<ReviewerAppeals, _>(db, &q.sql, q.values)
+            .await?
+            .into_iter()
+            .map(|r| (r.reviewer_id, (r.appeals, r.upheld)))
+            .collect();
+
     let share = |part: i64, whole: i64| (whole > 0).then(|| part as f64 / whole as f64);
     Ok(ReviewMetrics {
         generated_at: at,
@@ -308,12 +375,24 @@ pub async fn review_metrics(
         reviewers_total: rows.first().map_or(0, |r| r.reviewers_total),
         reviewers: rows
             .into_iter()
-            .map(|r| ReviewerMetrics {
-                reviewer_id: r.reviewer_id,
-                reviews: r.reviews,
-                tiebreaks: r.tiebreaks,
+            .map(|r| {
+                let (appeals, upheld) = per_reviewer
+                    .get(&r.reviewer_id)
+                    .copied()
+                    .unwrap_or_default();
+                ReviewerMetrics {
+                    reviewer_id: r.reviewer_id,
+                    reviews: r.reviews,
+                    tiebreaks: r.tiebreaks,
+                    appeals,
+                    appeals_upheld: upheld,
+                }
             })
             .collect(),
+        appeals: appeals.appeals,
+        appeals_upheld: appeals.upheld.unwrap_or(0),
+        appeal_rate: share(appeals.appealed, decided),
+        upheld_rate: share(appeals.upheld.unwrap_or(0), appeals.answered.unwrap_or(0)),
     })
 }
 

@@ -27,7 +27,7 @@ use super::conflicts::{self, Reviewed};
 use super::outcome::{self, Settled};
 use super::panel::{Decision, Vote};
 use super::submissions::{SubmissionRow, SubmissionStatus, find_submission};
-use super::{Challenge, ChallengeStatus, find, queue, seats};
+use super::{Challenge, ChallengeStatus, RubricVersion, find, queue, seats};
 use crate::caller::{Actor, Caller};
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, FieldError, Result};
@@ -170,7 +170,7 @@ impl Review {
     }
 }
 
-async fn find_review(tx: &DatabaseTransaction, id: Uuid) -> Result<Review> {
+pub(super) async fn find_review<C: ConnectionTrait>(tx: &C, id: Uuid) -> Result<Review> {
     db::fetch_one(tx, "SELECT * FROM reviews WHERE id = $1", [id.into()])
         .await?
         .ok_or(DomainError::NotFound("review"))
@@ -184,106 +184,144 @@ pub async fn review(
     spec: ReviewSpec,
 ) -> Result<ReviewView> {
     let caller = allowed.caller();
+    Text::parse("feedback", &spec.feedback, 0, 5000)
+        .map_err(|e| DomainError::Validation(vec![e]))?;
+    let request = serde_json::json!({ "submission_id": submission_id, "review": spec });
+    idempotency::run_optional(db, idem, "review", &request, async |tx| {
+        let (review, c) = write(tx, caller, submission_id, &spec, Origin::Manager).await?;
+        let authors = blind::authors(tx, Some(caller), c.id, c.status, review.talent_id).await?;
+        Ok(review.view(&authors, caller))
+    })
+    .await
+}
+
+/// Who writes a review: a manager (`review`), or an upheld appeal's answer
+/// re-scoring the appealed review (`appeal_answer`), which replaces that
+/// review in its seat like an overturn, may come from its own reviewer,
+/// scores against the appealed review's rubric version and is announced
+/// as `submission.rescored`.
+pub(super) enum Origin {
+    Manager,
+    Appeal(RubricVersion),
+}
+
+/// Writes a review of submission `submission_id` in `tx`: fills or
+/// replaces its seat, settles the submission's outcome and moves the
+/// reward once (the one path every review and re-score takes).
+pub(super) async fn write(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
+    submission_id: Uuid,
+    spec: &ReviewSpec,
+    origin: Origin,
+) -> Result<(Review, Challenge)> {
     let actor = caller.actor();
     let reviewer = caller
         .user_id()
         .ok_or_else(|| DomainError::bug("a review by a service"))?;
     let feedback = Text::parse("feedback", &spec.feedback, 0, 5000)
         .map_err(|e| DomainError::Validation(vec![e]))?;
-    let request = serde_json::json!({ "submission_id": submission_id, "review": spec });
-    idempotency::run_optional(db, idem, "review", &request, async |tx| {
-        let s = find_submission(tx, submission_id).await?;
-        policy::may_review_work_of(caller, s.talent_id)?;
-        // The talent's credits first (see `ledger::rewards`), then the seat.
-        ledger::lock_account(tx, s.talent_id).await?;
-        let c = find(tx, s.challenge_id).await?;
-        let panel = c.reviewers_per_submission > 1;
-        // With several seats, the submission's row too (after the account,
-        // before the seats), so its reviews aggregate one after another and
-        // one reviewer's concurrent reviews find each other.
-        let s = if panel {
-            lock_submission(tx, s.id).await?
-        } else {
-            s
-        };
-        let total = reviewable(tx, &s, &c, &spec).await?;
-        let reviewed = Reviewed {
-            submission: s.id,
-            talent: s.talent_id,
-            track: c.track,
-        };
-        conflicts::check(tx, caller, reviewer, &reviewed, spec.overturns).await?;
-        let at = now();
-        // The seat it fills, locked: whoever lands second finds it moved on.
-        let seat = seats::for_review(tx, s.id, reviewer, spec.overturns, at).await?;
-        let previous = match seat.review_id {
-            Some(id) => Some(find_review(tx, id).await?),
-            None => None,
-        };
-        if let Some(p) = &previous {
-            policy::may_overturn_review_of(caller, p.reviewer_id)?;
-        }
-        if seat.claimed_by.is_some_and(|h| h != reviewer) {
-            // Another reviewer's claim whose lease ran out ends here.
-            queue::lapse(tx, &seat).await?;
-        }
-        let id = new_id();
-        seats::fill(tx, &seat, id, reviewer, at).await?;
-        let outputs = i32::try_from(spec.outputs_meeting_standard).unwrap_or_default();
-        let replaced = previous.as_ref().map(|p| p.id);
-        let settled = if panel {
-            let vote = Vote {
-                total,
-                decision: spec.decision,
-                outputs,
-            };
-            Some(outcome::settle(tx, &s, &c, (seat.seat, vote), id, actor, at).await?)
-        } else {
-            swap_current(tx, &s, (replaced, id), spec.decision, total, outputs, at).await?;
-            None
-        };
-        let money = match &settled {
-            Some(st) => st.money,
-            None => {
-                let was = previous.as_ref().map(|p| p.decision);
-                outcome::move_reward(tx, &s, &c, (was, spec.decision), id, actor).await?
-            }
-        };
-        let written = Written {
-            id,
-            reviewer,
-            seat: seat.seat,
-            replaced,
+    let s = find_submission(tx, submission_id).await?;
+    policy::may_review_work_of(caller, s.talent_id)?;
+    // The talent's credits first (see `ledger::rewards`), then the seat.
+    ledger::lock_account(tx, s.talent_id).await?;
+    let mut c = find(tx, s.challenge_id).await?;
+    if let Origin::Appeal(rubric) = &origin {
+        c.rubric = rubric.clone();
+    }
+    let panel = c.reviewers_per_submission > 1;
+    // With several seats, the submission's row too (after the account,
+    // before the seats), so its reviews aggregate one after another and
+    // one reviewer's concurrent reviews find each other.
+    let s = if panel {
+        lock_submission(tx, s.id).await?
+    } else {
+        s
+    };
+    let total = reviewable(tx, &s, &c, spec).await?;
+    let reviewed = Reviewed {
+        submission: s.id,
+        talent: s.talent_id,
+        track: c.track,
+    };
+    conflicts::check(tx, caller, reviewer, &reviewed, spec.overturns).await?;
+    let at = now();
+    // The seat it fills, locked: whoever lands second finds it moved on.
+    let seat = seats::for_review(tx, s.id, reviewer, spec.overturns, at).await?;
+    let previous = match seat.review_id {
+        Some(id) => Some(find_review(tx, id).await?),
+        None => None,
+    };
+    if let (Some(p), Origin::Manager) = (&previous, &origin) {
+        policy::may_overturn_review_of(caller, p.reviewer_id)?;
+    }
+    if seat.claimed_by.is_some_and(|h| h != reviewer) {
+        // Another reviewer's claim whose lease ran out ends here.
+        queue::lapse(tx, &seat).await?;
+    }
+    let id = new_id();
+    seats::fill(tx, &seat, id, reviewer, at).await?;
+    let outputs = i32::try_from(spec.outputs_meeting_standard).unwrap_or_default();
+    let replaced = previous.as_ref().map(|p| p.id);
+    let settled = if panel {
+        let vote = Vote {
             total,
+            decision: spec.decision,
             outputs,
-            at,
-            feedback: &feedback,
-            money,
         };
-        insert_review(tx, &s, &c, &spec, &written).await?;
-        let review = find_review(tx, id).await?;
-        let (before, view) = (
-            previous.as_ref().map(audit::json),
-            Some(audit::json(&review)),
-        );
-        match settled {
-            None => {
-                let decided = Event::review_decided(ReviewDecided {
-                    review: review.clone(),
-                    previous_decision: previous.as_ref().map(|p| p.decision),
-                    track: c.track,
-                    certifies_track: c.certifies_track,
-                    outcome: None,
-                });
-                events::record_staff_action(tx, actor, submission_id, decided, before, view)
-                    .await?;
-            }
-            Some(st) => announce(tx, actor, &c, &review, st, (before, view)).await?,
+        Some(outcome::settle(tx, &s, &c, (seat.seat, vote), id, actor, at).await?)
+    } else {
+        swap_current(tx, &s, (replaced, id), spec.decision, total, outputs, at).await?;
+        None
+    };
+    let money = match &settled {
+        Some(st) => st.money,
+        None => {
+            let was = previous.as_ref().map(|p| p.decision);
+            outcome::move_reward(tx, &s, &c, (was, spec.decision), id, actor).await?
         }
-        let authors = blind::authors(tx, Some(caller), c.id, c.status, s.talent_id).await?;
-        Ok(review.view(&authors, caller))
-    })
-    .await
+    };
+    let written = Written {
+        id,
+        reviewer,
+        seat: seat.seat,
+        replaced,
+        total,
+        outputs,
+        at,
+        feedback: &feedback,
+        money,
+    };
+    insert_review(tx, &s, &c, spec, &written).await?;
+    let review = find_review(tx, id).await?;
+    let (before, view) = (
+        previous.as_ref().map(audit::json),
+        Some(audit::json(&review)),
+    );
+    match settled {
+        None => {
+            let decided = ReviewDecided {
+                review: review.clone(),
+                previous_decision: previous.as_ref().map(|p| p.decision),
+                track: c.track,
+                certifies_track: c.certifies_track,
+                outcome: None,
+            };
+            match origin {
+                Origin::Manager => {
+                    let decided = Event::review_decided(decided);
+                    events::record_staff_action(tx, actor, submission_id, decided, before, view)
+                        .await?;
+                }
+                // The appeal's answer is the audited action.
+                Origin::Appeal(_) => {
+                    events::record(tx, submission_id, Event::SubmissionRescored(decided)).await?;
+                }
+            }
+        }
+        Some(st) => announce(tx, actor, &c, &review, st, (before, view)).await?,
+    }
+    Ok((review, c))
 }
 
 /// The submission's row, locked for the rest of the transaction (PostgreSQL;

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::challenges::{
-    ChallengeStatus, Claim, Decision, Outcome, Review, ReviewRecorded, ReviewsNeeded,
+    Appeal, ChallengeStatus, Claim, Decision, Outcome, Review, ReviewRecorded, ReviewsNeeded,
     TiebreakNeeded,
 };
 use crate::pods::{Nomination, Slot};
@@ -36,7 +36,8 @@ pub enum Event {
     SubmissionReviewOverturned(ReviewDecided),
     /// With several reviewers per submission: a later review (an overturn,
     /// or the tiebreak an overturn made necessary) changed the aggregate
-    /// outcome (`outcome`).
+    /// outcome (`outcome`); with any number, an upheld appeal's re-score
+    /// (`review`) changed the submission's outcome.
     #[serde(rename = "submission.rescored")]
     SubmissionRescored(ReviewDecided),
     #[serde(rename = "challenge.open")]
@@ -93,6 +94,13 @@ pub enum Event {
     /// The regular reviews disagree: the tiebreak seat opened in the queue.
     #[serde(rename = "review.tiebreak_needed")]
     ReviewTiebreakNeeded(TiebreakNeeded),
+    /// A talent appealed one criterion of a review of their submission.
+    #[serde(rename = "appeal.filed")]
+    AppealFiled(Appeal),
+    /// An appeal was upheld (a `submission.rescored` follows when the
+    /// re-score changed the outcome) or denied.
+    #[serde(rename = "appeal.answered")]
+    AppealAnswered(Appeal),
 }
 
 /// The kinds of [`Event`], without their data: what a list of kinds, a
@@ -123,6 +131,8 @@ pub enum EventKind {
     ReviewReleased,
     ReviewRecorded,
     ReviewTiebreakNeeded,
+    AppealFiled,
+    AppealAnswered,
 }
 
 impl Event {
@@ -153,6 +163,8 @@ impl Event {
             Self::ReviewReleased(_) => K::ReviewReleased,
             Self::ReviewRecorded(_) => K::ReviewRecorded,
             Self::ReviewTiebreakNeeded(_) => K::ReviewTiebreakNeeded,
+            Self::AppealFiled(_) => K::AppealFiled,
+            Self::AppealAnswered(_) => K::AppealAnswered,
         }
     }
 
@@ -206,6 +218,8 @@ impl EventKind {
             Self::ReviewReleased => "review.released",
             Self::ReviewRecorded => "review.recorded",
             Self::ReviewTiebreakNeeded => "review.tiebreak_needed",
+            Self::AppealFiled => "appeal.filed",
+            Self::AppealAnswered => "appeal.answered",
         }
     }
 
@@ -231,7 +245,9 @@ impl EventKind {
             | Self::ReviewLeaseExpired
             | Self::ReviewReleased
             | Self::ReviewRecorded
-            | Self::ReviewTiebreakNeeded => "submission",
+            | Self::ReviewTiebreakNeeded
+            | Self::AppealFiled
+            | Self::AppealAnswered => "submission",
         }
     }
 
@@ -250,6 +266,7 @@ impl EventKind {
             | Self::ChallengeClosed
             | Self::ChallengeCancelled => Some("challenge.transition"),
             Self::TierDemoted => Some("tier.demote"),
+            Self::AppealAnswered => Some("appeal.answer"),
             Self::PodAssigned => Some("pod.assign"),
             Self::PodUnassigned => Some("pod.unassign"),
             Self::HandoffNominated => Some("handoff.nominate"),
@@ -269,7 +286,9 @@ impl EventKind {
             // An aggregate's outcome and the tiebreak it needs follow from
             // a review (audited as `review.recorded`), not a staff action.
             | Self::SubmissionRescored
-            | Self::ReviewTiebreakNeeded => None,
+            | Self::ReviewTiebreakNeeded
+            // A talent's own act.
+            | Self::AppealFiled => None,
         }
     }
 
@@ -297,6 +316,7 @@ impl EventKind {
             Self::ReviewReleased => "ClaimReleased",
             Self::ReviewRecorded => "ReviewRecorded",
             Self::ReviewTiebreakNeeded => "TiebreakNeeded",
+            Self::AppealFiled | Self::AppealAnswered => "Appeal",
         }
     }
 }

@@ -10,7 +10,7 @@ use super::kinds::{
     ChallengeMoved, ClaimReleased, Event, EventKind, HandoffAccepted, PodAssigned, PodUnassigned,
     ProfileUpdated, ReviewDecided, StatusChanged, TierDemoted, UserErased,
 };
-use crate::challenges::{Claim, Outcome, ReviewRecorded, ReviewsNeeded, TiebreakNeeded};
+use crate::challenges::{Appeal, Claim, Outcome, ReviewRecorded, ReviewsNeeded, TiebreakNeeded};
 use crate::pods::Nomination;
 use crate::tiers::TierChange;
 
@@ -34,6 +34,7 @@ use crate::tiers::TierChange;
     ReviewRecorded,
     TiebreakNeeded,
     Outcome,
+    Appeal,
 )))]
 struct Schemas;
 

@@ -254,7 +254,10 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         | Event::ReviewReleased(_)
         // One review of several decides nothing (the aggregate's events do).
         | Event::ReviewRecorded(_)
-        | Event::ReviewTiebreakNeeded(_) => return Ok(()),
+        | Event::ReviewTiebreakNeeded(_)
+        // An upheld appeal's re-score is its `submission.rescored`.
+        | Event::AppealFiled(_)
+        | Event::AppealAnswered(_) => return Ok(()),
     };
     let (track, from, to) = (d.track, d.from.get(), d.to.get());
     if from == 5 {

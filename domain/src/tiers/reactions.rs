@@ -61,7 +61,11 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         | Event::ReviewLeaseExpired(_)
         | Event::ReviewReleased(_)
         | Event::ReviewRecorded(_)
-        | Event::ReviewTiebreakNeeded(_) => {}
+        | Event::ReviewTiebreakNeeded(_)
+        // An appeal decides nothing itself: an upheld one's re-score does
+        // (`submission.rescored`).
+        | Event::AppealFiled(_)
+        | Event::AppealAnswered(_) => {}
     }
     Ok(())
 }

@@ -5,8 +5,8 @@
 
 use chrono::Utc;
 use kartel_domain::challenges::{
-    ChallengeStatus, Claim, Decision, Disagreement, Outcome, Review, ReviewRecorded, ReviewsNeeded,
-    SeatKind, TiebreakNeeded,
+    Appeal, AppealStatus, ChallengeStatus, Claim, Decision, Disagreement, Outcome, Review,
+    ReviewRecorded, ReviewsNeeded, SeatKind, TiebreakNeeded,
 };
 use kartel_domain::events::{
     self, ChallengeMoved, ClaimReleased, Clock, Event, EventKind, HandoffAccepted, MovedBy,
@@ -232,6 +232,31 @@ fn sample(kind: EventKind) -> Event {
             gap: 22.5,
             threshold: 15.0,
         }),
+        EventKind::AppealFiled => Event::AppealFiled(appeal(AppealStatus::Open)),
+        EventKind::AppealAnswered => Event::AppealAnswered(appeal(AppealStatus::Upheld)),
+    }
+}
+
+fn appeal(status: AppealStatus) -> Appeal {
+    let open = status == AppealStatus::Open;
+    Appeal {
+        id: Uuid::new_v4(),
+        submission_id: Uuid::new_v4(),
+        challenge_id: Uuid::new_v4(),
+        criterion: "lighting".to_owned(),
+        appellant_id: Uuid::new_v4(),
+        review_id: Uuid::new_v4(),
+        reviewer_id: Uuid::new_v4(),
+        reason: "The light follows the brief".to_owned(),
+        status,
+        filed_at: Utc::now(),
+        respond_by: Utc::now(),
+        answered_by: (!open).then(Uuid::new_v4),
+        answered_at: (!open).then(Utc::now),
+        response: (!open).then(|| "Agreed".to_owned()),
+        initial_score: 5.0,
+        final_score: (!open).then_some(8.0),
+        rescore_review_id: (!open).then(Uuid::new_v4),
     }
 }
 

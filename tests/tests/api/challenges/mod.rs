@@ -5,6 +5,7 @@
 //! one reviewer per submission (aggregates, tiebreaks), and the review
 //! figures.
 
+mod appeals;
 mod blind;
 mod bulk_run;
 mod clock_job;

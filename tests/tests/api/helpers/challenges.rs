@@ -33,8 +33,17 @@ pub fn challenge_spec() -> Value {
             ],
             "pass_mark": 50
         },
-        "certifies_track": null
+        "certifies_track": null,
+        "appeal_window_hours": 0
     })
+}
+
+/// `challenge_spec` taking appeals for `hours` after each decision (the
+/// plain spec takes none, so that tests close right after reviewing).
+pub fn appeal_spec(hours: i64) -> Value {
+    let mut spec = challenge_spec();
+    spec["appeal_window_hours"] = json!(hours);
+    spec
 }
 
 /// `challenge_spec` with a review panel: `reviewers` per submission and,

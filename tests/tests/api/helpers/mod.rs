@@ -29,6 +29,7 @@ use kartel_api::startup::Application;
 use uuid::Uuid;
 
 mod admin;
+mod appeals;
 mod auth;
 mod challenges;
 mod credits;
@@ -40,7 +41,7 @@ mod runs;
 mod sql;
 mod tiers;
 
-pub use challenges::{challenge_spec, panel_spec, review_spec, submission_spec};
+pub use challenges::{appeal_spec, challenge_spec, panel_spec, review_spec, submission_spec};
 use http::with_query;
 pub use http::{Answer, assert_problem, new_key};
 pub use mail::SmtpSink;
