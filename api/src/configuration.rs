@@ -119,6 +119,11 @@ pub struct Settings {
     /// its reviewer's (and how far an extension reaches) before it goes
     /// back to the queue.
     pub review_lease_minutes: i64,
+    /// `KARTEL_EVENT_SEQUENCE_MILLIS`: how often the sequencer gives
+    /// committed events their place in the one order readers follow
+    /// (webhooks, the live stream, the pull API): an event reaches them
+    /// within about this long after its commit.
+    pub event_sequence_millis: u64,
 }
 
 impl Default for Settings {
@@ -160,6 +165,7 @@ impl Default for Settings {
             mail_retry_seconds: 10,
             public_cache_millis: 1000,
             review_lease_minutes: 30,
+            event_sequence_millis: 200,
         }
     }
 }
@@ -302,6 +308,9 @@ impl Settings {
         }
         if !(1..=365).contains(&self.nomination_ttl_days) {
             return Err("invalid setting KARTEL_NOMINATION_TTL_DAYS: must be 1–365".into());
+        }
+        if !(10..=60_000).contains(&self.event_sequence_millis) {
+            return Err("invalid setting KARTEL_EVENT_SEQUENCE_MILLIS: must be 10–60000".into());
         }
         if self.hold_sweep_interval_seconds == 0 {
             return Err(

@@ -17,6 +17,7 @@ pub mod ratelimit;
 pub mod response_cache;
 pub mod review_metrics_cache;
 pub mod routes;
+pub mod sequencer;
 pub mod session_cache;
 pub mod signing_keys;
 pub mod startup;

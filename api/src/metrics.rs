@@ -68,6 +68,10 @@ pub struct Runs {
     pub job_sweeps: IntCounter,
     /// `kartel_mailer_polls_total`: looks at the outbox by the mailer.
     pub mailer_polls: IntCounter,
+    /// `kartel_events_position`: the highest event position this instance
+    /// has seen (its sequencer's last look); behind the others' while its
+    /// loop is stalled.
+    pub events_position: IntGauge,
 }
 
 impl Runs {
@@ -81,12 +85,17 @@ impl Runs {
                 "kartel_mailer_polls_total",
                 "Completed looks at the mail outbox",
             )?,
+            events_position: IntGauge::new(
+                "kartel_events_position",
+                "The highest event position this instance has seen",
+            )?,
         })
     }
 
     pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
         registry.register(Box::new(self.job_sweeps.clone()))?;
-        registry.register(Box::new(self.mailer_polls.clone()))
+        registry.register(Box::new(self.mailer_polls.clone()))?;
+        registry.register(Box::new(self.events_position.clone()))
     }
 }
 

@@ -144,6 +144,7 @@ impl Application {
             public_cache,
             mailer,
             links,
+            events_head: crate::sequencer::EventsHead::new(),
             db,
             keys,
             settings,
@@ -179,9 +180,11 @@ impl Application {
     /// Serves, with the background jobs running, until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let jobs = jobs::spawn(self.state.clone());
+        let sequencer = crate::sequencer::spawn(self.state.clone());
         let mailer = crate::mailer::spawn(self.state.mailer.clone());
         let result = self.server.await;
         jobs.abort();
+        sequencer.abort();
         // The mailer finishes the message in hand (a hand-off the server
         // accepted is marked sent) and stops.
         self.state.mailer.stop();

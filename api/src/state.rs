@@ -24,6 +24,8 @@ pub struct AppState {
     pub public_cache: crate::response_cache::ResponseCache,
     /// Rounds of the background loops, shown on `/metrics`.
     pub runs: crate::metrics::Runs,
+    /// The highest event position this instance has seen (the sequencer's).
+    pub events_head: crate::sequencer::EventsHead,
     /// Where links in mails point.
     pub links: kartel_domain::mail::Links,
 }

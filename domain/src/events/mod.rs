@@ -16,6 +16,7 @@
 
 mod kinds;
 mod schema;
+mod sequence;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,6 +31,7 @@ pub use kinds::{
 };
 
 pub use schema::document as schema_document;
+pub use sequence::{Positioned, after, head, sequence};
 
 use crate::caller::Actor;
 use crate::db;

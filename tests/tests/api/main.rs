@@ -16,6 +16,7 @@ mod challenges;
 mod cli;
 mod credits;
 mod edge;
+mod event_order;
 mod events;
 mod faults;
 mod instances;

@@ -11,6 +11,10 @@ use super::TestApp;
 pub enum Loop {
     Jobs,
     Mailer,
+    /// Not rounds: the highest event position the instance's sequencer has
+    /// seen (`kartel_events_position`), so `until_rounds(Events, n)` waits
+    /// until the first `n` events have their places.
+    Events,
 }
 
 impl Loop {
@@ -18,6 +22,7 @@ impl Loop {
         match self {
             Loop::Jobs => "kartel_job_sweeps_total",
             Loop::Mailer => "kartel_mailer_polls_total",
+            Loop::Events => "kartel_events_position",
         }
     }
 }
