@@ -10,10 +10,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus::IntGauge;
+use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-use crate::state::AppState;
 
 /// Events placed per transaction.
 const BATCH: u64 = 1000;
@@ -52,30 +52,34 @@ impl Default for EventsHead {
     }
 }
 
-/// Starts the loop; abort the handle to stop it.
-pub fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
-    tokio::spawn(run(state))
-}
-
-async fn run(state: Arc<AppState>) {
-    let pause = Duration::from_millis(state.settings.event_sequence_millis);
-    loop {
-        let placed = match kartel_domain::events::sequence(&state.db, BATCH).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "sequencing events failed");
-                0
+/// Starts the loop over `db`, announcing on `head` and `gauge`, pausing
+/// `pause` when no backlog is left; abort the handle to stop it. It holds
+/// its own handles, not the application state.
+pub fn spawn(
+    db: DatabaseConnection,
+    pause: Duration,
+    head: Arc<EventsHead>,
+    gauge: IntGauge,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let placed = match kartel_domain::events::sequence(&db, BATCH).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sequencing events failed");
+                    0
+                }
+            };
+            match kartel_domain::events::head(&db).await {
+                Ok(h) => {
+                    head.set(h);
+                    gauge.set(h);
+                }
+                Err(e) => tracing::warn!(error = %e, "reading the events' head failed"),
             }
-        };
-        match kartel_domain::events::head(&state.db).await {
-            Ok(head) => {
-                state.events_head.set(head);
-                state.runs.events_position.set(head);
+            if placed < BATCH {
+                tokio::time::sleep(pause).await;
             }
-            Err(e) => tracing::warn!(error = %e, "reading the events' head failed"),
         }
-        if placed < BATCH {
-            tokio::time::sleep(pause).await;
-        }
-    }
+    })
 }

@@ -144,7 +144,7 @@ impl Application {
             public_cache,
             mailer,
             links,
-            events_head: crate::sequencer::EventsHead::new(),
+            events_head: Arc::new(crate::sequencer::EventsHead::new()),
             db,
             keys,
             settings,
@@ -180,7 +180,12 @@ impl Application {
     /// Serves, with the background jobs running, until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let jobs = jobs::spawn(self.state.clone());
-        let sequencer = crate::sequencer::spawn(self.state.clone());
+        let sequencer = crate::sequencer::spawn(
+            self.state.db.clone(),
+            Duration::from_millis(self.state.settings.event_sequence_millis),
+            self.state.events_head.clone(),
+            self.state.runs.events_position.clone(),
+        );
         let mailer = crate::mailer::spawn(self.state.mailer.clone());
         let result = self.server.await;
         jobs.abort();

@@ -25,7 +25,7 @@ pub struct AppState {
     /// Rounds of the background loops, shown on `/metrics`.
     pub runs: crate::metrics::Runs,
     /// The highest event position this instance has seen (the sequencer's).
-    pub events_head: crate::sequencer::EventsHead,
+    pub events_head: Arc<crate::sequencer::EventsHead>,
     /// Where links in mails point.
     pub links: kartel_domain::mail::Links,
 }
