@@ -182,8 +182,8 @@ both_backends! {
         assert_eq!((m["backlog"].clone(), m["backlog_claimed"].clone(), m["past_due"].clone()), (json!(1), json!(0), json!(1)), "{m}");
         assert!((400..410).contains(&m["waiting_age_p50_seconds"].as_i64().unwrap_or(-1)), "{m}");
         let want = json!([
-            {"reviewer_id": a.id, "reviews": 2, "tiebreaks": 0},
-            {"reviewer_id": b.id, "reviews": 1, "tiebreaks": 0},
+            {"reviewer_id": a.id, "reviews": 2, "tiebreaks": 0, "appeals": 0, "appeals_upheld": 0},
+            {"reviewer_id": b.id, "reviews": 1, "tiebreaks": 0, "appeals": 0, "appeals_upheld": 0},
         ]);
         assert_eq!((m["reviewers"].clone(), m["reviewers_total"].clone()), (want, json!(2)));
         // One review each is no agreement data.
@@ -226,8 +226,8 @@ both_backends! {
         assert_eq!((m["tiebreaks"].clone(), m["backlog"].clone()), (json!(1), json!(1)), "{m}");
         assert!(close(&m["tiebreak_rate"], 0.25), "{m}");
         let want = json!([
-            {"reviewer_id": a.id, "reviews": 5, "tiebreaks": 0},
-            {"reviewer_id": b.id, "reviews": 4, "tiebreaks": 0},
+            {"reviewer_id": a.id, "reviews": 5, "tiebreaks": 0, "appeals": 0, "appeals_upheld": 0},
+            {"reviewer_id": b.id, "reviews": 4, "tiebreaks": 0, "appeals": 0, "appeals_upheld": 0},
         ]);
         assert_eq!(m["reviewers"], want);
 
@@ -242,7 +242,7 @@ both_backends! {
         let after = metrics(app, &owner, &format!("challenge_id={cid}")).await;
         assert_eq!((after["alpha_nominal"].clone(), after["multi_reviewed"].clone()), (m["alpha_nominal"].clone(), json!(4)));
         assert_eq!(after["backlog"], json!(0));
-        assert!(after["reviewers"].as_array().is_some_and(|r| r.contains(&json!({"reviewer_id": t.id, "reviews": 1, "tiebreaks": 1}))), "{after}");
+        assert!(after["reviewers"].as_array().is_some_and(|r| r.contains(&json!({"reviewer_id": t.id, "reviews": 1, "tiebreaks": 1, "appeals": 0, "appeals_upheld": 0}))), "{after}");
 
         // Where every decision is the same (the first and third, submitted
         // earlier than the rest), nominal alpha is undefined while the
