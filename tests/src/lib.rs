@@ -1,12 +1,18 @@
-//! Shared by the integration tests and the load benchmark: the test
+//! Shared by the integration tests and the benchmarks: the test
 //! database plumbing (a fresh PostgreSQL database or SQLite file per app).
 //!
 //! Also the one seeded random generator ([`rng::SplitMix64`]) both use, and
-//! the bench's statistics and their printing ([`stats`]).
+//! what the benchmarks share: their statistics and printing ([`stats`]),
+//! the load clients' HTTP ([`raw`]), CPU snapshots ([`cpu`]), the pgbench
+//! references ([`pgbench`]) and the seeded review queue ([`seed`]).
 
 use sea_orm::{ConnectionTrait, Database};
 
+pub mod cpu;
+pub mod pgbench;
+pub mod raw;
 pub mod rng;
+pub mod seed;
 pub mod stats;
 
 pub use rng::SplitMix64;

@@ -27,8 +27,9 @@
 //!
 //! The modules live in `loadbench/`: [`args`] the command line, [`setup`]
 //! the app and its people, [`scenarios`] what each sends, [`client`] the
-//! load clients (their HTTP in [`raw`]), [`rounds`] the measuring, [`pgbench`] the references,
-//! [`cpu`] where the CPU went, [`report`] the tables and targets.
+//! load clients (their HTTP in `kartel_tests::raw`), [`rounds`] the measuring, [`pgbench`] the
+//! references (pgbench itself and where the CPU went in `kartel_tests::pgbench` and
+//! `kartel_tests::cpu`), [`report`] the tables and targets.
 
 // A binary's root looks for its modules beside it, in `src/bin/`: they are
 // in `loadbench/` instead, and this file keeps the name ARCHITECTURE.md gives.
@@ -36,15 +37,13 @@
 mod parts {
     pub mod args;
     pub mod client;
-    pub mod cpu;
     pub mod pgbench;
-    pub mod raw;
     pub mod report;
     pub mod rounds;
     pub mod scenarios;
     pub mod setup;
 }
-use parts::{args, client, cpu, pgbench, raw, report, rounds, scenarios, setup};
+use parts::{args, client, pgbench, report, rounds, scenarios, setup};
 
 use std::time::Duration;
 
