@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use kartel_domain::challenges::ClaimSpec;
-use kartel_tests::{create_pg_database, drop_pg_database};
+use kartel_tests::on_fresh_database;
 use uuid::Uuid;
 
 use crate::args::{Args, Filter};
@@ -54,15 +54,11 @@ async fn main() -> anyhow::Result<()> {
     args.check()?;
     // The service logs as in production, its lines discarded.
     kartel_api::telemetry::init_with("text", std::io::sink, false);
-    let name = format!("kartel_bench_{}", Uuid::new_v4().simple());
-    let url = create_pg_database(&args.admin_url, &name).await?;
-    let result = bench(&args, &url).await;
-    if args.keep_database {
-        println!("kept database {name}");
-    } else if let Err(e) = drop_pg_database(&args.admin_url, &name).await {
-        eprintln!("dropping {name} failed: {e}");
-    }
-    if !result? {
+    let clean = on_fresh_database(&args.admin_url, args.keep_database, async |url| {
+        bench(&args, url).await
+    })
+    .await?;
+    if !clean {
         std::process::exit(1);
     }
     Ok(())

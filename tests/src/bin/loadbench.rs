@@ -48,7 +48,7 @@ use parts::{args, client, pgbench, report, rounds, scenarios, setup};
 use std::time::Duration;
 
 use clap::Parser;
-use kartel_tests::{create_pg_database, drop_pg_database};
+use kartel_tests::on_fresh_database;
 use uuid::Uuid;
 
 use crate::args::{Args, CHALLENGE_SCENARIOS};
@@ -62,15 +62,10 @@ async fn main() -> anyhow::Result<()> {
     // The service logs as it does in production (`kartel` sets up the
     // same), its lines discarded: what logging costs is in the figures.
     kartel_api::telemetry::init_with("text", std::io::sink, false);
-    let db_name = format!("kartel_bench_{}", Uuid::new_v4().simple());
-    let url = create_pg_database(&args.admin_url, &db_name).await?;
-    let result = bench(&args, &url).await;
-    if args.keep_databases {
-        println!("kept database {db_name}");
-    } else if let Err(e) = drop_pg_database(&args.admin_url, &db_name).await {
-        eprintln!("dropping {db_name} failed: {e}");
-    }
-    let clean = result?;
+    let clean = on_fresh_database(&args.admin_url, args.keep_databases, async |url| {
+        bench(&args, url).await
+    })
+    .await?;
     if !clean {
         std::process::exit(1);
     }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use kartel_api::configuration::{Secret, Settings};
@@ -201,15 +201,7 @@ impl Managers {
     /// Signs everyone in again unless the tokens stay good for `needed`
     /// more (and a minute).
     pub async fn fresh_for(&mut self, needed: Duration) -> anyhow::Result<()> {
-        let margin = Duration::from_secs(60);
-        if needed + margin >= self.ttl {
-            bail!(
-                "a run of {} s would outlive the access tokens ({} s): pass a shorter --duration-secs",
-                needed.as_secs(),
-                self.ttl.as_secs()
-            );
-        }
-        if self.signed_in_at.elapsed() + needed + margin >= self.ttl {
+        if kartel_tests::must_sign_in_again(self.signed_in_at.elapsed(), needed, self.ttl)? {
             self.sign_in().await?;
             println!("  the managers signed in again");
         }

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
 use futures::{StreamExt, TryStreamExt};
 use kartel_api::configuration::{Secret, Settings};
 use kartel_api::startup::Application;
@@ -206,17 +205,8 @@ impl SignedIn {
         bench: &Arc<Bench>,
         needed: Duration,
     ) -> anyhow::Result<Arc<Vec<String>>> {
-        let margin = Duration::from_secs(60);
-        if needed + margin >= self.ttl {
-            bail!(
-                "a measurement of {} s (warm-up included) would outlive the access tokens ({} s): \
-                 pass a shorter --duration-secs",
-                needed.as_secs(),
-                self.ttl.as_secs()
-            );
-        }
         let age = self.at.elapsed();
-        if age + needed + margin >= self.ttl {
+        if kartel_tests::must_sign_in_again(age, needed, self.ttl)? {
             let started = Instant::now();
             self.tokens = Arc::new(sign_in(bench, &self.emails).await?);
             self.at = started;
