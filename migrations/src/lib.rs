@@ -15,6 +15,7 @@ mod m0009_pipeline;
 mod m0010_review_queue;
 mod m0011_review_panel;
 mod m0012_appeals;
+mod m0014_status_lists;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_review_queue::Migration),
             Box::new(m0011_review_panel::Migration),
             Box::new(m0012_appeals::Migration),
+            Box::new(m0014_status_lists::Migration),
         ]
     }
 }
