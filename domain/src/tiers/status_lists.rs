@@ -28,8 +28,7 @@ use crate::{new_id, now};
 /// that a list says little about any one holder.
 pub const LIST_SIZE: i32 = 131_072;
 
-/// Random picks of an index before looking among the ones left (a list
-/// nearly full).
+/// Random picks of an index before looking among the ones left.
 const RANDOM_TRIES: usize = 16;
 
 /// What a list's bits say.
@@ -124,7 +123,17 @@ async fn entry_of<C: ConnectionTrait>(
 struct OpenList {
     id: Uuid,
     size: i32,
+    /// As read before taking a place (others may have taken some since).
+    used: i32,
     url: String,
+}
+
+impl OpenList {
+    /// Fewer than a quarter of its indexes free: a random pick would mostly
+    /// land on a taken one.
+    fn crowded(&self) -> bool {
+        (i64::from(self.size) - i64::from(self.used)) * 4 < i64::from(self.size)
+    }
 }
 
 /// The certificate's entry, given one first when it has none: a random
@@ -186,7 +195,7 @@ pub(super) async fn assign<C: ConnectionTrait>(
 async fn open_list<C: ConnectionTrait>(tx: &C) -> Result<Option<OpenList>> {
     Ok(db::fetch_one(
         tx,
-        "SELECT id, size, url FROM status_lists WHERE purpose = 'revocation' AND used < size \
+        "SELECT id, size, used, url FROM status_lists WHERE purpose = 'revocation' AND used < size \
          ORDER BY created_at, id LIMIT 1",
         [],
     )
@@ -227,6 +236,7 @@ async fn new_list<C: ConnectionTrait>(tx: &C, signer: &dyn CredentialSigner) -> 
     Ok(OpenList {
         id,
         size: LIST_SIZE,
+        used: 0,
         url,
     })
 }
@@ -237,14 +247,16 @@ struct Index {
 }
 
 /// A free index of `list` for `certificate` (the caller holds a place in
-/// the list): random picks first, then a random one of those left. `None`
-/// when the certificate has been given an entry by another transaction.
+/// the list): random picks while at least a quarter is free, then (or
+/// when every pick was taken) a random one of those left. `None` when the
+/// certificate has been given an entry by another transaction.
 async fn take_index<C: ConnectionTrait>(
     tx: &C,
     list: &OpenList,
     certificate: Uuid,
 ) -> Result<Option<i32>> {
-    for _ in 0..RANDOM_TRIES {
+    let tries = if list.crowded() { 0 } else { RANDOM_TRIES };
+    for _ in 0..tries {
         let index = random_below(list.size)?;
         match insert_entry(tx, list.id, index, certificate).await? {
             Insert::Done => return Ok(Some(index)),
@@ -252,8 +264,8 @@ async fn take_index<C: ConnectionTrait>(
             Insert::IndexTaken => {}
         }
     }
-    // Nearly full: a random one of the free indexes. The place held in the
-    // list's counter means one is free.
+    // A random one of the free indexes. The place held in the list's
+    // counter means one is free.
     for _ in 0..RANDOM_TRIES {
         let taken: Vec<Index> = db::fetch_all(
             tx,
@@ -402,4 +414,33 @@ pub async fn give_entries(
         given += 1;
     }
     Ok(given)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_is_crowded_with_less_than_a_quarter_free() {
+        let list = |size, used| OpenList {
+            id: Uuid::nil(),
+            size,
+            used,
+            url: String::new(),
+        };
+        assert!(!list(8, 6).crowded());
+        assert!(list(8, 7).crowded());
+        assert!(!list(LIST_SIZE, LIST_SIZE / 4 * 3).crowded());
+        assert!(list(LIST_SIZE, LIST_SIZE / 4 * 3 + 1).crowded());
+        assert!(!list(LIST_SIZE, 0).crowded());
+    }
+
+    #[test]
+    fn random_indexes_stay_in_range() {
+        for _ in 0..1000 {
+            let i = random_below(8).expect("random");
+            assert!((0..8).contains(&i));
+        }
+        assert_eq!(random_below(1).expect("random"), 0);
+    }
 }
