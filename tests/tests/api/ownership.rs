@@ -26,7 +26,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, User, challenge_spec, new_key};
+use crate::helpers::{Backend, TestApp, User, appeal_spec, challenge_spec, new_key, review_spec};
 
 /// Operations on public resources, by `operationId`, and why any signed-in
 /// person may call them: B is not refused (neither 403 nor 404).
@@ -299,6 +299,30 @@ pub(crate) async fn resources_of_a(app: &TestApp, a: &User) -> BTreeMap<String, 
     put("claims", c["claim"]["id"].as_str().expect("id").to_owned());
     put("challenges", challenge);
     put("submissions", submission);
+
+    // A decided submission of A's in another judging challenge, and A's
+    // appeal of its review.
+    let other = app.open_challenge(&admin, &appeal_spec(48)).await;
+    let decided = app
+        .new_submission(a, &other, "https://cdn.example.com/a2.png")
+        .await;
+    let res = app.transition(&admin, &other, "judging").await;
+    assert_eq!(res.status(), StatusCode::OK, "judging");
+    let reviewer = app.new_manager().await;
+    let res = app
+        .review(&reviewer, &decided, &review_spec(4.0, 4.0, "rejected", 0))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "review");
+    let res = app
+        .file_appeal(
+            a,
+            &decided,
+            &json!({ "criterion": "lighting", "reason": "Look again." }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "appeal");
+    let appeal: Value = res.json().await.expect("json");
+    put("appeals", appeal["id"].as_str().expect("id").to_owned());
 
     // Tier 4 with a certificate, and a nomination.
     app.enrol(a.id, TRACK, 4).await;
