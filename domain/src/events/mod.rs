@@ -14,6 +14,7 @@
 //! that calls their reactions, so `events`, `tiers` and `pods` import each
 //! other on purpose (the one exception the circle check names).
 
+mod audience;
 mod kinds;
 mod schema;
 mod sequence;
@@ -25,11 +26,13 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 pub use kinds::{
-    ChallengeMoved, ClaimReleased, Clock, Event, EventKind, HandoffAccepted, MovedBy, PodAssigned,
-    PodUnassigned, PrizePaid, ProfileUpdated, ReviewDecided, StatusChanged, StoredEvent,
-    TierDemoted, UserErased,
+    CertificateIssued, CertificateRevoked, ChallengeMoved, ClaimReleased, Clock, CreditsMoved,
+    Event, EventKind, HandoffAccepted, MovedBy, PodAssigned, PodUnassigned, PrizePaid,
+    ProfileUpdated, ReviewDecided, RevocationCause, StatusChanged, StoredEvent, TierDemoted,
+    UserErased,
 };
 
+pub use audience::{Audience, Topic, audience, stops_access};
 pub use schema::document as schema_document;
 pub use sequence::{Positioned, after, head, sequence};
 

@@ -7,8 +7,9 @@ use sea_orm::Iterable;
 use utoipa::OpenApi;
 
 use super::kinds::{
-    ChallengeMoved, ClaimReleased, Event, EventKind, HandoffAccepted, PodAssigned, PodUnassigned,
-    ProfileUpdated, ReviewDecided, StatusChanged, TierDemoted, UserErased,
+    CertificateIssued, CertificateRevoked, ChallengeMoved, ClaimReleased, CreditsMoved, Event,
+    EventKind, HandoffAccepted, PodAssigned, PodUnassigned, ProfileUpdated, ReviewDecided,
+    RevocationCause, StatusChanged, TierDemoted, UserErased,
 };
 use crate::challenges::{Appeal, Claim, Outcome, ReviewRecorded, ReviewsNeeded, TiebreakNeeded};
 use crate::pods::Nomination;
@@ -35,6 +36,10 @@ use crate::tiers::TierChange;
     TiebreakNeeded,
     Outcome,
     Appeal,
+    CreditsMoved,
+    CertificateIssued,
+    CertificateRevoked,
+    RevocationCause,
 )))]
 struct Schemas;
 

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::attention;
 use crate::db;
 use crate::error::{DomainError, Result};
+use crate::events::{self, CertificateIssued, CertificateRevoked, Event, RevocationCause};
 use crate::types::Track;
 
 /// Signs credentials with the service's current key.
@@ -174,6 +175,40 @@ pub(crate) fn credential(a: &Attestation, issuer: (String, String)) -> serde_jso
     })
 }
 
+/// Announces a certificate issued (`certificate.issued`), in its transaction.
+pub(crate) async fn announce_issued<C: ConnectionTrait>(
+    tx: &C,
+    certificate_id: Uuid,
+    talent_id: Uuid,
+    track: Track,
+    replaces: Option<Uuid>,
+) -> Result<()> {
+    let issued = CertificateIssued {
+        certificate_id,
+        talent_id,
+        track,
+        replaces,
+    };
+    events::record(tx, certificate_id, Event::CertificateIssued(issued)).await
+}
+
+/// Announces a certificate revoked (`certificate.revoked`), in its transaction.
+pub(crate) async fn announce_revoked<C: ConnectionTrait>(
+    tx: &C,
+    certificate_id: Uuid,
+    talent_id: Uuid,
+    track: Track,
+    cause: RevocationCause,
+) -> Result<()> {
+    let revoked = CertificateRevoked {
+        certificate_id,
+        talent_id,
+        track,
+        cause,
+    };
+    events::record(tx, certificate_id, Event::CertificateRevoked(revoked)).await
+}
+
 /// Revokes the talent's valid certificate in `track`, if any; its id. The
 /// talent leaves the attention list of the track (an admin decided).
 pub(crate) async fn revoke<C: ConnectionTrait>(
@@ -181,6 +216,7 @@ pub(crate) async fn revoke<C: ConnectionTrait>(
     talent: Uuid,
     track: Track,
     reason: &str,
+    cause: RevocationCause,
 ) -> Result<Option<Uuid>> {
     let Some(cert) = valid_certificate(tx, talent, track).await? else {
         return Ok(None);
@@ -192,6 +228,7 @@ pub(crate) async fn revoke<C: ConnectionTrait>(
         [crate::now().into(), reason.into(), cert.id.into()],
     )
     .await?;
+    announce_revoked(tx, cert.id, talent, track, cause).await?;
     attention::clear(tx, talent, Some(track), "certificate_revoked").await?;
     Ok(Some(cert.id))
 }

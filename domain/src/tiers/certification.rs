@@ -278,5 +278,6 @@ async fn issue(
         ],
     )
     .await?;
+    certificates::announce_issued(tx, id, ready.talent, ready.track, None).await?;
     Ok(id)
 }
