@@ -15,6 +15,7 @@
 //! other on purpose (the one exception the circle check names).
 
 mod kinds;
+mod public;
 mod schema;
 mod sequence;
 
@@ -30,7 +31,13 @@ pub use kinds::{
     TierDemoted, UserErased,
 };
 
-pub use schema::document as schema_document;
+pub use public::{
+    AppealData, ChallengeMovedData, ClaimData, HandoffAcceptedData, NominationData, OutcomeData,
+    PodAssignedData, PodUnassignedData, PrizeData, ProfileData, PublicData, PublicEvent,
+    ReviewRecordedData, ReviewsNeededData, SubmissionDecidedData, TiebreakNeededData,
+    TierChangedData, TierDemotedData, UserData, UserStatusData, data_schema, public,
+};
+pub use schema::{data_json_schema, document as schema_document, public_components};
 pub use sequence::{Positioned, after, head, sequence};
 
 use crate::caller::Actor;
