@@ -178,3 +178,6 @@ pub async fn write_row_for_tests<C: ConnectionTrait>(
 ) -> Result<()> {
     write(db, subject, event).await
 }
+
+#[cfg(test)]
+mod public_tests;

@@ -17,9 +17,6 @@ use crate::challenges::{AppealStatus, ChallengeStatus, Claim, Decision, Disagree
 use crate::pods::{Nomination, NominationStatus};
 use crate::types::{Track, UserStatus};
 
-#[cfg(test)]
-mod tests;
-
 /// An event as the world outside sees it (the Standard Webhooks payload).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicEvent {

@@ -6,9 +6,9 @@ use sea_orm::Iterable;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{data_schema, public};
-use crate::events::kinds::{Event, EventKind, StoredEvent};
-use crate::events::schema::{data_json_schema, public_components};
+use super::kinds::{Event, EventKind, StoredEvent};
+use super::public::{data_schema, public};
+use super::schema::{data_json_schema, public_components};
 
 /// What no outward form may carry: the stored payloads' free text.
 const SECRET: &str = "leak@example.com wrote SECRET";
