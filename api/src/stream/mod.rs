@@ -49,7 +49,9 @@ pub struct Frame {
 impl Frame {
     pub fn of(e: &Positioned) -> Self {
         let stored = &e.stored;
-        let data = serde_json::to_string(&wire(stored)).unwrap_or_else(|_| "{}".to_owned());
+        // The one outward form (thin: no free text or personal data).
+        let data =
+            serde_json::to_string(&events::public(stored)).unwrap_or_else(|_| "{}".to_owned());
         Self {
             position: e.position,
             audience: events::audience(stored.subject_id, &stored.event),
@@ -59,19 +61,6 @@ impl Frame {
                 .event(stored.event.kind().as_str()),
         }
     }
-}
-
-/// An event as the stream sends it: `{type, timestamp, data}`.
-fn wire(stored: &events::StoredEvent) -> serde_json::Value {
-    let payload = match serde_json::to_value(&stored.event) {
-        Ok(serde_json::Value::Object(mut tagged)) => tagged.remove("payload"),
-        Ok(_) | Err(_) => None,
-    };
-    serde_json::json!({
-        "type": stored.event.kind().as_str(),
-        "timestamp": stored.created_at,
-        "data": payload,
-    })
 }
 
 /// The instance's reader of new events and their fan-out.

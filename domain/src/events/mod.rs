@@ -16,6 +16,7 @@
 
 mod audience;
 mod kinds;
+mod public;
 mod schema;
 mod sequence;
 
@@ -33,7 +34,14 @@ pub use kinds::{
 };
 
 pub use audience::{Audience, Topic, audience, stops_access};
-pub use schema::document as schema_document;
+pub use public::{
+    AppealData, CertificateIssuedData, CertificateRevokedData, ChallengeMovedData, ClaimData,
+    CreditsMovedData, HandoffAcceptedData, NominationData, OutcomeData, PodAssignedData,
+    PodUnassignedData, PrizeData, ProfileData, PublicData, PublicEvent, ReviewRecordedData,
+    ReviewsNeededData, SubmissionDecidedData, TiebreakNeededData, TierChangedData, TierDemotedData,
+    UserData, UserStatusData, data_schema, public,
+};
+pub use schema::{data_json_schema, document as schema_document, public_components};
 pub use sequence::{Positioned, after, head, sequence};
 
 use crate::caller::Actor;
@@ -174,3 +182,6 @@ pub async fn write_row_for_tests<C: ConnectionTrait>(
 ) -> Result<()> {
     write(db, subject, event).await
 }
+
+#[cfg(test)]
+mod public_tests;
