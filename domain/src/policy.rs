@@ -13,9 +13,9 @@ use std::marker::PhantomData;
 use uuid::Uuid;
 
 use crate::caller::Caller;
+use crate::enums::Topic;
 pub use crate::error::{Conflict, Denied};
 use crate::error::{DomainError, Result};
-use crate::events::Topic;
 use crate::types::{Role, Roles, Scope, Tier, UserStatus};
 
 /// An action that needs a permission.

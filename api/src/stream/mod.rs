@@ -4,13 +4,11 @@
 //! once (`events::after`), renders each once as an SSE frame with its
 //! audience, and fans the frames out in process (a tokio broadcast) to every
 //! open stream, which keeps those that concern its person and topics
-//! (`follow.rs`). So every instance learns of every event by polling the
+//! (`routes/stream/follow.rs`). So every instance learns of every event by polling the
 //! shared outbox through its own sequencer (no Redis needed), at one
 //! database read per batch of new events, whatever the number of streams;
 //! a stream reads the database itself only to resume from `Last-Event-ID`
 //! or after falling behind the broadcast.
-
-mod follow;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -24,12 +22,10 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub use follow::{Follow, Start};
-
 use crate::sequencer::EventsHead;
 
 /// Events read per query, by the hub and by a stream catching up.
-pub(crate) const PAGE: u64 = 500;
+pub const PAGE: u64 = 500;
 /// Frames the broadcast keeps for streams that have not taken them yet; a
 /// stream further behind reads its gap from the database.
 const BACKLOG: usize = 4096;

@@ -33,7 +33,8 @@ pub use kinds::{
     UserErased,
 };
 
-pub use audience::{Audience, Topic, audience, stops_access};
+pub use crate::enums::Topic;
+pub use audience::{Audience, audience, stops_access};
 pub use public::{
     AppealData, CertificateIssuedData, CertificateRevokedData, ChallengeMovedData, ClaimData,
     CreditsMovedData, HandoffAcceptedData, NominationData, OutcomeData, PodAssignedData,

@@ -14,8 +14,8 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, ApiResult};
 use crate::extractors::{MaybeUser, Query};
 use crate::routes::responses::*;
+use crate::routes::stream::follow::Follow;
 use crate::state::State;
-use crate::stream::Follow;
 
 /// What a client waits before reconnecting (the `retry:` field).
 const RETRY: Duration = Duration::from_secs(5);

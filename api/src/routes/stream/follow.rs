@@ -28,9 +28,9 @@ use kartel_domain::{Caller, UserCaller, accounts, policy};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use super::{Frame, PAGE};
 use crate::error::{ApiError, ApiResult};
 use crate::state::State;
+use crate::stream::{Frame, PAGE};
 
 /// Where a stream begins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
