@@ -124,6 +124,14 @@ pub struct Settings {
     /// (webhooks, the live stream, the pull API): an event reaches them
     /// within about this long after its commit.
     pub event_sequence_millis: u64,
+    /// `KARTEL_STREAM_KEEP_ALIVE_SECONDS`: how often an open live stream
+    /// sends a keep-alive comment, and checks that its session and account
+    /// still stand (a suspension or erasure ends it at once anyway).
+    pub stream_keep_alive_seconds: u64,
+    /// `KARTEL_STREAM_RESUME_EVENTS`: how far behind the newest event a
+    /// stream's `Last-Event-ID` may be and still resume without loss; older
+    /// (or beyond the newest) gets `event: reset` (reload, then follow on).
+    pub stream_resume_events: i64,
 }
 
 impl Default for Settings {
@@ -166,6 +174,8 @@ impl Default for Settings {
             public_cache_millis: 1000,
             review_lease_minutes: 30,
             event_sequence_millis: 200,
+            stream_keep_alive_seconds: 15,
+            stream_resume_events: 100_000,
         }
     }
 }
@@ -311,6 +321,12 @@ impl Settings {
         }
         if !(10..=60_000).contains(&self.event_sequence_millis) {
             return Err("invalid setting KARTEL_EVENT_SEQUENCE_MILLIS: must be 10–60000".into());
+        }
+        if !(1..=300).contains(&self.stream_keep_alive_seconds) {
+            return Err("invalid setting KARTEL_STREAM_KEEP_ALIVE_SECONDS: must be 1–300".into());
+        }
+        if self.stream_resume_events < 1 {
+            return Err("invalid setting KARTEL_STREAM_RESUME_EVENTS: must be at least 1".into());
         }
         if self.hold_sweep_interval_seconds == 0 {
             return Err(

@@ -4,7 +4,8 @@
 //! with their challenges), forgetting old idempotency keys, ending tier
 //! grace periods and re-evaluating talents after a requirements change,
 //! signing re-issued certificates, giving older certificates their
-//! status-list entries and signing changed or ageing status lists. Each step is safe to run on several
+//! status-list entries, signing changed or ageing status lists and
+//! deleting expired stream tickets. Each step is safe to run on several
 //! instances at once (guarded updates, plain deletes).
 
 use std::sync::Arc;
@@ -99,6 +100,11 @@ async fn sweep(state: Arc<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "pending nominations expired"),
             Err(e) => tracing::warn!(error = %e, "expiring nominations failed"),
+        }
+        match kartel_domain::stream_tickets::sweep(&state.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "deleted expired stream tickets"),
+            Err(e) => tracing::warn!(error = %e, "deleting expired stream tickets failed"),
         }
         reevaluate(&state).await;
         state.runs.job_sweeps.inc();

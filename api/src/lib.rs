@@ -22,4 +22,5 @@ pub mod session_cache;
 pub mod signing_keys;
 pub mod startup;
 pub mod state;
+pub mod stream;
 pub mod telemetry;

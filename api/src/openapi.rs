@@ -40,6 +40,7 @@ use crate::error::Problem;
         (name = "review-queue", description = "Claiming reviews from the queue under a lease"),
         (name = "reviews", description = "Figures on reviewing: the backlog and how far reviewers agree"),
         (name = "appeals", description = "A talent's appeals of a review's criterion, and their answers"),
+        (name = "stream", description = "The live stream of one's events (Server-Sent Events)"),
         (name = "admin", description = "Administration"),
         (name = "operations", description = "Health, readiness, keys"),
     )

@@ -140,7 +140,14 @@ impl Application {
         let public_cache = crate::response_cache::ResponseCache::new(Duration::from_millis(
             settings.public_cache_millis,
         ));
+        // Streams go on from the outbox's head as it is now, read before
+        // the first one can open.
+        let head = kartel_domain::events::head(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the events' head failed: {e}"))?;
+        let stream = Arc::new(crate::stream::Hub::new(head)?);
         let state = Arc::new(AppState {
+            stream,
             runs,
             public_cache,
             mailer,
@@ -187,10 +194,16 @@ impl Application {
             self.state.events_head.clone(),
             self.state.runs.events_position.clone(),
         );
+        let hub = crate::stream::spawn(
+            self.state.db.clone(),
+            self.state.events_head.clone(),
+            self.state.stream.clone(),
+        );
         let mailer = crate::mailer::spawn(self.state.mailer.clone());
         let result = self.server.await;
         jobs.abort();
         sequencer.abort();
+        hub.abort();
         // The mailer finishes the message in hand (a hand-off the server
         // accepted is marked sent) and stops.
         self.state.mailer.stop();
@@ -228,6 +241,7 @@ fn metrics(state: &Arc<AppState>) -> anyhow::Result<PrometheusMetrics> {
         registry.register(Box::new(counter.clone()))?;
     }
     registry.register(Box::new(state.sessions.on.clone()))?;
+    registry.register(Box::new(state.stream.open.clone()))?;
     PrometheusMetricsBuilder::new("kartel")
         .endpoint("/metrics")
         .registry(registry)

@@ -26,6 +26,8 @@ pub struct AppState {
     pub runs: crate::metrics::Runs,
     /// The highest event position this instance has seen (the sequencer's).
     pub events_head: Arc<crate::sequencer::EventsHead>,
+    /// The live stream's reader of new events and their fan-out.
+    pub stream: Arc<crate::stream::Hub>,
     /// Where links in mails point.
     pub links: kartel_domain::mail::Links,
 }

@@ -160,3 +160,49 @@ impl HoldStatus {
         }
     }
 }
+
+/// A staff topic of the live stream: a family of events staff follow as a
+/// feed (which events belong to which: `events::audience`; who may follow
+/// which: `policy::may_follow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    /// Review work: the queue, decisions, tiebreaks, appeals.
+    Reviews,
+    /// The Tier 4 → 5 handoff: nominations, their decisions, placements.
+    Handoffs,
+    /// Challenges moving through their lifecycle.
+    Challenges,
+    /// Tier steps, demotions, certificates.
+    Tiers,
+    /// Every talent's credit movements.
+    Credits,
+    /// Accounts: profiles, suspensions, reactivations, erasures.
+    Accounts,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 6] = [
+        Topic::Reviews,
+        Topic::Handoffs,
+        Topic::Challenges,
+        Topic::Tiers,
+        Topic::Credits,
+        Topic::Accounts,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviews => "reviews",
+            Self::Handoffs => "handoffs",
+            Self::Challenges => "challenges",
+            Self::Tiers => "tiers",
+            Self::Credits => "credits",
+            Self::Accounts => "accounts",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}

@@ -20,6 +20,7 @@ pub mod password;
 pub mod pods;
 pub mod policy;
 pub mod secret;
+pub mod stream_tickets;
 pub mod tiers;
 pub mod types;
 pub mod verification;

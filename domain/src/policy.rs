@@ -13,6 +13,7 @@ use std::marker::PhantomData;
 use uuid::Uuid;
 
 use crate::caller::Caller;
+use crate::enums::Topic;
 pub use crate::error::{Conflict, Denied};
 use crate::error::{DomainError, Result};
 use crate::types::{Role, Roles, Scope, Tier, UserStatus};
@@ -404,6 +405,26 @@ pub fn may_change_user(
         return Err(DomainError::SelfSuspension);
     }
     Ok(())
+}
+
+/// Whether `caller` may follow a staff topic on the live stream: whoever
+/// reads those events' resources elsewhere. Reviews are the reviewers'
+/// (managers, admins); accounts (suspensions, erasures) the admins'; the
+/// rest, like every talent's private data, all staff's.
+pub fn may_follow(caller: &Caller, topic: Topic) -> Result<()> {
+    let (roles, who): (&[Role], &'static str) = match topic {
+        Topic::Reviews => (MANAGER, "the role of a community manager or an admin"),
+        Topic::Accounts => (ADMIN, "the role of an admin"),
+        Topic::Handoffs | Topic::Challenges | Topic::Tiers | Topic::Credits => (
+            STAFF,
+            "the role of staff (community manager, generative lead or admin)",
+        ),
+    };
+    if role(caller, roles) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(Denied::Needs(who)))
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod m0012_appeals;
 mod m0013_event_positions;
 mod m0014_status_lists;
 mod m0017_queue_indexes;
+mod m0016_stream;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_event_positions::Migration),
             Box::new(m0014_status_lists::Migration),
             Box::new(m0017_queue_indexes::Migration),
+            Box::new(m0016_stream::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ pub mod review_queue;
 pub mod reviews;
 pub mod schemas;
 pub mod status_lists;
+pub mod stream;
 pub mod submissions;
 pub mod talents;
 pub mod tracks;
@@ -124,7 +125,9 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(handoffs::accept::accept_handoff)
         .service(handoffs::decline::decline_handoff)
         .service(dashboard::get::get_talent_engine_dashboard)
-        .service(dashboard::set_targets::set_targets);
+        .service(dashboard::set_targets::set_targets)
+        .service(stream::open::open_stream)
+        .service(stream::tickets::create_stream_ticket);
 }
 
 /// Caches outside the database that showed an erased person forget them:

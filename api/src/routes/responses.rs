@@ -59,6 +59,8 @@ problem_responses! {
     UnsupportedMediaType => "415", "The body was not sent as `application/json`";
     /// An operation open to anyone that reads a token when one is sent.
     InvalidToken => "401", "A bearer token was sent but is invalid or expired, or its session has ended (send none to be anonymous)";
+    /// A stream opened without a valid token or ticket.
+    InvalidTicket => "401", "Not signed in: no valid bearer token, or the `ticket` is unknown, used already or expired (`invalid_ticket`)";
     /// Sign-in refused.
     InvalidCredentials => "401", "The email or password is incorrect (`invalid_credentials`; the same answer for both)";
     /// A refresh token refused.

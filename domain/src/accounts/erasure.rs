@@ -14,9 +14,9 @@ use crate::caller::{Actor, UserCaller};
 use crate::db::{self, SqlBuilder, begin_write};
 use crate::entities::users;
 use crate::error::{DomainError, FieldError, Result};
-use crate::events::{self, Event, UserErased};
+use crate::events::{self, CertificateRevoked, Event, RevocationCause, UserErased};
 use crate::policy::{Allowed, ManageUsers};
-use crate::types::UserStatus;
+use crate::types::{Track, UserStatus};
 use crate::{audit, challenges, now, password, tiers};
 
 /// What an erasure changed that caches outside the database must forget.
@@ -95,6 +95,12 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
     forget_remembered(&tx, id, &old).await?;
     let challenges = strip_work(&tx, id, t).await?;
     // A certificate names its holder: revoked, and its signed text dropped.
+    let valid: Vec<ValidCertificate> = db::fetch_all(
+        &tx,
+        "SELECT id, track FROM certificates WHERE talent_id = $1 AND status = 'valid' ORDER BY id",
+        [id.into()],
+    )
+    .await?;
     db::execute(
         &tx,
         "UPDATE certificates SET status = 'revoked', revoked_at = COALESCE(revoked_at, $1), \
@@ -105,6 +111,15 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
     )
     .await?;
     tiers::revoked(&tx, tiers::Revoked::AllOf(id)).await?;
+    for c in valid {
+        let revoked = CertificateRevoked {
+            certificate_id: c.id,
+            talent_id: id,
+            track: c.track,
+            cause: RevocationCause::Erased,
+        };
+        events::record(&tx, c.id, Event::CertificateRevoked(revoked)).await?;
+    }
     // The pods react: a placed person leaves the slot, pending nominations end.
     events::record(&tx, id, Event::UserErased(UserErased {})).await?;
     scrub_history(&tx, id, &old, &fake).await?;
@@ -499,4 +514,10 @@ fn scrub(v: &mut Value, about: bool, old: &Personal, fake: &Pseudonym) {
         Value::String(s) => *s = old.scrub_text(s, fake),
         _ => {}
     }
+}
+
+#[derive(FromQueryResult)]
+struct ValidCertificate {
+    id: Uuid,
+    track: Track,
 }

@@ -17,6 +17,7 @@ use crate::challenges::{
     Appeal, ChallengeStatus, Claim, Decision, Outcome, Review, ReviewRecorded, ReviewsNeeded,
     TiebreakNeeded,
 };
+use crate::enums::TransactionKind;
 use crate::pods::{Nomination, Slot};
 use crate::tiers::TierChange;
 use crate::types::{Amount, Tier, Track, UserStatus};
@@ -101,6 +102,20 @@ pub enum Event {
     /// re-score changed the outcome) or denied.
     #[serde(rename = "appeal.answered")]
     AppealAnswered(Appeal),
+    /// A ledger transaction moved a talent's posted credits (a grant, the
+    /// allowance, a reward or prize, a spend, a capture, a reversal, a
+    /// clawback). Holds placed, released or expired move no posted credits
+    /// and are not announced.
+    #[serde(rename = "credits.moved")]
+    CreditsMoved(CreditsMoved),
+    /// A certificate was issued (a certification, or a re-issue on other
+    /// evidence).
+    #[serde(rename = "certificate.issued")]
+    CertificateIssued(CertificateIssued),
+    /// A certificate was revoked (a demotion below Tier 4, its evidence
+    /// overturned or replaced, an erasure).
+    #[serde(rename = "certificate.revoked")]
+    CertificateRevoked(CertificateRevoked),
 }
 
 /// The kinds of [`Event`], without their data: what a list of kinds, a
@@ -133,6 +148,9 @@ pub enum EventKind {
     ReviewTiebreakNeeded,
     AppealFiled,
     AppealAnswered,
+    CreditsMoved,
+    CertificateIssued,
+    CertificateRevoked,
 }
 
 impl Event {
@@ -165,6 +183,9 @@ impl Event {
             Self::ReviewTiebreakNeeded(_) => K::ReviewTiebreakNeeded,
             Self::AppealFiled(_) => K::AppealFiled,
             Self::AppealAnswered(_) => K::AppealAnswered,
+            Self::CreditsMoved(_) => K::CreditsMoved,
+            Self::CertificateIssued(_) => K::CertificateIssued,
+            Self::CertificateRevoked(_) => K::CertificateRevoked,
         }
     }
 
@@ -220,6 +241,9 @@ impl EventKind {
             Self::ReviewTiebreakNeeded => "review.tiebreak_needed",
             Self::AppealFiled => "appeal.filed",
             Self::AppealAnswered => "appeal.answered",
+            Self::CreditsMoved => "credits.moved",
+            Self::CertificateIssued => "certificate.issued",
+            Self::CertificateRevoked => "certificate.revoked",
         }
     }
 
@@ -248,6 +272,8 @@ impl EventKind {
             | Self::ReviewTiebreakNeeded
             | Self::AppealFiled
             | Self::AppealAnswered => "submission",
+            Self::CreditsMoved => "talent",
+            Self::CertificateIssued | Self::CertificateRevoked => "certificate",
         }
     }
 
@@ -288,7 +314,12 @@ impl EventKind {
             | Self::SubmissionRescored
             | Self::ReviewTiebreakNeeded
             // A talent's own act.
-            | Self::AppealFiled => None,
+            | Self::AppealFiled
+            // The books and the certificates are their own record (the
+            // staff action that caused them, if any, is audited apart).
+            | Self::CreditsMoved
+            | Self::CertificateIssued
+            | Self::CertificateRevoked => None,
         }
     }
 
@@ -317,6 +348,9 @@ impl EventKind {
             Self::ReviewRecorded => "ReviewRecorded",
             Self::ReviewTiebreakNeeded => "TiebreakNeeded",
             Self::AppealFiled | Self::AppealAnswered => "Appeal",
+            Self::CreditsMoved => "CreditsMoved",
+            Self::CertificateIssued => "CertificateIssued",
+            Self::CertificateRevoked => "CertificateRevoked",
         }
     }
 }
@@ -477,6 +511,53 @@ pub struct ClaimReleased {
     pub claim: Claim,
     #[schema(required = true)]
     pub released_by: Option<Uuid>,
+}
+
+/// One ledger transaction as it moved a talent's posted credits: no memo
+/// (free text), only what the books say.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreditsMoved {
+    pub transaction_id: Uuid,
+    pub talent_id: Uuid,
+    pub kind: TransactionKind,
+    /// Signed, from the talent's side: positive credits in, negative out.
+    pub amount: i64,
+    /// The talent's posted balance after it.
+    pub balance_after: i64,
+}
+
+/// A certificate issued at Tier 4.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CertificateIssued {
+    pub certificate_id: Uuid,
+    pub talent_id: Uuid,
+    pub track: Track,
+    /// The certificate it replaces (a re-issue on other evidence).
+    #[schema(required = true)]
+    pub replaces: Option<Uuid>,
+}
+
+/// A certificate revoked, and why (a code, not the person's words).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CertificateRevoked {
+    pub certificate_id: Uuid,
+    pub talent_id: Uuid,
+    pub track: Track,
+    pub cause: RevocationCause,
+}
+
+/// Why a certificate was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationCause {
+    /// Staff demoted the talent below Tier 4.
+    Demoted,
+    /// The accepted work it cited was overturned and nothing else stands.
+    EvidenceOverturned,
+    /// Re-issued on other accepted work (`certificate.issued` follows).
+    Replaced,
+    /// The holder's account was erased.
+    Erased,
 }
 
 /// A stored event, decoded.

@@ -14,7 +14,9 @@
 //! that calls their reactions, so `events`, `tiers` and `pods` import each
 //! other on purpose (the one exception the circle check names).
 
+mod audience;
 mod kinds;
+mod public;
 mod schema;
 mod sequence;
 
@@ -25,12 +27,22 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 pub use kinds::{
-    ChallengeMoved, ClaimReleased, Clock, Event, EventKind, HandoffAccepted, MovedBy, PodAssigned,
-    PodUnassigned, PrizePaid, ProfileUpdated, ReviewDecided, StatusChanged, StoredEvent,
-    TierDemoted, UserErased,
+    CertificateIssued, CertificateRevoked, ChallengeMoved, ClaimReleased, Clock, CreditsMoved,
+    Event, EventKind, HandoffAccepted, MovedBy, PodAssigned, PodUnassigned, PrizePaid,
+    ProfileUpdated, ReviewDecided, RevocationCause, StatusChanged, StoredEvent, TierDemoted,
+    UserErased,
 };
 
-pub use schema::document as schema_document;
+pub use crate::enums::Topic;
+pub use audience::{Audience, audience, stops_access};
+pub use public::{
+    AppealData, CertificateIssuedData, CertificateRevokedData, ChallengeMovedData, ClaimData,
+    CreditsMovedData, HandoffAcceptedData, NominationData, OutcomeData, PodAssignedData,
+    PodUnassignedData, PrizeData, ProfileData, PublicData, PublicEvent, ReviewRecordedData,
+    ReviewsNeededData, SubmissionDecidedData, TiebreakNeededData, TierChangedData, TierDemotedData,
+    UserData, UserStatusData, data_schema, public,
+};
+pub use schema::{data_json_schema, document as schema_document, public_components};
 pub use sequence::{Positioned, after, head, sequence};
 
 use crate::caller::Actor;
@@ -171,3 +183,6 @@ pub async fn write_row_for_tests<C: ConnectionTrait>(
 ) -> Result<()> {
     write(db, subject, event).await
 }
+
+#[cfg(test)]
+mod public_tests;

@@ -7,7 +7,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::posting::{
-    Entry, NewTransaction, expire_holds, insert_entries, insert_transaction, move_talent, unhold,
+    Entry, NewTransaction, announce, expire_holds, insert_entries, insert_transaction, move_talent,
+    unhold,
 };
 use super::{HOLD_DEFAULT_SECONDS, HOLD_MAX_SECONDS, Hold, HoldStatus, TransactionKind, system};
 use crate::caller::Caller;
@@ -230,6 +231,8 @@ pub async fn capture(
             Entry::system(system::GENERATION, take),
         ];
         insert_entries(tx, id, &entries, at).await?;
+        let kind = TransactionKind::Capture;
+        announce(tx, h.talent_id, id, kind, -take, moved.posted).await?;
         db::execute(
             tx,
             "UPDATE credit_holds SET capture_transaction_id = $1 WHERE id = $2",

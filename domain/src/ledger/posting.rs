@@ -13,6 +13,7 @@ use super::{CreditTransaction, MAX_BALANCE, TransactionKind};
 use crate::caller::Actor;
 use crate::db::{self, SqlBuilder};
 use crate::error::{DomainError, Result};
+use crate::events::{self, CreditsMoved, Event};
 use crate::new_id;
 
 const MOVE_BALANCE_SQL: &str = include_str!("sql/move_balance.sql");
@@ -276,6 +277,7 @@ pub(super) async fn post<C: ConnectionTrait>(
         let moved = finish_post(db, id, t.talent_id, system_account, signed, at).await?;
         (id, moved.posted, moved.collects())
     };
+    announce(db, t.talent_id, id, t.kind, signed, posted).await?;
     // Credits coming in pay what the talent owes first, in this transaction.
     if signed > 0 && collects {
         collect_debts(db, t.talent_id, at).await?;
@@ -292,6 +294,27 @@ pub(super) async fn post<C: ConnectionTrait>(
         balance_after: posted,
         created_at: at,
     }))
+}
+
+/// Announces a transaction that moved a talent's posted credits
+/// (`credits.moved`), in its database transaction. PostgreSQL's one-statement
+/// spend writes the same row in `sql/spend.sql` itself.
+pub(super) async fn announce<C: ConnectionTrait>(
+    db: &C,
+    talent_id: Uuid,
+    transaction_id: Uuid,
+    kind: TransactionKind,
+    amount: i64,
+    balance_after: i64,
+) -> Result<()> {
+    let moved = CreditsMoved {
+        transaction_id,
+        talent_id,
+        kind,
+        amount,
+        balance_after,
+    };
+    events::record(db, talent_id, Event::CreditsMoved(moved)).await
 }
 
 /// The balance move and the entries of a transaction already inserted;
@@ -428,6 +451,8 @@ pub(super) async fn claw_back<C: ConnectionTrait>(
         Entry::system(super::system::REWARDS, amount),
     ];
     insert_entries(db, id, &entries, at).await?;
+    let kind = TransactionKind::Clawback;
+    announce(db, talent_id, id, kind, -amount, moved.posted).await?;
     Ok(id)
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::posting::{
-    Entry, NewTransaction, collect_debts, insert_entries, insert_transaction, move_talent,
+    Entry, NewTransaction, announce, collect_debts, insert_entries, insert_transaction, move_talent,
 };
 use super::rewards::{lock_account, reward_reversed};
 use super::{CreditTransaction, TransactionKind};
@@ -137,6 +137,8 @@ async fn reverse_in(
         }
     }
     insert_entries(tx, id, &entries, at).await?;
+    let kind = TransactionKind::Reversal;
+    announce(tx, orig.talent_id, id, kind, talent_amount, balance_after).await?;
     if talent_amount > 0 {
         collect_debts(tx, orig.talent_id, at).await?;
     }

@@ -129,6 +129,7 @@ async fn spend_in_one_statement(
             idem.key.clone().into(),
             hash.clone().into(),
             response.into(),
+            new_id().into(),
         ],
     )
     .await;

@@ -257,7 +257,10 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         | Event::ReviewTiebreakNeeded(_)
         // An upheld appeal's re-score is its `submission.rescored`.
         | Event::AppealFiled(_)
-        | Event::AppealAnswered(_) => return Ok(()),
+        | Event::AppealAnswered(_)
+        | Event::CreditsMoved(_)
+        | Event::CertificateIssued(_)
+        | Event::CertificateRevoked(_) => return Ok(()),
     };
     let (track, from, to) = (d.track, d.from.get(), d.to.get());
     if from == 5 {

@@ -22,6 +22,7 @@ use super::signer::CredentialSigner;
 use super::status_lists::{self, CredentialStatus, Revoked, StatusPurpose};
 use crate::db;
 use crate::error::{DomainError, Result};
+use crate::events::{self, CertificateIssued, CertificateRevoked, Event, RevocationCause};
 use crate::types::Track;
 
 #[derive(
@@ -232,6 +233,40 @@ pub(crate) fn credential(a: &Attestation, issuer: (String, String)) -> serde_jso
     })
 }
 
+/// Announces a certificate issued (`certificate.issued`), in its transaction.
+pub(crate) async fn announce_issued<C: ConnectionTrait>(
+    tx: &C,
+    certificate_id: Uuid,
+    talent_id: Uuid,
+    track: Track,
+    replaces: Option<Uuid>,
+) -> Result<()> {
+    let issued = CertificateIssued {
+        certificate_id,
+        talent_id,
+        track,
+        replaces,
+    };
+    events::record(tx, certificate_id, Event::CertificateIssued(issued)).await
+}
+
+/// Announces a certificate revoked (`certificate.revoked`), in its transaction.
+pub(crate) async fn announce_revoked<C: ConnectionTrait>(
+    tx: &C,
+    certificate_id: Uuid,
+    talent_id: Uuid,
+    track: Track,
+    cause: RevocationCause,
+) -> Result<()> {
+    let revoked = CertificateRevoked {
+        certificate_id,
+        talent_id,
+        track,
+        cause,
+    };
+    events::record(tx, certificate_id, Event::CertificateRevoked(revoked)).await
+}
+
 /// Revokes the talent's valid certificate in `track`, if any; its id. The
 /// talent leaves the attention list of the track (an admin decided).
 pub(crate) async fn revoke<C: ConnectionTrait>(
@@ -239,6 +274,7 @@ pub(crate) async fn revoke<C: ConnectionTrait>(
     talent: Uuid,
     track: Track,
     reason: &str,
+    cause: RevocationCause,
 ) -> Result<Option<Uuid>> {
     let Some(cert) = valid_certificate(tx, talent, track).await? else {
         return Ok(None);
@@ -251,6 +287,7 @@ pub(crate) async fn revoke<C: ConnectionTrait>(
     )
     .await?;
     status_lists::revoked(tx, Revoked::Certificate(cert.id)).await?;
+    announce_revoked(tx, cert.id, talent, track, cause).await?;
     attention::clear(tx, talent, Some(track), "certificate_revoked").await?;
     Ok(Some(cert.id))
 }

@@ -287,5 +287,6 @@ async fn issue(
         [kid.into(), jws.into(), id.into()],
     )
     .await?;
+    certificates::announce_issued(tx, id, ready.talent, ready.track, None).await?;
     Ok(id)
 }

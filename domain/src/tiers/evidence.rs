@@ -21,13 +21,14 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 use super::attention;
-use super::certificates::PendingAttestation;
+use super::certificates::{self, PendingAttestation};
 use super::engine;
 use super::history::{self, Change};
 use super::standing::set_tier;
 use super::status_lists::{self, Revoked};
 use crate::db;
 use crate::error::{DomainError, Result};
+use crate::events::RevocationCause;
 use crate::types::Track;
 use crate::{new_id, now};
 
@@ -154,7 +155,8 @@ async fn reconcile<C: ConnectionTrait>(tx: &C, talent: Uuid, track: Track) -> Re
     }
     match tier {
         4 => {
-            super::certificates::revoke(tx, talent, track, EVIDENCE_OVERTURNED).await?;
+            let cause = RevocationCause::EvidenceOverturned;
+            super::certificates::revoke(tx, talent, track, EVIDENCE_OVERTURNED, cause).await?;
             set_tier(tx, &row, 3, row.locked).await?;
             history::record(
                 tx,
@@ -233,6 +235,8 @@ async fn reissue<C: ConnectionTrait>(
         return Err(DomainError::bug("a certificate read as valid was not"));
     }
     status_lists::revoked(tx, Revoked::Certificate(old.id)).await?;
+    let cause = RevocationCause::Replaced;
+    certificates::announce_revoked(tx, old.id, talent, track, cause).await?;
     db::execute(
         tx,
         "INSERT INTO certificates (id, talent_id, track, tier, status, playbook_version, certified_by, submission_id, \
@@ -251,5 +255,6 @@ async fn reissue<C: ConnectionTrait>(
         ],
     )
     .await?;
+    certificates::announce_issued(tx, id, talent, track, Some(old.id)).await?;
     Ok(id)
 }

@@ -65,7 +65,10 @@ pub async fn react<C: ConnectionTrait>(tx: &C, subject: Uuid, event: &Event) -> 
         // An appeal decides nothing itself: an upheld one's re-score does
         // (`submission.rescored`).
         | Event::AppealFiled(_)
-        | Event::AppealAnswered(_) => {}
+        | Event::AppealAnswered(_)
+        | Event::CreditsMoved(_)
+        | Event::CertificateIssued(_)
+        | Event::CertificateRevoked(_) => {}
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use super::engine::{self, Cause, StandingRow};
 use super::history::{self, Change};
 use crate::db;
 use crate::error::{DomainError, Result};
-use crate::events::{self, Event, TierDemoted};
+use crate::events::{self, Event, RevocationCause, TierDemoted};
 use crate::idempotency::{self, Idempotency};
 use crate::policy::{self, Allowed, ChangeTiers, EnrolInTrack};
 use crate::types::{Text, Tier, Track};
@@ -287,7 +287,8 @@ pub async fn demote(
             }
             set_tier(tx, &row, to, spec.lock.unwrap_or(true)).await?;
             let revoked = if to < 4 {
-                certificates::revoke(tx, talent, track, reason.as_str()).await?
+                let cause = RevocationCause::Demoted;
+                certificates::revoke(tx, talent, track, reason.as_str(), cause).await?
             } else {
                 None
             };

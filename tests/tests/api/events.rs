@@ -9,10 +9,12 @@ use kartel_domain::challenges::{
     ReviewRecorded, ReviewsNeeded, SeatKind, TiebreakNeeded,
 };
 use kartel_domain::events::{
-    self, ChallengeMoved, ClaimReleased, Clock, Event, EventKind, HandoffAccepted, MovedBy,
-    PodAssigned, PodUnassigned, PrizePaid, ProfileUpdated, ReviewDecided, StatusChanged,
-    TierDemoted, UserErased,
+    self, CertificateIssued, CertificateRevoked, ChallengeMoved, ClaimReleased, Clock,
+    CreditsMoved, Event, EventKind, HandoffAccepted, MovedBy, PodAssigned, PodUnassigned,
+    PrizePaid, ProfileUpdated, ReviewDecided, RevocationCause, StatusChanged, TierDemoted,
+    UserErased,
 };
+use kartel_domain::ledger::TransactionKind;
 use kartel_domain::pods::{Nomination, NominationStatus, Slot, SlotStatus};
 use kartel_domain::tiers::TierChange;
 use kartel_domain::types::{Amount, Tier, Track, UserStatus};
@@ -234,6 +236,25 @@ fn sample(kind: EventKind) -> Event {
         }),
         EventKind::AppealFiled => Event::AppealFiled(appeal(AppealStatus::Open)),
         EventKind::AppealAnswered => Event::AppealAnswered(appeal(AppealStatus::Upheld)),
+        EventKind::CreditsMoved => Event::CreditsMoved(CreditsMoved {
+            transaction_id: Uuid::new_v4(),
+            talent_id: Uuid::new_v4(),
+            kind: TransactionKind::Capture,
+            amount: -40,
+            balance_after: 960,
+        }),
+        EventKind::CertificateIssued => Event::CertificateIssued(CertificateIssued {
+            certificate_id: Uuid::new_v4(),
+            talent_id: Uuid::new_v4(),
+            track: Track::DataLoraSpecialist,
+            replaces: Some(Uuid::new_v4()),
+        }),
+        EventKind::CertificateRevoked => Event::CertificateRevoked(CertificateRevoked {
+            certificate_id: Uuid::new_v4(),
+            talent_id: Uuid::new_v4(),
+            track: Track::WorkflowEngineer,
+            cause: RevocationCause::EvidenceOverturned,
+        }),
     }
 }
 

@@ -28,4 +28,5 @@ mod rate_limits;
 mod retries;
 mod session_cache;
 mod staff_credits;
+mod stream;
 mod tiers;

@@ -39,6 +39,7 @@ mod pods;
 mod queue;
 mod runs;
 mod sql;
+mod stream;
 mod tiers;
 
 pub use challenges::{appeal_spec, challenge_spec, panel_spec, review_spec, submission_spec};
@@ -46,6 +47,7 @@ use http::with_query;
 pub use http::{Answer, assert_problem, new_key};
 pub use mail::SmtpSink;
 pub use runs::Loop;
+pub use stream::{Sse, SseEvent};
 
 /// The proof that `user`, holding `role`, may do `A`: for the few tests that
 /// call a domain operation directly with its clock injected.
@@ -230,6 +232,28 @@ impl TestApp {
         if let Some(name) = self.pg_name.take() {
             let _ = kartel_tests::drop_pg_database(&pg_admin_url(), &name).await;
         }
+    }
+
+    /// Stops the server (open connections end), keeping its database; the
+    /// test's `db` still reaches it. `start_again` restarts the instance.
+    pub async fn stop_server(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.stop(false).await;
+        }
+    }
+
+    /// Starts the instance again on the same database, signing key, Redis
+    /// prefix and mail sink (on a new port).
+    pub async fn start_again(&mut self) {
+        self.stop_server().await;
+        let _ = self.db.close_by_ref().await;
+        let server = Application::build(self.settings.clone())
+            .await
+            .expect("application starts again");
+        self.address = format!("http://127.0.0.1:{}", server.port());
+        self.db = server.db();
+        self.handle = Some(server.handle());
+        tokio::spawn(server.run_until_stopped());
     }
 
     pub fn url(&self, path: &str) -> String {
