@@ -17,8 +17,8 @@ mod m0011_review_panel;
 mod m0012_appeals;
 mod m0013_event_positions;
 mod m0014_status_lists;
-mod m0017_queue_indexes;
 mod m0016_stream;
+mod m0017_queue_indexes;
 
 pub struct Migrator;
 
