@@ -104,6 +104,8 @@ pub fn replay_script(talents: &[Uuid]) -> anyhow::Result<String> {
             // A SHA-256 in hex, as the service's fingerprint.
             13 => format!("'{}'", "5e".repeat(32)),
             14 => format!("'{}'::jsonb", pgbench_safe(&response).replace('\'', "''")),
+            // The `credits.moved` event's id, time-ordered as the service's.
+            15 => TIME_ORDERED_ID.into(),
             _ => return None,
         })
     };
