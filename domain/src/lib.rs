@@ -23,6 +23,7 @@ pub mod secret;
 pub mod tiers;
 pub mod types;
 pub mod verification;
+pub mod webhooks;
 
 pub use caller::{Caller, ServiceCaller, UserCaller};
 pub use error::{DomainError, FieldError};

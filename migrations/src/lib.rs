@@ -16,6 +16,7 @@ mod m0010_review_queue;
 mod m0011_review_panel;
 mod m0012_appeals;
 mod m0013_event_positions;
+mod m0015_webhooks;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_review_panel::Migration),
             Box::new(m0012_appeals::Migration),
             Box::new(m0013_event_positions::Migration),
+            Box::new(m0015_webhooks::Migration),
         ]
     }
 }

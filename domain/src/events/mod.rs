@@ -14,6 +14,7 @@
 //! that calls their reactions, so `events`, `tiers` and `pods` import each
 //! other on purpose (the one exception the circle check names).
 
+mod feed;
 mod kinds;
 mod public;
 mod schema;
@@ -31,6 +32,7 @@ pub use kinds::{
     TierDemoted, UserErased,
 };
 
+pub use feed::{EventType, Feed, FeedItem, catalogue, feed, parse_kinds};
 pub use public::{
     AppealData, ChallengeMovedData, ClaimData, HandoffAcceptedData, NominationData, OutcomeData,
     PodAssignedData, PodUnassignedData, PrizeData, ProfileData, PublicData, PublicEvent,
