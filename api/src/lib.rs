@@ -23,3 +23,4 @@ pub mod signing_keys;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;

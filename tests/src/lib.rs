@@ -1,11 +1,13 @@
 //! Shared by the integration tests and the load benchmark: the test
 //! database plumbing (a fresh PostgreSQL database or SQLite file per app).
 //!
-//! Also the one seeded random generator ([`rng::SplitMix64`]) both use, and
-//! the bench's statistics and their printing ([`stats`]).
+//! Also the one seeded random generator ([`rng::SplitMix64`]) both use, the
+//! bench's statistics and their printing ([`stats`]), and the webhook
+//! receiver the webhook tests and `webhookbench` deliver to ([`receiver`]).
 
 use sea_orm::{ConnectionTrait, Database};
 
+pub mod receiver;
 pub mod rng;
 pub mod stats;
 

@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod challenges;
 pub mod credits;
 pub mod dashboard;
+pub mod events;
 pub mod handoffs;
 pub mod me;
 pub mod ops;
@@ -19,6 +20,7 @@ pub mod schemas;
 pub mod submissions;
 pub mod talents;
 pub mod tracks;
+pub mod webhooks;
 
 use actix_web::HttpRequest;
 use kartel_domain::types::Tier;
@@ -122,7 +124,19 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(handoffs::accept::accept_handoff)
         .service(handoffs::decline::decline_handoff)
         .service(dashboard::get::get_talent_engine_dashboard)
-        .service(dashboard::set_targets::set_targets);
+        .service(dashboard::set_targets::set_targets)
+        .service(webhooks::create_endpoint::create_webhook_endpoint)
+        .service(webhooks::list_endpoints::list_webhook_endpoints)
+        .service(webhooks::get_endpoint::get_webhook_endpoint)
+        .service(webhooks::update_endpoint::update_webhook_endpoint)
+        .service(webhooks::delete_endpoint::delete_webhook_endpoint)
+        .service(webhooks::rotate_secret::rotate_webhook_secret)
+        .service(webhooks::test_endpoint::test_webhook_endpoint)
+        .service(webhooks::list_attempts::list_webhook_attempts)
+        .service(webhooks::recover::recover_webhook_endpoint)
+        .service(webhooks::resend_message::resend_webhook_message)
+        .service(events::list::list_events)
+        .service(events::types::list_event_types);
 }
 
 /// Caches outside the database that showed an erased person forget them:
@@ -239,6 +253,8 @@ listed!(
     kartel_domain::pods::OpenRole,
     kartel_domain::pods::BenchEntry,
     kartel_domain::pods::Nomination,
+    kartel_domain::webhooks::Endpoint,
+    kartel_domain::webhooks::Attempt,
 );
 
 impl<T: Listed<Item = T>> From<kartel_domain::page::Page<T>> for PageOf<T> {

@@ -360,7 +360,10 @@ mod tests {
             ..Answer::default()
         };
         for s in [429, 503] {
-            assert_eq!(next_wait(&policy(), 1, &asked(s)), Some(Duration::seconds(42)));
+            assert_eq!(
+                next_wait(&policy(), 1, &asked(s)),
+                Some(Duration::seconds(42))
+            );
         }
         let w = next_wait(&policy(), 1, &asked(500)).unwrap_or_default();
         assert!(w < Duration::seconds(7));

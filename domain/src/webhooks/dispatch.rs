@@ -142,7 +142,11 @@ pub(super) async fn insert_messages<C: ConnectionTrait>(db: &C, rows: &[NewMessa
                 b.bind(m.body.clone()),
                 b.bind(m.created_at),
             ];
-            b.push(&format!("{}({})", if i > 0 { ", " } else { "" }, v.join(", ")));
+            b.push(&format!(
+                "{}({})",
+                if i > 0 { ", " } else { "" },
+                v.join(", ")
+            ));
         }
         b.push(" ON CONFLICT (id) DO NOTHING");
         db::execute(db, &b.sql, b.values).await?;

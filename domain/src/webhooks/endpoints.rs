@@ -190,7 +190,14 @@ pub async fn create(
     )
     .await?;
     let endpoint = find(&tx, id).await?;
-    audit_change(&tx, allowed, "webhook_endpoint.create", None, Some(&endpoint)).await?;
+    audit_change(
+        &tx,
+        allowed,
+        "webhook_endpoint.create",
+        None,
+        Some(&endpoint),
+    )
+    .await?;
     tx.commit().await?;
     Ok(EndpointWithSecret { endpoint, secret })
 }

@@ -193,12 +193,8 @@ pub async fn recover(
         return Err(DomainError::EndpointDisabled);
     }
     let kinds = stored_kinds(&e.event_types)?;
-    let upto: Option<Position> = db::fetch_one(
-        db,
-        "SELECT position FROM webhook_dispatch WHERE id = 1",
-        [],
-    )
-    .await?;
+    let upto: Option<Position> =
+        db::fetch_one(db, "SELECT position FROM webhook_dispatch WHERE id = 1", []).await?;
     let upto = upto.and_then(|p| p.position).unwrap_or(0);
     let start: Option<Position> = db::fetch_one(
         db,
@@ -219,7 +215,10 @@ pub async fn recover(
         let Some(last) = batch.last().map(|e| e.position) else {
             break;
         };
-        let messages = batch.iter().map(NewMessage::of).collect::<Result<Vec<_>>>()?;
+        let messages = batch
+            .iter()
+            .map(NewMessage::of)
+            .collect::<Result<Vec<_>>>()?;
         insert_messages(&tx, &messages).await?;
         let pairs: Vec<(Uuid, Uuid)> = messages.iter().map(|m| (m.id, endpoint)).collect();
         queued += insert_deliveries(&tx, &pairs, t, true).await?;

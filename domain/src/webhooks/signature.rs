@@ -24,7 +24,9 @@ pub fn new_secret() -> Result<String> {
 pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String> {
     let key = STANDARD
         .decode(secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret))
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!("a stored secret is not base64: {e}")))?;
+        .map_err(|e| {
+            DomainError::Internal(anyhow::anyhow!("a stored secret is not base64: {e}"))
+        })?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key)
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("an unusable HMAC key: {e}")))?;
     mac.update(id.as_bytes());
@@ -32,7 +34,10 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// The `webhook-signature` header: a signature by each secret, the newest

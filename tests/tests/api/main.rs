@@ -29,3 +29,4 @@ mod retries;
 mod session_cache;
 mod staff_credits;
 mod tiers;
+mod webhooks;
