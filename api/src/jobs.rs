@@ -3,7 +3,8 @@
 //! whose claim's lease ran out to the queue (and keeping the seats in step
 //! with their challenges), forgetting old idempotency keys, ending tier
 //! grace periods and re-evaluating talents after a requirements change,
-//! signing re-issued certificates. Each step is safe to run on several
+//! signing re-issued certificates, giving older certificates their
+//! status-list entries and signing changed or ageing status lists. Each step is safe to run on several
 //! instances at once (guarded updates, plain deletes).
 
 use std::sync::Arc;
@@ -22,6 +23,9 @@ async fn sweep(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(
         state.settings.hold_sweep_interval_seconds,
     ));
+    // Whether every certificate has a status-list entry (then this
+    // instance stops looking).
+    let mut listed = false;
     loop {
         tick.tick().await;
         match kartel_domain::ledger::sweep_expired_holds(&state.db, 500).await {
@@ -74,6 +78,22 @@ async fn sweep(state: Arc<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(signed = n, "re-issued certificates signed"),
             Err(e) => tracing::warn!(error = %e, "signing re-issued certificates failed"),
+        }
+        if !listed {
+            // Certificates issued before status lists, a batch a round until
+            // none is left (every later one gets its entry when signed).
+            match kartel_domain::tiers::give_entries(&state.db, &state.keys, None, 500).await {
+                Ok(0) => listed = true,
+                Ok(n) => tracing::info!(given = n, "certificates given a status-list entry"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "giving certificates status-list entries failed")
+                }
+            }
+        }
+        match kartel_domain::tiers::republish_lists(&state.db, &state.keys).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(signed = n, "status lists signed again"),
+            Err(e) => tracing::warn!(error = %e, "signing status lists failed"),
         }
         match kartel_domain::pods::expire_nominations(&state.db).await {
             Ok(0) => {}

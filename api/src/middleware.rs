@@ -76,6 +76,9 @@ const STORABLE: &[(&str, &str)] = &[
     ("GET", "/api/v1/tracks"),
     // The monthly credit allowance per tier.
     ("GET", "/api/v1/credits/allowance-policies"),
+    // A certificate status list: signed bits that name nobody, for any
+    // verifier; the answer says how long to keep it (`max-age=300`).
+    ("GET", "/api/v1/status-lists/{id}"),
 ];
 
 /// Whether an answer says `Cache-Control: no-store`: decided by what the
@@ -206,6 +209,8 @@ mod tests {
         // Public reference data, unless the answer is an error.
         assert!(!api(Method::GET, "/api/v1/tracks", 200));
         assert!(!api(Method::GET, "/api/v1/credits/allowance-policies", 200));
+        assert!(!api(Method::GET, "/api/v1/status-lists/{id}", 200));
+        assert!(api(Method::GET, "/api/v1/status-lists/{id}", 404));
         assert!(api(Method::GET, "/api/v1/tracks", 503));
         assert!(api(Method::PATCH, "/api/v1/tracks", 405));
         // What decides is the matched route: without one, nothing is storable.

@@ -29,6 +29,8 @@ pub struct SigningKeys {
     retired: Vec<(String, String)>,
     /// The id and name certificates give their issuer.
     credential_issuer: String,
+    /// Where this service answers, as the status lists' URLs start.
+    public_base: String,
 }
 
 /// Seconds an access token is still taken after its `exp` (clock skew).
@@ -84,7 +86,23 @@ impl SigningKeys {
                 .issuer_url
                 .clone()
                 .unwrap_or_else(|| format!("urn:kartel:{}", settings.jwt_issuer)),
+            public_base: String::new(),
         })
+        .map(|k| k.serving_at(settings.addr))
+    }
+
+    /// Where this service answers, for the URLs of the documents it
+    /// publishes (the status lists): the issuer URL when it is an HTTP(S)
+    /// URL, otherwise the address it listens on (a laptop, a test on port
+    /// 0 once bound).
+    pub fn serving_at(mut self, addr: std::net::SocketAddr) -> Self {
+        let issuer = &self.credential_issuer;
+        self.public_base = if issuer.starts_with("https://") || issuer.starts_with("http://") {
+            issuer.trim_end_matches('/').to_owned()
+        } else {
+            format!("http://{addr}")
+        };
+        self
     }
 
     pub fn issue_access_token(&self, user: Uuid, session: Uuid) -> anyhow::Result<String> {
@@ -144,6 +162,14 @@ impl kartel_domain::tiers::CredentialSigner for SigningKeys {
             self.kid.clone(),
             jsonwebtoken::encode(&header, claims, &self.encoding)?,
         ))
+    }
+
+    fn kid(&self) -> String {
+        self.kid.clone()
+    }
+
+    fn status_list_url(&self, list: Uuid) -> String {
+        format!("{}/api/v1/status-lists/{list}", self.public_base)
     }
 }
 

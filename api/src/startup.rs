@@ -117,6 +117,7 @@ impl Application {
             )
         })?;
         let port = listener.local_addr()?.port();
+        let keys = keys.serving_at(listener.local_addr()?);
         let dashboard = crate::dashboard_cache::DashboardCache::new(Duration::from_secs(
             settings.dashboard_cache_seconds,
         ));

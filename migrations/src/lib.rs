@@ -16,7 +16,9 @@ mod m0010_review_queue;
 mod m0011_review_panel;
 mod m0012_appeals;
 mod m0013_event_positions;
+mod m0014_status_lists;
 mod m0015_webhooks;
+mod m0017_queue_indexes;
 
 pub struct Migrator;
 
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_review_panel::Migration),
             Box::new(m0012_appeals::Migration),
             Box::new(m0013_event_positions::Migration),
+            Box::new(m0014_status_lists::Migration),
+            Box::new(m0017_queue_indexes::Migration),
             Box::new(m0015_webhooks::Migration),
         ]
     }

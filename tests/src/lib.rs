@@ -1,17 +1,63 @@
-//! Shared by the integration tests and the load benchmark: the test
+//! Shared by the integration tests and the benchmarks: the test
 //! database plumbing (a fresh PostgreSQL database or SQLite file per app).
 //!
-//! Also the one seeded random generator ([`rng::SplitMix64`]) both use, the
-//! bench's statistics and their printing ([`stats`]), and the webhook
-//! receiver the webhook tests and `webhookbench` deliver to ([`receiver`]).
+//! Also the one seeded random generator ([`rng::SplitMix64`]) both use, and
+//! what the benchmarks share: their statistics and printing ([`stats`]),
+//! the load clients' HTTP ([`raw`]), CPU snapshots ([`cpu`]), the pgbench
+//! references ([`pgbench`]), the seeded review queue ([`seed`]) and the
+//! webhook receiver the webhook tests and `webhookbench` deliver to
+//! ([`receiver`]).
 
 use sea_orm::{ConnectionTrait, Database};
 
+pub mod cpu;
+pub mod pgbench;
+pub mod raw;
 pub mod receiver;
 pub mod rng;
+pub mod seed;
 pub mod stats;
 
 pub use rng::SplitMix64;
+
+/// Whether access tokens signed in `age` ago, each living `ttl`, must be
+/// renewed before a measurement of `needed` (with a minute to spare); an
+/// error when even fresh ones would expire during it.
+pub fn must_sign_in_again(
+    age: std::time::Duration,
+    needed: std::time::Duration,
+    ttl: std::time::Duration,
+) -> anyhow::Result<bool> {
+    let margin = std::time::Duration::from_secs(60);
+    if needed + margin >= ttl {
+        anyhow::bail!(
+            "a measurement of {} s (warm-up included) would outlive the access tokens ({} s): \
+             pass a shorter --duration-secs",
+            needed.as_secs(),
+            ttl.as_secs()
+        );
+    }
+    Ok(age + needed + margin >= ttl)
+}
+
+/// Runs a benchmark on a fresh PostgreSQL database next to the one
+/// `admin_url` names (`bench` gets its URL), then drops it — or keeps it,
+/// saying so, when `keep`.
+pub async fn on_fresh_database<T>(
+    admin_url: &str,
+    keep: bool,
+    bench: impl AsyncFnOnce(&str) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let name = format!("kartel_bench_{}", uuid::Uuid::new_v4().simple());
+    let url = create_pg_database(admin_url, &name).await?;
+    let result = bench(&url).await;
+    if keep {
+        println!("kept database {name}");
+    } else if let Err(e) = drop_pg_database(admin_url, &name).await {
+        eprintln!("dropping {name} failed: {e}");
+    }
+    result
+}
 
 /// Creates a new, empty PostgreSQL database next to the one `admin_url` names
 /// and returns its URL.

@@ -2,8 +2,9 @@
 //! quantiles, CPU per request, and the markdown tables for docs/benchmarks.md (one
 //! row per run, and min / median / max over the runs).
 //!
-//! The measuring (HTTP clients, `/proc` snapshots, pgbench) stays in the
-//! `loadbench` binary; this module only adds up and prints.
+//! The measuring is elsewhere (the HTTP clients in [`crate::raw`], the
+//! `/proc` snapshots in [`crate::cpu`], pgbench in [`crate::pgbench`]);
+//! this module only adds up and prints.
 
 use std::time::Duration;
 

@@ -17,6 +17,7 @@ pub mod responses;
 pub mod review_queue;
 pub mod reviews;
 pub mod schemas;
+pub mod status_lists;
 pub mod submissions;
 pub mod talents;
 pub mod tracks;
@@ -107,6 +108,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(talents::demote::demote_talent)
         .service(talents::lock::lock_talent_tier)
         .service(certificates::get::get_certificate)
+        .service(status_lists::get::get_status_list)
         .service(pods::list::list_pods)
         .service(pods::create::create_pod)
         .service(pods::get::get_pod)

@@ -104,6 +104,7 @@ async fn erase(db: &DatabaseConnection, id: Uuid, actor: Actor) -> Result<Erased
         [t.into(), id.into()],
     )
     .await?;
+    tiers::revoked(&tx, tiers::Revoked::AllOf(id)).await?;
     // The pods react: a placed person leaves the slot, pending nominations end.
     events::record(&tx, id, Event::UserErased(UserErased {})).await?;
     scrub_history(&tx, id, &old, &fake).await?;

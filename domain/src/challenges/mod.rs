@@ -48,7 +48,8 @@ pub use lifecycle::{
 pub use outcome::TiebreakNeeded;
 pub use panel::{Decision, Disagreement, Outcome};
 pub use queue::{
-    ClaimSpec, ClaimedWork, QueueFilter, QueueLine, claim, expire_leases, extend, queue, release,
+    ClaimSpec, ClaimedWork, QueueFilter, QueueLine, claim, expire_leases, extend, next_seat_query,
+    queue, release,
 };
 pub use review_metrics::{MetricsFilter, ReviewMetrics, ReviewerMetrics, review_metrics};
 pub use reviews::{Review, ReviewRecorded, ReviewSpec, ReviewView, list_reviews, review};

@@ -528,7 +528,8 @@ async fn insert_review(
 }
 
 /// A submission's reviews, oldest first: to its talent and to staff
-/// (reviewers blind while the challenge is judging).
+/// (reviewers blind while the challenge is judging; while a seat waits for
+/// its review, staff see only their own).
 pub async fn list_reviews(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -544,6 +545,21 @@ pub async fn list_reviews(
     let mut b = SqlBuilder::new("SELECT * FROM reviews WHERE submission_id = ");
     let p = b.bind(submission_id);
     b.push(&p);
+    // Independent reviews: while a seat of the work still waits for its
+    // review, staff see only their own reviews of it, so a second or
+    // tiebreak reviewer writes without the others' scores in view.
+    let me = caller.user_id();
+    if me != Some(s.talent_id)
+        && db::exists(
+            db,
+            "SELECT 1 FROM review_seats WHERE submission_id = $1 AND state = 'open'",
+            [submission_id.into()],
+        )
+        .await?
+    {
+        let p = b.bind(me.unwrap_or_else(Uuid::nil));
+        b.push(&format!(" AND reviewer_id = {p}"));
+    }
     if let Some(a) = after {
         let p = b.bind(a);
         b.push(&format!(" AND id > {p}"));

@@ -7,27 +7,22 @@
 //! overturn of the evidence it cites). A certificate re-issued inside a
 //! transaction that has no key (the tier code's reaction to a review) is
 //! stored with its attestation and signed by the API right after, by the
-//! job, or by the first reader (`sign_pending`).
+//! job, or by the first reader (`sign_pending`). Every certificate signed
+//! carries its `credentialStatus`, an entry in a status list
+//! (`status_lists`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DeriveActiveEnum, EnumIter, FromQueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DeriveActiveEnum, EnumIter, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::attention;
+use super::signer::CredentialSigner;
+use super::status_lists::{self, CredentialStatus, Revoked, StatusPurpose};
 use crate::db;
 use crate::error::{DomainError, Result};
 use crate::types::Track;
-
-/// Signs credentials with the service's current key.
-pub trait CredentialSigner: Send + Sync {
-    /// The issuer's id (a URI) and its name, as the credential names them.
-    fn issuer(&self) -> (String, String);
-    /// A compact JWS (`alg` EdDSA, `typ` `vc+jwt`, the key's `kid`) over
-    /// `claims`; returns the `kid` and the JWS.
-    fn sign(&self, claims: &serde_json::Value) -> anyhow::Result<(String, String)>;
-}
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumIter, DeriveActiveEnum,
@@ -40,7 +35,7 @@ pub enum CertificateStatus {
 }
 
 /// A certificate as anyone may read it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, FromQueryResult)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Certificate {
     pub id: Uuid,
     /// `revoked` once the certification was revoked or the talent demoted
@@ -64,30 +59,91 @@ pub struct Certificate {
     /// cited was overturned and other accepted work could stand.
     #[schema(required = true)]
     pub replaced_by: Option<Uuid>,
+    /// Its entry in a status list, named as in the signed credential (W3C
+    /// VC 2.0): the list at `statusListCredential` has bit
+    /// `statusListIndex` set once the certificate is revoked. Null only for
+    /// a certificate issued before status lists until it is read here or
+    /// the job gives it one (its signed credential then stays without it).
+    #[serde(rename = "credentialStatus")]
+    #[schema(required = true)]
+    pub credential_status: Option<CredentialStatus>,
 }
 
-const COLUMNS: &str = "id, status, talent_id, track, tier, playbook_version, issued_at, revoked_at, kid, credential, \
-     replaced_by";
+/// A certificate's row with its status-list entry, if any.
+#[derive(FromQueryResult)]
+struct CertificateRow {
+    id: Uuid,
+    status: CertificateStatus,
+    talent_id: Uuid,
+    track: Track,
+    tier: i16,
+    playbook_version: String,
+    issued_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    kid: String,
+    credential: String,
+    replaced_by: Option<Uuid>,
+    status_list_url: Option<String>,
+    status_purpose: Option<StatusPurpose>,
+    status_list_index: Option<i32>,
+}
+
+impl From<CertificateRow> for Certificate {
+    fn from(r: CertificateRow) -> Self {
+        Self {
+            id: r.id,
+            status: r.status,
+            talent_id: r.talent_id,
+            track: r.track,
+            tier: r.tier,
+            playbook_version: r.playbook_version,
+            issued_at: r.issued_at,
+            revoked_at: r.revoked_at,
+            kid: r.kid,
+            credential: r.credential,
+            replaced_by: r.replaced_by,
+            credential_status: CredentialStatus::of_columns(
+                r.status_list_url,
+                r.status_purpose,
+                r.status_list_index,
+            ),
+        }
+    }
+}
+
+/// The certificates (`c`) with their entries, for a `WHERE` to follow.
+const SELECT: &str = "SELECT c.id, c.status, c.talent_id, c.track, c.tier, c.playbook_version, c.issued_at, \
+     c.revoked_at, c.kid, c.credential, c.replaced_by, l.url AS status_list_url, l.purpose AS status_purpose, \
+     e.idx AS status_list_index \
+     FROM certificates c LEFT JOIN status_list_entries e ON e.certificate_id = c.id \
+     LEFT JOIN status_lists l ON l.id = e.list_id";
+
+async fn fetch<C: ConnectionTrait>(
+    db: &C,
+    filter: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> Result<Vec<Certificate>> {
+    let rows: Vec<CertificateRow> =
+        db::fetch_all(db, &format!("{SELECT} {filter}"), values).await?;
+    Ok(rows.into_iter().map(Certificate::from).collect())
+}
 
 /// A certificate by id; no login needed.
 pub async fn get_certificate<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Certificate> {
-    db::fetch_one(
-        db,
-        &format!("SELECT {COLUMNS} FROM certificates WHERE id = $1"),
-        [id.into()],
-    )
-    .await?
-    .ok_or(DomainError::NotFound("certificate"))
+    fetch(db, "WHERE c.id = $1", [id.into()])
+        .await?
+        .pop()
+        .ok_or(DomainError::NotFound("certificate"))
 }
 
 /// A talent's certificates, valid and revoked, oldest first.
 pub async fn certificates_of<C: ConnectionTrait>(db: &C, talent: Uuid) -> Result<Vec<Certificate>> {
-    Ok(db::fetch_all(
+    fetch(
         db,
-        &format!("SELECT {COLUMNS} FROM certificates WHERE talent_id = $1 ORDER BY issued_at, id"),
+        "WHERE c.talent_id = $1 ORDER BY c.issued_at, c.id",
         [talent.into()],
     )
-    .await?)
+    .await
 }
 
 /// The valid certificate of a talent in a track, if any.
@@ -96,14 +152,13 @@ pub async fn valid_certificate<C: ConnectionTrait>(
     talent: Uuid,
     track: Track,
 ) -> Result<Option<Certificate>> {
-    Ok(db::fetch_one(
+    Ok(fetch(
         db,
-        &format!(
-            "SELECT {COLUMNS} FROM certificates WHERE talent_id = $1 AND track = $2 AND status = 'valid'"
-        ),
+        "WHERE c.talent_id = $1 AND c.track = $2 AND c.status = 'valid'",
         [talent.into(), track.into()],
     )
-    .await?)
+    .await?
+    .pop())
 }
 
 /// What a certificate attests, for its credential.
@@ -119,10 +174,12 @@ pub(crate) struct Attestation<'a> {
     pub challenge_title: &'a str,
     pub score: f64,
     pub issued_at: DateTime<Utc>,
+    /// Its entry in a status list.
+    pub status: &'a CredentialStatus,
 }
 
 /// The credential's payload: an Open Badges 3.0 `OpenBadgeCredential`
-/// (W3C VC 2.0 shape), plus the JWT claims `iss`, `sub`, `jti`, `iat`,
+/// (W3C VC 2.0 shape) with its `credentialStatus`, plus the JWT claims `iss`, `sub`, `jti`, `iat`,
 /// `nbf` that JOSE libraries check.
 pub(crate) fn credential(a: &Attestation, issuer: (String, String)) -> serde_json::Value {
     let subject = format!("urn:uuid:{}", a.talent);
@@ -166,6 +223,7 @@ pub(crate) fn credential(a: &Attestation, issuer: (String, String)) -> serde_jso
             "track": a.track.as_str(),
             "tier": 4
         },
+        "credentialStatus": a.status,
         "iss": issuer.0,
         "sub": subject,
         "jti": id,
@@ -192,6 +250,7 @@ pub(crate) async fn revoke<C: ConnectionTrait>(
         [crate::now().into(), reason.into(), cert.id.into()],
     )
     .await?;
+    status_lists::revoked(tx, Revoked::Certificate(cert.id)).await?;
     attention::clear(tx, talent, Some(track), "certificate_revoked").await?;
     Ok(Some(cert.id))
 }
@@ -219,12 +278,14 @@ struct Pending {
 }
 
 /// Signs the certificates that wait for a signature (`only` that one, or
-/// up to 100 of the oldest); how many it signed. Each is one guarded
-/// update (`pending_attestation IS NOT NULL`), so of two instances signing
-/// one certificate, one writes; an erasure in between (which drops the
+/// up to 100 of the oldest), each given its status-list entry first, in a
+/// transaction of its own; how many it signed. The signature is one
+/// guarded update (`pending_attestation IS NOT NULL`), so of two instances
+/// signing one certificate, one writes (and the other's entry is the same
+/// one, or rolled back); an erasure in between (which drops the
 /// attestation) wins.
-pub async fn sign_pending<C: ConnectionTrait>(
-    db: &C,
+pub async fn sign_pending(
+    db: &DatabaseConnection,
     signer: &dyn CredentialSigner,
     only: Option<Uuid>,
 ) -> Result<u64> {
@@ -242,6 +303,8 @@ pub async fn sign_pending<C: ConnectionTrait>(
     for row in rows {
         let a: PendingAttestation = serde_json::from_value(row.pending_attestation)
             .map_err(|_| DomainError::bug("a pending attestation that does not decode"))?;
+        let tx = db::begin_write(db).await?;
+        let status = status_lists::assign(&tx, signer, row.id).await?;
         let claims = credential(
             &Attestation {
                 id: row.id,
@@ -255,17 +318,22 @@ pub async fn sign_pending<C: ConnectionTrait>(
                 challenge_title: &a.challenge_title,
                 score: a.score,
                 issued_at: row.issued_at,
+                status: &status,
             },
             signer.issuer(),
         );
         let (kid, jws) = signer.sign(&claims).map_err(DomainError::Internal)?;
-        signed += db::execute(
-            db,
+        let written = db::execute(
+            &tx,
             "UPDATE certificates SET kid = $1, credential = $2, pending_attestation = NULL \
              WHERE id = $3 AND pending_attestation IS NOT NULL",
             [kid.into(), jws.into(), row.id.into()],
         )
         .await?;
+        if written == 1 {
+            tx.commit().await?;
+            signed += 1;
+        }
     }
     Ok(signed)
 }

@@ -4,11 +4,13 @@
 use sea_orm::{DatabaseConnection, DatabaseTransaction, FromQueryResult};
 use uuid::Uuid;
 
-use super::certificates::{self, Attestation, CredentialSigner};
+use super::certificates::{self, Attestation};
 use super::engine::{self, StandingRow};
 use super::evidence::{self, Evidence};
 use super::history::{self, Change};
+use super::signer::CredentialSigner;
 use super::standing::{TrackStanding, set_tier, standing};
+use super::status_lists;
 use super::tracks::PlaybookStatus;
 use crate::db;
 use crate::error::{DomainError, FieldError, Result};
@@ -234,7 +236,8 @@ fn standing_missing(row: Option<&StandingRow>, track: Track) -> Vec<FieldError> 
     missing
 }
 
-/// Signs the credential and stores the certificate; returns its id.
+/// Stores the certificate, gives it its status-list entry and signs its
+/// credential (which names the entry); returns its id.
 async fn issue(
     tx: &DatabaseTransaction,
     signer: &dyn CredentialSigner,
@@ -243,6 +246,23 @@ async fn issue(
     talent_name: &str,
 ) -> Result<Uuid> {
     let (id, at) = (new_id(), now());
+    db::execute(
+        tx,
+        "INSERT INTO certificates (id, talent_id, track, tier, status, playbook_version, certified_by, submission_id, \
+         review_id, kid, credential, issued_at) VALUES ($1, $2, $3, 4, 'valid', $4, $5, $6, $7, '', '', $8)",
+        [
+            id.into(),
+            ready.talent.into(),
+            ready.track.into(),
+            ready.playbook.version.as_str().into(),
+            manager.into(),
+            ready.work.submission_id.into(),
+            ready.work.review_id.into(),
+            at.into(),
+        ],
+    )
+    .await?;
+    let status = status_lists::assign(tx, signer, id).await?;
     let claims = certificates::credential(
         &Attestation {
             id,
@@ -256,26 +276,15 @@ async fn issue(
             challenge_title: &ready.work.title,
             score: ready.work.score,
             issued_at: at,
+            status: &status,
         },
         signer.issuer(),
     );
     let (kid, jws) = signer.sign(&claims).map_err(DomainError::Internal)?;
     db::execute(
         tx,
-        "INSERT INTO certificates (id, talent_id, track, tier, status, playbook_version, certified_by, submission_id, \
-         review_id, kid, credential, issued_at) VALUES ($1, $2, $3, 4, 'valid', $4, $5, $6, $7, $8, $9, $10)",
-        [
-            id.into(),
-            ready.talent.into(),
-            ready.track.into(),
-            ready.playbook.version.as_str().into(),
-            manager.into(),
-            ready.work.submission_id.into(),
-            ready.work.review_id.into(),
-            kid.into(),
-            jws.into(),
-            at.into(),
-        ],
+        "UPDATE certificates SET kid = $1, credential = $2 WHERE id = $3",
+        [kid.into(), jws.into(), id.into()],
     )
     .await?;
     Ok(id)

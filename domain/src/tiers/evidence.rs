@@ -25,6 +25,7 @@ use super::certificates::PendingAttestation;
 use super::engine;
 use super::history::{self, Change};
 use super::standing::set_tier;
+use super::status_lists::{self, Revoked};
 use crate::db;
 use crate::error::{DomainError, Result};
 use crate::types::Track;
@@ -231,6 +232,7 @@ async fn reissue<C: ConnectionTrait>(
     if revoked != 1 {
         return Err(DomainError::bug("a certificate read as valid was not"));
     }
+    status_lists::revoked(tx, Revoked::Certificate(old.id)).await?;
     db::execute(
         tx,
         "INSERT INTO certificates (id, talent_id, track, tier, status, playbook_version, certified_by, submission_id, \

@@ -2,7 +2,9 @@
 //! (`tracks`), automatic tiers 1–3 (`engine`) reacting to reviews and
 //! profile changes (`reactions`), enrolment, certification, demotion, locks and progress
 //! (`standing`), the history of every change (`history`), the signed
-//! certificates (`certificates`) that follow their evidence (`evidence`),
+//! certificates (`certificates`) that follow their evidence (`evidence`)
+//! and their status lists (`status_lists`, published signed by
+//! `status_list_credential`),
 //! the attention list for what an admin must decide (`attention`), and the
 //! headline tier (the highest over a talent's tracks) that the allowance
 //! and profiles read.
@@ -15,11 +17,14 @@ mod evidence;
 mod history;
 mod progress;
 mod reactions;
+mod signer;
 mod standing;
+mod status_list_credential;
+mod status_lists;
 mod tracks;
 
 pub use attention::{AttentionItem, attention_list};
-pub use certificates::{Certificate, CertificateStatus, CredentialSigner, get_certificate};
+pub use certificates::{Certificate, CertificateStatus, get_certificate};
 pub use certificates::{certificates_of, sign_pending, valid_certificate};
 pub use certification::certify;
 pub use engine::{end_grace_periods, reevaluate_batch};
@@ -27,10 +32,14 @@ pub(crate) use engine::{lock_talent, profile_complete};
 pub use history::{TierChange, tier_history};
 pub use progress::{NextTier, Progress, ProgressItem, TrackProgress, progress};
 pub use reactions::react;
+pub use signer::CredentialSigner;
 pub use standing::{
     LockSpec, TierChangeSpec, TrackStanding, demote, enrol, set_lock, standings_of,
 };
 pub(crate) use standing::{place_at_five, record_tier_five_step};
+pub use status_list_credential::{TTL_SECONDS, republish_lists, status_list_credential};
+pub use status_lists::{CredentialStatus, give_entries};
+pub(crate) use status_lists::{Revoked, revoked};
 pub use tracks::{
     Playbook, PlaybookStatus, Reevaluation, ReevaluationStatus, Requirement, RequirementKey,
     RequirementSpec, RequirementsChanged, TrackChange, TrackInfo, get_reevaluation, get_track,

@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::Parser;
 use kartel_api::configuration::{Secret, Settings};
 use kartel_api::startup::Application;
-use kartel_tests::{create_pg_database, drop_pg_database};
+use kartel_tests::on_fresh_database;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -54,15 +54,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let name = format!("kartel_bench_{}", Uuid::new_v4().simple());
-    let url = create_pg_database(&args.admin_url, &name).await?;
-    let result = run(&args, &url).await;
-    if args.keep_database {
-        println!("kept database {name}");
-    } else {
-        drop_pg_database(&args.admin_url, &name).await?;
-    }
-    result
+    on_fresh_database(&args.admin_url, args.keep_database, async |url| {
+        run(&args, url).await
+    })
+    .await
 }
 
 /// The seed: one statement each, all generated in the database.

@@ -27,8 +27,9 @@
 //!
 //! The modules live in `loadbench/`: [`args`] the command line, [`setup`]
 //! the app and its people, [`scenarios`] what each sends, [`client`] the
-//! load clients (their HTTP in [`raw`]), [`rounds`] the measuring, [`pgbench`] the references,
-//! [`cpu`] where the CPU went, [`report`] the tables and targets.
+//! load clients (their HTTP in `kartel_tests::raw`), [`rounds`] the measuring, [`pgbench`] the
+//! references (pgbench itself and where the CPU went in `kartel_tests::pgbench` and
+//! `kartel_tests::cpu`), [`report`] the tables and targets.
 
 // A binary's root looks for its modules beside it, in `src/bin/`: they are
 // in `loadbench/` instead, and this file keeps the name ARCHITECTURE.md gives.
@@ -36,20 +37,18 @@
 mod parts {
     pub mod args;
     pub mod client;
-    pub mod cpu;
     pub mod pgbench;
-    pub mod raw;
     pub mod report;
     pub mod rounds;
     pub mod scenarios;
     pub mod setup;
 }
-use parts::{args, client, cpu, pgbench, raw, report, rounds, scenarios, setup};
+use parts::{args, client, pgbench, report, rounds, scenarios, setup};
 
 use std::time::Duration;
 
 use clap::Parser;
-use kartel_tests::{create_pg_database, drop_pg_database};
+use kartel_tests::on_fresh_database;
 use uuid::Uuid;
 
 use crate::args::{Args, CHALLENGE_SCENARIOS};
@@ -63,15 +62,10 @@ async fn main() -> anyhow::Result<()> {
     // The service logs as it does in production (`kartel` sets up the
     // same), its lines discarded: what logging costs is in the figures.
     kartel_api::telemetry::init_with("text", std::io::sink, false);
-    let db_name = format!("kartel_bench_{}", Uuid::new_v4().simple());
-    let url = create_pg_database(&args.admin_url, &db_name).await?;
-    let result = bench(&args, &url).await;
-    if args.keep_databases {
-        println!("kept database {db_name}");
-    } else if let Err(e) = drop_pg_database(&args.admin_url, &db_name).await {
-        eprintln!("dropping {db_name} failed: {e}");
-    }
-    let clean = result?;
+    let clean = on_fresh_database(&args.admin_url, args.keep_databases, async |url| {
+        bench(&args, url).await
+    })
+    .await?;
     if !clean {
         std::process::exit(1);
     }

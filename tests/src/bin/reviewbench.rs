@@ -1,5 +1,6 @@
 //! Benchmark of the review figures on PostgreSQL: seeds 500 judging
-//! challenges straight into a fresh database with 250,000 reviewed
+//! challenges of two reviewers per submission straight into a fresh
+//! database (`kartel_tests::seed`) with 250,000 reviewed
 //! submissions of two regular reviews each (500,000 reviews, by 100
 //! reviewers; a tiebreak seat where the two decisions differ) and 10,000
 //! waiting ones, then has `--clients` manager clients read
@@ -18,7 +19,8 @@ use anyhow::Context;
 use clap::Parser;
 use kartel_api::configuration::{Secret, Settings};
 use kartel_api::startup::Application;
-use kartel_tests::{create_pg_database, drop_pg_database};
+use kartel_tests::on_fresh_database;
+use kartel_tests::seed::ReviewSeed;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -57,88 +59,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let name = format!("kartel_bench_{}", Uuid::new_v4().simple());
-    let url = create_pg_database(&args.admin_url, &name).await?;
-    let result = run(&args, &url).await;
-    if args.keep_database {
-        println!("kept database {name}");
-    } else {
-        drop_pg_database(&args.admin_url, &name).await?;
-    }
-    result
-}
-
-/// The seed: one statement each, all generated in the database.
-fn seed(a: &Args) -> Vec<String> {
-    let tracks = "(ARRAY['workflow_engineer','ai_generalist','preditor','data_lora_specialist','data_engineer'])";
-    let user = |prefix: &str, n: u64, roles: &str| {
-        format!(
-            "INSERT INTO users (id, email, handle, display_name, bio, password_hash, roles, status, created_at, updated_at) \
-             SELECT gen_random_uuid(), '{prefix}' || g || '@bench.example', '{prefix}' || g, '{prefix} ' || g, 'bio', 'x', \
-                    '{roles}'::json, 'active', now(), now() FROM generate_series(1, {n}) g"
-        )
-    };
-    let total = "LEAST(100, GREATEST(0, (abs(hashtext(s.id::text)) % 100) \
-                 + (abs(hashtext(s.id::text || n::text)) % 31) - 15))::float8";
-    vec![
-        user("t", 20_000, "[\"talent\"]"),
-        user("m", 100, "[\"talent\",\"community_manager\"]"),
-        format!(
-            "INSERT INTO challenges (id, title, brief, track, min_tier, max_tier, opens_at, closes_at, review_due_at, \
-             max_submissions_per_talent, reward, prizes, reference_assets, certifies_track, rubric_version, status, \
-             cancel_reason, created_by, created_at, updated_at) \
-             SELECT gen_random_uuid(), 'Bench ' || g, 'b', CASE WHEN g % 6 = 0 THEN NULL ELSE {tracks}[1 + g % 5] END, 0, 5, \
-                    now() - interval '30 days', now() - interval '20 days', \
-                    now() + make_interval(days => g % 20 - 10), 10, 0, '[]'::json, '[]'::json, \
-                    NULL, 1, 'judging', NULL, gen_random_uuid(), now(), now() FROM generate_series(1, 500) g"
-        ),
-        format!(
-            "INSERT INTO submissions (id, challenge_id, talent_id, assets, prompt, workflow, batch_size, status, \
-             copy_flagged, score, outputs_meeting_standard, review_id, reward_transaction_id, reward_owed, created_at, updated_at) \
-             SELECT gen_random_uuid(), c.id, u.id, '[]'::json, 'p', '{{}}'::json, 4, \
-                    CASE WHEN g <= {r} THEN 'accepted' ELSE 'submitted' END, false, NULL, NULL, NULL, NULL, 0, \
-                    now() - make_interval(secs => g % 1000000), now() \
-               FROM generate_series(1, {all}) g \
-               JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM challenges) c ON c.rn = 1 + g % 500 \
-               JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM users WHERE email LIKE 't%@bench.example') u \
-                 ON u.rn = 1 + (g::bigint * 7919) % 20000",
-            r = a.reviewed,
-            all = a.reviewed + a.waiting
-        ),
-        // Two reviews of each reviewed submission, scores around a per-work
-        // "true" value, decided by the pass mark.
-        format!(
-            "INSERT INTO reviews (id, submission_id, challenge_id, talent_id, reviewer_id, rubric_version, scores, total, \
-             decision, outputs_meeting_standard, feedback, reward_owed, created_at, seat) \
-             SELECT gen_random_uuid(), s.id, s.challenge_id, s.talent_id, m.id, 1, '{{}}'::json, {total}, \
-                    CASE WHEN {total} >= 50 THEN 'accepted' ELSE 'rejected' END, 1, 'f', 0, now(), n \
-               FROM submissions s CROSS JOIN generate_series(1, 2) n \
-               JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM users WHERE email LIKE 'm%@bench.example') m \
-                 ON m.rn = 1 + (abs(hashtext(s.id::text)) + n * 37) % 100 \
-              WHERE s.status <> 'submitted'"
-        ),
-        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, submitted_at, \
-         review_id, reviewer_id, opened_at, updated_at) \
-         SELECT r.submission_id, r.seat, r.challenge_id, r.talent_id, c.track, 'regular', 'filled', s.created_at, \
-                r.id, r.reviewer_id, now(), now() \
-           FROM reviews r JOIN submissions s ON s.id = r.submission_id JOIN challenges c ON c.id = r.challenge_id"
-            .to_owned(),
-        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, submitted_at, \
-         opened_at, updated_at) \
-         SELECT rs.submission_id, 3, rs.challenge_id, rs.talent_id, rs.track, 'tiebreak', 'open', rs.submitted_at, now(), now() \
-           FROM review_seats rs JOIN reviews a ON a.id = rs.review_id \
-           JOIN reviews b ON b.submission_id = a.submission_id AND b.seat = 2 \
-          WHERE rs.seat = 1 AND a.decision <> b.decision"
-            .to_owned(),
-        // The app's job may have opened seat 1 of some already.
-        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, submitted_at, \
-         opened_at, updated_at) \
-         SELECT s.id, n, s.challenge_id, s.talent_id, c.track, 'regular', 'open', s.created_at, now(), now() \
-           FROM submissions s JOIN challenges c ON c.id = s.challenge_id CROSS JOIN generate_series(1, 2) n \
-          WHERE s.status = 'submitted' ON CONFLICT DO NOTHING"
-            .to_owned(),
-        "VACUUM ANALYZE".to_owned(),
-    ]
+    on_fresh_database(&args.admin_url, args.keep_database, async |url| {
+        run(&args, url).await
+    })
+    .await
 }
 
 async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
@@ -161,11 +85,16 @@ async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
     tokio::spawn(app.run_until_stopped());
 
     let started = Instant::now();
-    for sql in seed(args) {
-        db.execute_unprepared(&sql)
-            .await
-            .with_context(|| sql.chars().take(120).collect::<String>())?;
+    ReviewSeed {
+        challenges: 500,
+        talents: 20_000,
+        reviewers: 100,
+        reviewed: args.reviewed,
+        waiting: args.waiting,
+        seats: 2,
     }
+    .run(&db)
+    .await?;
     println!(
         "seeded {} reviewed submissions ({} reviews) and {} waiting in {:.1} s",
         args.reviewed,

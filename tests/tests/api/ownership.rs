@@ -5,13 +5,14 @@
 //! operation that names a talent or a resource — a path parameter, or a
 //! `talent_id` in its query or body — is called by talent B, a plain talent
 //! with a fresh token, with the ids of what belongs to talent A (A's id,
-//! submission, hold, transaction, nomination, certificate; a challenge A
-//! entered, a pod with a slot in A's track, an API key, a re-evaluation),
-//! a body made from the operation's schema and an `Idempotency-Key` where
-//! one is required; each must answer 403 or 404. The operations on public
-//! resources are named in [`PUBLIC`] with why, and must not refuse B. So a
-//! new route is walked without anyone listing it, and fails here until it
-//! refuses a stranger or is classified as public.
+//! submission, hold, transaction, nomination, certificate and its status
+//! list; a challenge A entered, a pod with a slot in A's track, an API
+//! key, a re-evaluation), a body made from the operation's schema and an
+//! `Idempotency-Key` where one is required; each must answer 403 or 404.
+//! The operations on public resources are named in [`PUBLIC`] with why,
+//! and must not refuse B. So a new route is walked without anyone listing
+//! it, and fails here until it refuses a stranger or is classified as
+//! public.
 //!
 //! Every walked read that hid A's resource from B (404) must show it to A
 //! (2xx): the walk cannot pass by everything being 404.
@@ -25,7 +26,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, User, challenge_spec, new_key};
+use crate::helpers::{Backend, TestApp, User, appeal_spec, challenge_spec, new_key, review_spec};
 
 /// Operations on public resources, by `operationId`, and why any signed-in
 /// person may call them: B is not refused (neither 403 nor 404).
@@ -50,6 +51,10 @@ const PUBLIC: &[(&str, &str)] = &[
     (
         "get_certificate",
         "a certificate is a credential anyone may verify",
+    ),
+    (
+        "get_status_list",
+        "a status list is how anyone verifies a certificate's revocation",
     ),
 ];
 
@@ -295,12 +300,48 @@ pub(crate) async fn resources_of_a(app: &TestApp, a: &User) -> BTreeMap<String, 
     put("challenges", challenge);
     put("submissions", submission);
 
+    // A decided submission of A's in another judging challenge, and A's
+    // appeal of its review.
+    let other = app.open_challenge(&admin, &appeal_spec(48)).await;
+    let decided = app
+        .new_submission(a, &other, "https://cdn.example.com/a2.png")
+        .await;
+    let res = app.transition(&admin, &other, "judging").await;
+    assert_eq!(res.status(), StatusCode::OK, "judging");
+    let reviewer = app.new_manager().await;
+    let res = app
+        .review(&reviewer, &decided, &review_spec(4.0, 4.0, "rejected", 0))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "review");
+    let res = app
+        .file_appeal(
+            a,
+            &decided,
+            &json!({ "criterion": "lighting", "reason": "Look again." }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "appeal");
+    let appeal: Value = res.json().await.expect("json");
+    put("appeals", appeal["id"].as_str().expect("id").to_owned());
+
     // Tier 4 with a certificate, and a nomination.
     app.enrol(a.id, TRACK, 4).await;
+    let certificate = app.give_certificate(a.id, TRACK).await.to_string();
+    // Read once, it has its entry in a status list.
+    let c: Value = app
+        .certificate(&certificate)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let list = c["credentialStatus"]["statusListCredential"]
+        .as_str()
+        .expect("a status list");
     put(
-        "certificates",
-        app.give_certificate(a.id, TRACK).await.to_string(),
+        "status-lists",
+        list.rsplit('/').next().expect("id").to_owned(),
     );
+    put("certificates", certificate);
     let res = app.nominate(&admin, a, TRACK, None).await;
     assert_eq!(res.status(), StatusCode::CREATED, "nominate");
     let n: Value = res.json().await.expect("json");

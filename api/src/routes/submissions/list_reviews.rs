@@ -15,7 +15,9 @@ use uuid::Uuid;
 /// Every review, overturned ones included, each with the rubric version it
 /// used and the seat it filled. To the submission's talent and to staff;
 /// anyone else gets 404. While the challenge is judging, community
-/// managers and admins read them blind (no `talent_id`; `author_alias`).
+/// managers and admins read them blind (no `talent_id`; `author_alias`);
+/// while a seat of the submission still waits for its review, staff see
+/// only their own reviews of it (reviews stay independent).
 #[utoipa::path(
     tag = "submissions",
     operation_id = "list_reviews",

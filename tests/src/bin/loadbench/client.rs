@@ -5,13 +5,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use kartel_tests::SplitMix64;
+use kartel_tests::cpu::CpuSnapshot;
+use kartel_tests::raw::{Conn, Request};
 use kartel_tests::stats::{ERROR_SAMPLES, Stats};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::cpu::CpuSnapshot;
-use crate::raw::{Conn, Request};
 use crate::scenarios::Scenario;
 
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -1,18 +1,15 @@
 //! The references run in the same round: pgbench's built-in workloads on a
-//! database of their own, and a replay of the service's own one-statement
+//! database of their own (`kartel_tests::pgbench`), and a replay of the service's own one-statement
 //! spend (`domain/src/ledger/sql/spend.sql`) on the bench's tables.
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, bail};
 use kartel_domain::ledger::{CreditTransaction, MAX_BALANCE, TransactionKind, system};
-use kartel_tests::stats::CLK_TCK;
-use kartel_tests::{create_pg_database, drop_pg_database};
+pub use kartel_tests::pgbench::builtin;
+use kartel_tests::pgbench::run_pgbench;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
-
-use crate::cpu::CpuSnapshot;
 
 /// The statement a spend runs on PostgreSQL, byte for byte.
 const SPEND_SQL: &str = include_str!("../../../../domain/src/ledger/sql/spend.sql");
@@ -26,37 +23,6 @@ const REPLAY_MEMO: &str = "loadbench replay";
 const TIME_ORDERED_ID: &str = "encode(overlay(uuid_send(gen_random_uuid()) PLACING \
     substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) \
     FROM 1 FOR 6), 'hex')::uuid";
-
-/// Runs a built-in pgbench workload on a database of its own (scale = the
-/// client count); returns its TPS.
-pub async fn builtin(
-    admin_url: &str,
-    builtin: &'static str,
-    clients: usize,
-    duration: u64,
-) -> anyhow::Result<f64> {
-    let name = format!("kartel_pgbench_{}", Uuid::new_v4().simple());
-    let url = create_pg_database(admin_url, &name).await?;
-    let result = tokio::task::spawn_blocking(move || {
-        let scale = clients.max(1).to_string();
-        let init = Command::new("pgbench")
-            .args(["-i", "-q", "-s", &scale, &url])
-            .output()
-            .context("running pgbench -i (is pgbench installed?)")?;
-        if !init.status.success() {
-            bail!(
-                "pgbench -i failed: {}",
-                String::from_utf8_lossy(&init.stderr)
-            );
-        }
-        run_pgbench(&url, &["-b", builtin], clients, duration, "pgbench")
-    })
-    .await;
-    let dropped = drop_pg_database(admin_url, &name).await;
-    let (tps, _) = result??;
-    dropped?;
-    Ok(tps)
-}
 
 /// Runs the replay script at `script` on the bench's own database (`url`,
 /// the app's) with prepared statements, as the service's driver uses them;
@@ -213,70 +179,4 @@ fn check_variables(sql: &str) -> anyhow::Result<()> {
         i += 1 + name.len();
     }
     Ok(())
-}
-
-/// Runs pgbench with `workload` (its `-b` or `-M … -f` arguments) for
-/// `duration` seconds; returns the TPS and the transactions processed.
-fn run_pgbench(
-    url: &str,
-    workload: &[&str],
-    clients: usize,
-    duration: u64,
-    label: &str,
-) -> anyhow::Result<(f64, Option<i64>)> {
-    let cpu_before = CpuSnapshot::take();
-    let out = Command::new("pgbench")
-        .args(workload)
-        .args([
-            "-c",
-            &clients.to_string(),
-            "-j",
-            &clients.clamp(1, 2).to_string(),
-            "-T",
-            &duration.to_string(),
-            "-n",
-            url,
-        ])
-        .output()
-        .context("running pgbench")?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!(
-            "pgbench failed: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let tps = stdout
-        .lines()
-        .filter(|l| l.starts_with("tps = ") && l.contains("without initial connection time"))
-        .find_map(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())
-        .with_context(|| format!("no tps line in pgbench output: {stdout}"))?;
-    let failed = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("number of failed transactions: "))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok());
-    if failed.is_some_and(|n| n > 0) {
-        bail!("pgbench counted failed transactions: {stdout}");
-    }
-    let latency = stdout
-        .lines()
-        .find(|l| l.starts_with("latency average"))
-        .unwrap_or("");
-    let processed: Option<i64> = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
-        .and_then(|v| v.split('/').next()?.trim().parse().ok());
-    let cpu = match (cpu_before.zip(CpuSnapshot::take()), processed) {
-        (Some((a, b)), Some(n)) if n > 0 => {
-            let c = b.since(&a);
-            format!(
-                "; CPU per transaction: whole machine {:.0} µs; machine busy {:.0}%",
-                c.busy as f64 * 1e6 / CLK_TCK / n as f64,
-                c.busy_share * 100.0
-            )
-        }
-        _ => String::new(),
-    };
-    println!("    {label}: {latency}{cpu}");
-    Ok((tps, processed))
 }

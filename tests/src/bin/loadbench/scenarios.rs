@@ -8,13 +8,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kartel_tests::SplitMix64;
+use kartel_tests::raw::Request;
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::args::{CHALLENGE_SCENARIOS, LEDGER_SCENARIOS};
 use crate::client::Bench;
-use crate::raw::Request;
 
 #[derive(Clone)]
 pub enum Scenario {

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt};
 use kartel_api::configuration::{Secret, Settings};
 use kartel_api::startup::Application;
@@ -47,38 +46,9 @@ pub async fn build_app(
     let token_ttl = Duration::from_secs(u64::try_from(s.access_token_ttl_seconds)?);
     let app = Application::build(s).await?;
     if !args.skip_pgbench {
-        check_connections(&app.db(), pool_size, largest).await?;
+        kartel_tests::pgbench::check_connections(&app.db(), pool_size, largest).await?;
     }
     Ok((app, pool_size, token_ttl))
-}
-
-/// The app's pool stays open while pgbench runs with one connection per client.
-async fn check_connections(
-    db: &DatabaseConnection,
-    pool_size: u32,
-    largest: usize,
-) -> anyhow::Result<()> {
-    #[derive(sea_orm::FromQueryResult)]
-    struct MaxConnections {
-        max: i64,
-    }
-    let max = kartel_domain::db::fetch_one::<MaxConnections, _>(
-        db,
-        "SELECT current_setting('max_connections')::bigint AS max",
-        [],
-    )
-    .await?
-    .context("no max_connections")?
-    .max;
-    let need = i64::from(pool_size) + i64::try_from(largest)? + 5;
-    if need > max {
-        bail!(
-            "PostgreSQL allows {max} connections and this run needs about {need} \
-             (app pool {pool_size} + {largest} pgbench clients + a few): \
-             pass a smaller --db-connections, fewer --clients, or raise max_connections"
-        );
-    }
-    Ok(())
 }
 
 /// Who the scenarios act as.
@@ -235,17 +205,8 @@ impl SignedIn {
         bench: &Arc<Bench>,
         needed: Duration,
     ) -> anyhow::Result<Arc<Vec<String>>> {
-        let margin = Duration::from_secs(60);
-        if needed + margin >= self.ttl {
-            bail!(
-                "a measurement of {} s (warm-up included) would outlive the access tokens ({} s): \
-                 pass a shorter --duration-secs",
-                needed.as_secs(),
-                self.ttl.as_secs()
-            );
-        }
         let age = self.at.elapsed();
-        if age + needed + margin >= self.ttl {
+        if kartel_tests::must_sign_in_again(age, needed, self.ttl)? {
             let started = Instant::now();
             self.tokens = Arc::new(sign_in(bench, &self.emails).await?);
             self.at = started;

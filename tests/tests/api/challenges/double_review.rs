@@ -83,6 +83,12 @@ both_backends! {
         assert_eq!(first["seat"], 1);
         // One review is no outcome: nothing decided, nothing paid.
         assert_eq!(outcome(app, &owner, &sid).await, (json!("submitted"), Value::Null, Value::Null));
+        // While a seat waits, staff see only their own reviews of the work:
+        // the second reviewer writes without the first's scores in view.
+        for (who, n) in [(&b, 0), (&owner, 0), (&a, 1), (&talent, 1)] {
+            let page: Value = app.reviews(who, &sid).await.json().await.unwrap();
+            assert_eq!(page["items"].as_array().map(Vec::len), Some(n), "{page}");
+        }
         assert_eq!(app.balance(&talent).await, (0, 0));
         // The same manager fills no second seat, nor claims it.
         let refused = assert_problem(app.review(&a, &sid, &review_spec(8.0, 8.0, "accepted", 3)).await, 403, "conflict_of_interest").await;
@@ -98,6 +104,8 @@ both_backends! {
         assert_eq!(s["review_id"], second["id"], "the review that decided it");
         assert_eq!(app.balance(&talent).await, (10, 0));
         assert_eq!(app.all_history(&talent, "kind=reward").await.len(), 1);
+        let page: Value = app.reviews(&owner, &sid).await.json().await.unwrap();
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "every seat filled: all shown");
         assert!(second["reward_transaction_id"].is_string() && first["reward_transaction_id"].is_null());
         // Every seat is filled: a third review has nowhere to go.
         assert_problem(app.review(&late, &sid, &review_spec(2.0, 2.0, "rejected", 0)).await, 409, "review_conflict").await;

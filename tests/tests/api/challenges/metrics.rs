@@ -1,9 +1,8 @@
 //! Reviewer quality, measured (`GET /reviews/metrics`): who may read it,
 //! how its filters are checked, and its figures on a small set built
-//! through the API. A submission's second regular review and its tiebreak
-//! seat are arranged in SQL (`add_second_review`, `open_tiebreak`): main
-//! has one regular seat per submission and no endpoint yet that writes
-//! either; alpha itself is unit-tested against published examples in
+//! through the API (two reviewers per submission, a real tiebreak; only
+//! the times work was submitted are moved in SQL); alpha itself is
+//! unit-tested against published examples in
 //! `domain/src/challenges/agreement.rs`.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -11,10 +10,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::queue::judging_with;
+use super::queue::{judging_with, judging_with_spec};
 use crate::both_backends;
 use crate::helpers::{
-    Backend, TestApp, User, assert_problem, challenge_spec, new_key, review_spec,
+    Backend, TestApp, User, assert_problem, challenge_spec, new_key, panel_spec, review_spec,
 };
 
 async fn metrics(app: &TestApp, by: &User, query: &str) -> Value {
@@ -30,55 +29,6 @@ fn at(t: DateTime<Utc>) -> String {
 
 fn uuid(s: &str) -> Uuid {
     s.parse().expect("uuid")
-}
-
-/// Another regular review of `submission` by `reviewer` in seat 2, as
-/// `reviewers_per_submission = 2` will make it: its first review copied
-/// with this `total` and `decision`, and the seat filled by it.
-async fn add_second_review(
-    app: &TestApp,
-    submission: &str,
-    reviewer: &User,
-    total: f64,
-    decision: &str,
-) {
-    let review = Uuid::now_v7();
-    let changed = app
-        .exec_sql(
-            "INSERT INTO reviews (id, submission_id, challenge_id, talent_id, reviewer_id, rubric_version, \
-             scores, total, decision, outputs_meeting_standard, feedback, reward_owed, created_at, seat) \
-             SELECT $1, submission_id, challenge_id, talent_id, $2, rubric_version, scores, $3, $4, \
-             outputs_meeting_standard, feedback, 0, created_at, 2 FROM reviews WHERE submission_id = $5",
-            [
-                review.into(),
-                reviewer.id.into(),
-                total.into(),
-                decision.into(),
-                uuid(submission).into(),
-            ],
-        )
-        .await;
-    assert_eq!(changed, 1, "one first review to copy");
-    app.exec_sql(
-        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, \
-         submitted_at, review_id, reviewer_id, opened_at, updated_at) \
-         SELECT submission_id, 2, challenge_id, talent_id, track, 'regular', 'filled', submitted_at, $1, $2, \
-         opened_at, updated_at FROM review_seats WHERE submission_id = $3 AND seat = 1",
-        [review.into(), reviewer.id.into(), uuid(submission).into()],
-    )
-    .await;
-}
-
-/// An open tiebreak seat (seat 3) for `submission`.
-async fn open_tiebreak(app: &TestApp, submission: &str) {
-    app.exec_sql(
-        "INSERT INTO review_seats (submission_id, seat, challenge_id, talent_id, track, kind, state, \
-         submitted_at, opened_at, updated_at) \
-         SELECT submission_id, 3, challenge_id, talent_id, track, 'tiebreak', 'open', submitted_at, \
-         opened_at, updated_at FROM review_seats WHERE submission_id = $1 AND seat = 1",
-        [uuid(submission).into()],
-    )
-    .await;
 }
 
 /// `submission` submitted `seconds` ago, as its seats know it.
@@ -182,8 +132,8 @@ both_backends! {
         assert_eq!((m["backlog"].clone(), m["backlog_claimed"].clone(), m["past_due"].clone()), (json!(1), json!(0), json!(1)), "{m}");
         assert!((400..410).contains(&m["waiting_age_p50_seconds"].as_i64().unwrap_or(-1)), "{m}");
         let want = json!([
-            {"reviewer_id": a.id, "reviews": 2, "tiebreaks": 0},
-            {"reviewer_id": b.id, "reviews": 1, "tiebreaks": 0},
+            {"reviewer_id": a.id, "reviews": 2, "tiebreaks": 0, "appeals": 0, "appeals_upheld": 0},
+            {"reviewer_id": b.id, "reviews": 1, "tiebreaks": 0, "appeals": 0, "appeals_upheld": 0},
         ]);
         assert_eq!((m["reviewers"].clone(), m["reviewers_total"].clone()), (want, json!(2)));
         // One review each is no agreement data.
@@ -199,19 +149,20 @@ both_backends! {
 
     async fn agreement_and_alpha_are_over_submissions_with_two_regular_reviews(app: &TestApp) {
         let owner = app.new_manager().await;
-        let (cid, sids) = judging_with(app, &owner, 5).await;
+        let (cid, sids) = judging_with_spec(app, &owner, &panel_spec(2, None), 5).await;
         let (a, b) = (app.new_manager().await, app.new_manager().await);
         // Totals: 2.5 × (3 · composition + lighting).
         let first = [(8.0, 8.0, "accepted"), (2.0, 2.0, "rejected"), (9.0, 9.0, "accepted"), (3.0, 3.0, "rejected"), (6.0, 6.0, "accepted")];
         for (sid, (c, l, d)) in sids.iter().zip(first) {
             assert_eq!(app.review(&a, sid, &review_spec(c, l, d, 1)).await.status(), StatusCode::CREATED);
         }
-        let second = [(67.5, "accepted"), (65.0, "accepted"), (85.0, "accepted"), (40.0, "rejected")];
-        for (sid, (total, d)) in sids.iter().zip(second) {
-            add_second_review(app, sid, &b, total, d).await;
+        // Totals 67.5, 65, 85 and 40.
+        let second = [(7.0, 6.0, "accepted"), (7.0, 5.0, "accepted"), (9.0, 7.0, "accepted"), (4.0, 4.0, "rejected")];
+        for (sid, (c, l, d)) in sids.iter().zip(second) {
+            assert_eq!(app.review(&b, sid, &review_spec(c, l, d, 1)).await.status(), StatusCode::CREATED);
         }
-        // The reviewers split on the second submission: a tiebreak.
-        open_tiebreak(app, &sids[1]).await;
+        // The reviewers split on the second submission: its tiebreak seat
+        // opened; the fifth still waits for its second review.
 
         let m = metrics(app, &owner, &format!("challenge_id={cid}")).await;
         // Units: (80, 67.5), (20, 65), (90, 85), (30, 40); the fifth has one
@@ -223,26 +174,21 @@ both_backends! {
         assert!(close(&m["alpha_nominal"], 1.0 - 7.0 * 2.0 / 30.0), "{m}");
         // Scores, worked out by the coincidence matrix.
         assert!(close(&m["alpha_interval"], 0.588_628_762_541_806_1), "{m}");
-        assert_eq!((m["tiebreaks"].clone(), m["backlog"].clone()), (json!(1), json!(1)), "{m}");
+        assert_eq!((m["tiebreaks"].clone(), m["backlog"].clone()), (json!(1), json!(2)), "{m}");
         assert!(close(&m["tiebreak_rate"], 0.25), "{m}");
         let want = json!([
-            {"reviewer_id": a.id, "reviews": 5, "tiebreaks": 0},
-            {"reviewer_id": b.id, "reviews": 4, "tiebreaks": 0},
+            {"reviewer_id": a.id, "reviews": 5, "tiebreaks": 0, "appeals": 0, "appeals_upheld": 0},
+            {"reviewer_id": b.id, "reviews": 4, "tiebreaks": 0, "appeals": 0, "appeals_upheld": 0},
         ]);
         assert_eq!(m["reviewers"], want);
 
         // The tiebreak's review counts for its reviewer, not for agreement.
         let t = app.new_manager().await;
-        assert_eq!(app.exec_sql(
-            "UPDATE review_seats SET state = 'filled', reviewer_id = $1, review_id = \
-             (SELECT review_id FROM review_seats WHERE submission_id = $2 AND seat = 1) \
-             WHERE submission_id = $2 AND seat = 3",
-            [t.id.into(), uuid(&sids[1]).into()],
-        ).await, 1);
+        assert_eq!(app.review(&t, &sids[1], &review_spec(5.0, 5.0, "accepted", 1)).await.status(), StatusCode::CREATED);
         let after = metrics(app, &owner, &format!("challenge_id={cid}")).await;
         assert_eq!((after["alpha_nominal"].clone(), after["multi_reviewed"].clone()), (m["alpha_nominal"].clone(), json!(4)));
-        assert_eq!(after["backlog"], json!(0));
-        assert!(after["reviewers"].as_array().is_some_and(|r| r.contains(&json!({"reviewer_id": t.id, "reviews": 1, "tiebreaks": 1}))), "{after}");
+        assert_eq!(after["backlog"], json!(1), "the fifth's second seat");
+        assert!(after["reviewers"].as_array().is_some_and(|r| r.contains(&json!({"reviewer_id": t.id, "reviews": 1, "tiebreaks": 1, "appeals": 0, "appeals_upheld": 0}))), "{after}");
 
         // Where every decision is the same (the first and third, submitted
         // earlier than the rest), nominal alpha is undefined while the

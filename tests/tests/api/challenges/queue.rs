@@ -14,7 +14,17 @@ use crate::helpers::{Backend, Loop, TestApp, User, assert_problem, challenge_spe
 /// A judging challenge with one submission by each of `n` new talents; the
 /// challenge and the submissions in the order they were sent.
 pub(super) async fn judging_with(app: &TestApp, manager: &User, n: usize) -> (String, Vec<String>) {
-    let cid = app.open_challenge(manager, &challenge_spec()).await;
+    judging_with_spec(app, manager, &challenge_spec(), n).await
+}
+
+/// The same, for a challenge made from `spec`.
+pub(super) async fn judging_with_spec(
+    app: &TestApp,
+    manager: &User,
+    spec: &serde_json::Value,
+    n: usize,
+) -> (String, Vec<String>) {
+    let cid = app.open_challenge(manager, spec).await;
     let mut sids = Vec::new();
     for _ in 0..n {
         let talent = app.new_talent().await;

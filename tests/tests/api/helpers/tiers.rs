@@ -98,6 +98,13 @@ impl TestApp {
         self.get(&format!("/api/v1/certificates/{id}"), None).await
     }
 
+    /// The status list at `url` (a certificate's `statusListCredential`),
+    /// fetched from this app by the URL's path.
+    pub async fn status_list(&self, url: &str) -> Response {
+        let path = &url[url.find("/api/").expect("a status-list URL")..];
+        self.get(path, None).await
+    }
+
     pub async fn jwks(&self) -> Value {
         let res = self.get("/.well-known/jwks.json", None).await;
         assert_eq!(res.status(), StatusCode::OK);

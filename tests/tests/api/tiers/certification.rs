@@ -47,7 +47,7 @@ pub(super) fn verify(jws: &str, jwks: &Value) -> Result<Value, String> {
 /// A talent at Tier 3 in `track` (set directly: the promotion tests cover
 /// how it is reached) with an accepted submission in a challenge that
 /// certifies the track.
-async fn certifiable(app: &TestApp, manager: &User, track: &str) -> User {
+pub(super) async fn certifiable(app: &TestApp, manager: &User, track: &str) -> User {
     let admin = app.new_admin().await;
     app.no_requirements(&admin, track).await;
     let talent = app.new_talent().await;
@@ -208,6 +208,12 @@ async fn old_certificates_verify_after_a_key_rotation() {
         .unwrap();
     let old_jwks = first.jwks().await;
     let old_key = old_jwks["keys"][0].clone();
+    // Its status list, signed (and kept) with the old key.
+    let list = old["certificate"]["credentialStatus"]["statusListCredential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(first.status_list(&list).await.status(), StatusCode::OK);
 
     // The same database, a new signing key; the old public key retired.
     let url = first.settings.database_url.clone();
@@ -241,6 +247,16 @@ async fn old_certificates_verify_after_a_key_rotation() {
     assert_eq!(cert["status"], "valid");
     verify(cert["credential"].as_str().unwrap(), &jwks)
         .expect("an old certificate verifies after rotation");
+    // The list is signed again with the new key.
+    let jws = second.status_list(&list).await.text().await.unwrap();
+    verify(&jws, &jwks).expect("the list verifies");
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jws.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(&header["kid"], kids[0], "the current key signs the list");
 
     // New certificates are signed with the new key.
     let manager2 = second.sign_in(manager.id, &manager.email).await;

@@ -2,13 +2,14 @@
 //! data and their re-evaluation, automatic promotion from reviews (steps,
 //! concurrency, grace period, lock), certification and its signed,
 //! revocable certificates, key rotation, certificates that follow their
-//! evidence, and what a talent can never do.
+//! evidence, their status lists, and what a talent can never do.
 
 mod certification;
 mod draft_playbook;
 mod evidence;
 mod promotion;
 mod requirements;
+mod status_lists;
 
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! Where the CPU went: cumulative times from `/proc`, for the app's threads,
 //! the rest of this process (the load clients), PostgreSQL and the machine.
 
-use kartel_tests::stats::CpuUse;
+use crate::stats::CpuUse;
 
 /// Cumulative CPU times read from `/proc`; `None` where that is unavailable.
 pub struct CpuSnapshot {

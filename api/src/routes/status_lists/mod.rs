@@ -1,0 +1,3 @@
+//! Certificate status lists: public, for verifiers.
+
+pub mod get;
