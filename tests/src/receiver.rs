@@ -36,6 +36,8 @@ impl Delivery {
 pub struct Plan {
     pub status: u16,
     pub retry_after: Option<String>,
+    /// A `Location` to send (for a redirect).
+    pub location: Option<String>,
     pub body: String,
 }
 
@@ -44,6 +46,7 @@ impl Default for Plan {
         Self {
             status: 204,
             retry_after: None,
+            location: None,
             body: String::new(),
         }
     }
@@ -130,6 +133,9 @@ impl Drop for Receiver {
     }
 }
 
+/// Whether the delivery verifies with `secret` by the reference library:
+/// its timestamp within 5 minutes of now and one of the space-separated
+/// signatures the `v1` HMAC of `id.timestamp.body`.
 fn verify(secret: &str, d: &Delivery) -> bool {
     let Ok(wh) = standardwebhooks::Webhook::new(secret) else {
         return false;
@@ -218,8 +224,91 @@ async fn serve(mut stream: TcpStream, shared: Arc<Mutex<Shared>>) -> anyhow::Res
         if let Some(r) = &plan.retry_after {
             answer.push_str(&format!("retry-after: {r}\r\n"));
         }
+        if let Some(l) = &plan.location {
+            answer.push_str(&format!("location: {l}\r\n"));
+        }
         answer.push_str("\r\n");
         answer.push_str(&plan.body);
         stream.write_all(answer.as_bytes()).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Standard Webhooks test vector (the one the reference libraries
+    /// share): secret, id, timestamp, body and its signature.
+    const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    const ID: &str = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
+    const TIMESTAMP: i64 = 1649367553;
+    const BODY: &str = r#"{"email":"test@example.com","username":"test_user"}"#;
+    const SIGNATURE: &str = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+
+    fn delivery(timestamp: i64, body: &str, signature: &str) -> Delivery {
+        Delivery {
+            path: "/".into(),
+            id: ID.into(),
+            timestamp: timestamp.to_string(),
+            signature: signature.into(),
+            body: body.into(),
+            verified: Vec::new(),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn the_reference_library_signs_the_spec_vector_as_published() {
+        let wh = standardwebhooks::Webhook::new(SECRET).expect("secret");
+        let got = wh.sign(ID, TIMESTAMP, BODY.as_bytes()).expect("sign");
+        assert_eq!(got, SIGNATURE);
+        // And so does the service's signer.
+        let ours = kartel_domain::webhooks::sign(SECRET, ID, TIMESTAMP, BODY).expect("sign");
+        assert_eq!(ours, SIGNATURE);
+    }
+
+    #[test]
+    fn the_verifier_takes_the_vector_only_while_it_is_fresh() {
+        // Published in 2022: too old to be taken now (replay protection).
+        assert!(!verify(SECRET, &delivery(TIMESTAMP, BODY, SIGNATURE)));
+        // The same message signed now.
+        let now = chrono::Utc::now().timestamp();
+        let sig = kartel_domain::webhooks::sign(SECRET, ID, now, BODY).expect("sign");
+        assert!(verify(SECRET, &delivery(now, BODY, &sig)));
+        // Ten minutes in the future or the past is refused.
+        for skew in [-600, 600] {
+            let sig = kartel_domain::webhooks::sign(SECRET, ID, now + skew, BODY).expect("sign");
+            assert!(!verify(SECRET, &delivery(now + skew, BODY, &sig)), "{skew}");
+        }
+    }
+
+    #[test]
+    fn the_verifier_refuses_what_was_changed_and_takes_any_of_several_signatures() {
+        let now = chrono::Utc::now().timestamp();
+        let sig = kartel_domain::webhooks::sign(SECRET, ID, now, BODY).expect("sign");
+        let other = kartel_domain::webhooks::new_secret().expect("secret");
+        let tampered = BODY.replace("test_user", "admin");
+        assert!(
+            !verify(SECRET, &delivery(now, &tampered, &sig)),
+            "a changed body"
+        );
+        assert!(
+            !verify(SECRET, &delivery(now + 1, BODY, &sig)),
+            "a changed timestamp"
+        );
+        assert!(
+            !verify(&other, &delivery(now, BODY, &sig)),
+            "another secret"
+        );
+        let v2 = sig.replacen("v1,", "v2,", 1);
+        assert!(
+            !verify(SECRET, &delivery(now, BODY, &v2)),
+            "an unknown version"
+        );
+        // During a rotation two sign, space-separated: either secret verifies.
+        let by_other = kartel_domain::webhooks::sign(&other, ID, now, BODY).expect("sign");
+        let both = format!("{by_other} {sig}");
+        assert!(verify(SECRET, &delivery(now, BODY, &both)));
+        assert!(verify(&other, &delivery(now, BODY, &both)));
     }
 }

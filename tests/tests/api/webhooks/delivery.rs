@@ -3,7 +3,8 @@
 //! crate: every event arrives at least once and deduplicates by
 //! `webhook-id`; a receiver that was down gets it later; a 410 disables;
 //! a rotation signs with both secrets; an inward address is refused
-//! without `KARTEL_WEBHOOK_ALLOW_PRIVATE`.
+//! without `KARTEL_WEBHOOK_ALLOW_PRIVATE`; `Retry-After` is honoured on 429
+//! and 503; a failure streak disables; redirects are not followed.
 
 use std::collections::BTreeSet;
 
@@ -217,26 +218,94 @@ both_backends! {
         let admin = app.new_admin().await;
         let rx = Receiver::start().await.unwrap();
         rx.answer(Plan {
-            status: 503,
+            status: 429,
             retry_after: Some("1".into()),
-            body: "x".repeat(10_000),
+            ..Plan::default()
         });
         let (id, _) = app.new_endpoint(&admin, &rx.url("/busy"), &[]).await;
         let res = app.test_endpoint(&admin, &id).await;
         assert_eq!(res.status(), StatusCode::ACCEPTED);
         eventually("the first attempt", || async { rx.count() >= 1 }).await;
-        rx.answer(Plan::default());
+        rx.answer(Plan {
+            status: 503,
+            retry_after: Some("1".into()),
+            body: "x".repeat(10_000),
+            ..Plan::default()
+        });
         // The schedule says a minute; the receiver asked for a second.
         eventually("the retry it asked for", || async { rx.count() >= 2 }).await;
-        eventually("both attempts are recorded", || async {
-            app.attempts(&admin, &id).await.len() >= 2
+        rx.answer(Plan::default());
+        eventually("the second retry it asked for", || async { rx.count() >= 3 }).await;
+        eventually("the attempts are recorded", || async {
+            app.attempts(&admin, &id).await.len() >= 3
         })
         .await;
         let attempts = app.attempts(&admin, &id).await;
-        let (ok, busy) = (&attempts[0], &attempts[1]);
+        let (ok, busy, many) = (&attempts[0], &attempts[1], &attempts[2]);
+        assert_eq!(many["status_code"], 429);
         assert_eq!(busy["status_code"], 503);
         assert_eq!(busy["response"].as_str().unwrap().len(), 4096);
         assert_eq!(ok["status_code"], 204);
         assert_eq!(ok["succeeded"], json!(true));
+        let ids: BTreeSet<&str> = attempts.iter().map(|a| a["message_id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 1, "one message, retried");
+    }
+
+    #[settings(|s| {
+        webhook_settings(s);
+        s.webhook_disable_after_seconds = 2;
+        s.webhook_retry_schedule = "1,1,1,1,1,1,1,1".into();
+    })]
+    async fn an_endpoint_whose_every_attempt_fails_long_enough_is_disabled(app: &TestApp) {
+        let admin = app.new_admin().await;
+        let port = Receiver::free_port().await.unwrap();
+        let (id, _) = app
+            .new_endpoint(&admin, &format!("http://127.0.0.1:{port}/down"), &[])
+            .await;
+        let res = app.test_endpoint(&admin, &id).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        eventually("the endpoint is disabled", || async {
+            app.endpoint(&admin, &id).await["disabled"] == json!(true)
+        })
+        .await;
+        let e = app.endpoint(&admin, &id).await;
+        assert_eq!(e["disabled_reason"], "failing");
+        assert!(e["failing_since"].is_string());
+        let attempts = app.attempts(&admin, &id).await;
+        assert!(attempts.len() >= 2, "{attempts:?}");
+        assert!(attempts.iter().all(|a| a["succeeded"] == json!(false)));
+        let mails = app.mail.wait_for(&admin.email, 1).await;
+        assert!(mails.iter().any(|m| m.text().contains(&id)), "the admin is mailed");
+        // Nothing more is tried.
+        let tried = attempts.len();
+        app.after_rounds(Loop::Webhooks, 3).await;
+        assert_eq!(app.attempts(&admin, &id).await.len(), tried);
+    }
+
+    #[settings(|s| {
+        webhook_settings(s);
+        s.webhook_retry_schedule = "60".into();
+    })]
+    async fn a_redirect_is_not_followed(app: &TestApp) {
+        let admin = app.new_admin().await;
+        let elsewhere = Receiver::start().await.unwrap();
+        let rx = Receiver::start().await.unwrap();
+        rx.answer(Plan {
+            status: 307,
+            location: Some(elsewhere.url("/elsewhere")),
+            ..Plan::default()
+        });
+        let (id, _) = app.new_endpoint(&admin, &rx.url("/moved"), &[]).await;
+        let res = app.test_endpoint(&admin, &id).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        eventually("the attempt is recorded", || async {
+            !app.attempts(&admin, &id).await.is_empty()
+        })
+        .await;
+        let a = &app.attempts(&admin, &id).await[0];
+        assert_eq!(a["status_code"], 307);
+        assert_eq!(a["succeeded"], json!(false));
+        assert_eq!(rx.count(), 1);
+        assert_eq!(elsewhere.count(), 0, "the redirect was not followed");
     }
 }
