@@ -132,6 +132,36 @@ pub struct Settings {
     /// stream's `Last-Event-ID` may be and still resume without loss; older
     /// (or beyond the newest) gets `event: reset` (reload, then follow on).
     pub stream_resume_events: i64,
+    /// `KARTEL_WEBHOOK_ALLOW_HTTP`: endpoints may be plain `http://` URLs
+    /// (for development; deliveries are signed but not private).
+    pub webhook_allow_http: bool,
+    /// `KARTEL_WEBHOOK_ALLOW_PRIVATE`: deliveries may go to loopback,
+    /// private, link-local (metadata) and other inward addresses (tests,
+    /// receivers on the same network). Off, such an address is refused at
+    /// delivery time, whatever a name resolves to then.
+    pub webhook_allow_private: bool,
+    /// `KARTEL_WEBHOOK_TIMEOUT_SECONDS`: how long a delivery waits for the
+    /// receiver's whole answer.
+    pub webhook_timeout_seconds: u64,
+    /// `KARTEL_WEBHOOK_RETRY_SCHEDULE`: seconds to wait after each failed
+    /// attempt, comma-separated (each varied by ±20 %); after the last the
+    /// delivery fails.
+    pub webhook_retry_schedule: String,
+    /// `KARTEL_WEBHOOK_DISABLE_AFTER_SECONDS`: an endpoint whose every
+    /// attempt failed for this long is disabled and the admins are mailed.
+    pub webhook_disable_after_seconds: i64,
+    /// `KARTEL_WEBHOOK_CONCURRENCY`: deliveries this instance sends at once.
+    pub webhook_concurrency: usize,
+    /// `KARTEL_WEBHOOK_POLL_MILLIS`: how often the dispatcher and the
+    /// delivery worker look for work nobody told them of (another
+    /// instance's events, retries falling due).
+    pub webhook_poll_millis: u64,
+    /// `KARTEL_WEBHOOK_RETENTION_DAYS`: messages, deliveries and attempts
+    /// are forgotten this long after the event (pending ones are kept).
+    pub webhook_retention_days: i64,
+    /// `KARTEL_WEBHOOK_WORKERS`: this instance runs the dispatcher and a
+    /// delivery worker (off: it only serves; another instance delivers).
+    pub webhook_workers: bool,
 }
 
 impl Default for Settings {
@@ -176,11 +206,22 @@ impl Default for Settings {
             event_sequence_millis: 200,
             stream_keep_alive_seconds: 15,
             stream_resume_events: 100_000,
+            webhook_allow_http: false,
+            webhook_allow_private: false,
+            webhook_timeout_seconds: 15,
+            webhook_retry_schedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE.into(),
+            webhook_disable_after_seconds: 5 * 24 * 3600,
+            webhook_concurrency: 32,
+            webhook_poll_millis: 1000,
+            webhook_retention_days: 30,
+            webhook_workers: true,
         }
     }
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/kartel.db";
+/// About 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+pub const DEFAULT_WEBHOOK_RETRY_SCHEDULE: &str = "5,300,1800,7200,18000,36000,36000";
 
 impl Settings {
     /// Reads defaults, then `KARTEL_CONFIG` (or `kartel.toml` if present), then
@@ -328,6 +369,24 @@ impl Settings {
         if self.stream_resume_events < 1 {
             return Err("invalid setting KARTEL_STREAM_RESUME_EVENTS: must be at least 1".into());
         }
+        self.webhook_retry_waits()?;
+        if !(1..=60).contains(&self.webhook_timeout_seconds) {
+            return Err("invalid setting KARTEL_WEBHOOK_TIMEOUT_SECONDS: must be 1–60".into());
+        }
+        if self.webhook_disable_after_seconds < 1 {
+            return Err(
+                "invalid setting KARTEL_WEBHOOK_DISABLE_AFTER_SECONDS: must be at least 1".into(),
+            );
+        }
+        if !(1..=1024).contains(&self.webhook_concurrency) {
+            return Err("invalid setting KARTEL_WEBHOOK_CONCURRENCY: must be 1–1024".into());
+        }
+        if !(20..=60_000).contains(&self.webhook_poll_millis) {
+            return Err("invalid setting KARTEL_WEBHOOK_POLL_MILLIS: must be 20–60000".into());
+        }
+        if !(1..=3650).contains(&self.webhook_retention_days) {
+            return Err("invalid setting KARTEL_WEBHOOK_RETENTION_DAYS: must be 1–3650".into());
+        }
         if self.hold_sweep_interval_seconds == 0 {
             return Err(
                 "invalid setting KARTEL_HOLD_SWEEP_INTERVAL_SECONDS: must be at least 1".into(),
@@ -340,6 +399,35 @@ impl Settings {
             return Err("invalid setting: KARTEL_REDIS_PREFIX, KARTEL_JWT_ISSUER and KARTEL_JWT_AUDIENCE must not be empty".into());
         }
         Ok(())
+    }
+
+    /// The waits after each failed webhook attempt.
+    pub fn webhook_retry_waits(&self) -> Result<Vec<chrono::Duration>, String> {
+        let bad = || {
+            "invalid setting KARTEL_WEBHOOK_RETRY_SCHEDULE: 1–20 comma-separated whole seconds, \
+             each 1–604800 (e.g. 5,300,1800)"
+                .to_owned()
+        };
+        let waits = self
+            .webhook_retry_schedule
+            .split(',')
+            .map(|s| match s.trim().parse::<i64>() {
+                Ok(n) if (1..=604_800).contains(&n) => Ok(chrono::Duration::seconds(n)),
+                Ok(_) | Err(_) => Err(bad()),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if waits.len() > 20 {
+            return Err(bad());
+        }
+        Ok(waits)
+    }
+
+    /// What deliveries may reach.
+    pub fn webhook_reach(&self) -> kartel_domain::webhooks::Reach {
+        kartel_domain::webhooks::Reach {
+            allow_http: self.webhook_allow_http,
+            allow_private: self.webhook_allow_private,
+        }
     }
 
     /// How long a review claim's lease runs.
@@ -444,6 +532,8 @@ mod tests {
                 ("KARTEL_API_KEY_CACHE_SECONDS", "600"),
                 ("KARTEL_AUTH_RATE_LIMIT_PER_IP", "lots"),
                 ("KARTEL_REVIEW_LEASE_MINUTES", "0"),
+                ("KARTEL_WEBHOOK_RETRY_SCHEDULE", "5,soon"),
+                ("KARTEL_WEBHOOK_TIMEOUT_SECONDS", "0"),
             ] {
                 let e = load_err(jail, var, value);
                 assert!(e.contains(var), "{var}: {e}");

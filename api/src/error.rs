@@ -207,6 +207,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | K::EngagementEnded
         | K::TalentPlaced
         | K::PodHasPlacements
+        | K::EndpointDisabled
         | K::AlreadyVerified
         | K::IdempotencyInProgress => StatusCode::CONFLICT,
         K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -24,3 +24,4 @@ pub mod startup;
 pub mod state;
 pub mod stream;
 pub mod telemetry;
+pub mod webhooks;

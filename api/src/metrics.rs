@@ -4,7 +4,7 @@
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounter, IntGauge, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use sea_orm::{DatabaseConnection, DbBackend};
 
 pub struct PoolCollector {
@@ -72,6 +72,12 @@ pub struct Runs {
     /// has seen (its sequencer's last look); behind the others' while its
     /// loop is stalled.
     pub events_position: IntGauge,
+    /// `kartel_webhook_worker_polls_total`: looks for due deliveries by
+    /// this instance's delivery worker.
+    pub webhook_polls: IntCounter,
+    /// `kartel_webhook_attempts_total{outcome}`: delivery attempts this
+    /// instance made, by outcome (`delivered`, `retry`, `failed`).
+    pub webhook_attempts: IntCounterVec,
 }
 
 impl Runs {
@@ -89,12 +95,25 @@ impl Runs {
                 "kartel_events_position",
                 "The highest event position this instance has seen",
             )?,
+            webhook_polls: IntCounter::new(
+                "kartel_webhook_worker_polls_total",
+                "Completed looks for due webhook deliveries",
+            )?,
+            webhook_attempts: IntCounterVec::new(
+                Opts::new(
+                    "kartel_webhook_attempts_total",
+                    "Webhook delivery attempts by outcome",
+                ),
+                &["outcome"],
+            )?,
         })
     }
 
     pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
         registry.register(Box::new(self.job_sweeps.clone()))?;
         registry.register(Box::new(self.mailer_polls.clone()))?;
+        registry.register(Box::new(self.webhook_polls.clone()))?;
+        registry.register(Box::new(self.webhook_attempts.clone()))?;
         registry.register(Box::new(self.events_position.clone()))
     }
 }

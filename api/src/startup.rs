@@ -136,6 +136,12 @@ impl Application {
             db.clone(),
             runs.mailer_polls.clone(),
         )?);
+        let webhooks = Arc::new(crate::webhooks::Webhooks::new(
+            &settings,
+            db.clone(),
+            runs.webhook_polls.clone(),
+            runs.webhook_attempts.clone(),
+        )?);
         let links = kartel_domain::mail::Links::new(&settings.public_url);
         let public_cache = crate::response_cache::ResponseCache::new(Duration::from_millis(
             settings.public_cache_millis,
@@ -151,6 +157,7 @@ impl Application {
             runs,
             public_cache,
             mailer,
+            webhooks,
             links,
             events_head: Arc::new(crate::sequencer::EventsHead::new()),
             db,
@@ -200,10 +207,30 @@ impl Application {
             self.state.stream.clone(),
         );
         let mailer = crate::mailer::spawn(self.state.mailer.clone());
+        let hooks = self.state.settings.webhook_workers.then(|| {
+            (
+                crate::webhooks::spawn_dispatcher(
+                    self.state.webhooks.clone(),
+                    self.state.events_head.subscribe(),
+                ),
+                crate::webhooks::spawn_worker(self.state.webhooks.clone()),
+            )
+        });
         let result = self.server.await;
         jobs.abort();
         sequencer.abort();
         hub.abort();
+        if let Some((dispatcher, worker)) = hooks {
+            dispatcher.abort();
+            // Deliveries in flight end within their timeout and are recorded.
+            self.state.webhooks.stop();
+            if tokio::time::timeout(Duration::from_secs(30), worker)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the webhook worker did not stop in time");
+            }
+        }
         // The mailer finishes the message in hand (a hand-off the server
         // accepted is marked sent) and stops.
         self.state.mailer.stop();

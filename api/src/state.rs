@@ -21,6 +21,9 @@ pub struct AppState {
     pub dashboard: crate::dashboard_cache::DashboardCache,
     pub review_metrics: crate::review_metrics_cache::ReviewMetricsCache,
     pub mailer: Arc<crate::mailer::Mailer>,
+    /// The webhook dispatcher and delivery worker (poked after an admin
+    /// queued messages).
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     pub public_cache: crate::response_cache::ResponseCache,
     /// Rounds of the background loops, shown on `/metrics`.
     pub runs: crate::metrics::Runs,

@@ -133,6 +133,8 @@ error_kinds! {
     EngagementEnded => "engagement_ended",
     TalentPlaced => "talent_already_placed",
     PodHasPlacements => "pod_has_placements",
+    /// A test or recovery asked of a disabled webhook endpoint.
+    EndpointDisabled => "endpoint_disabled",
     /// The person's account is suspended or erased: out of the pipeline.
     AccountNotActive => "account_not_active",
     /// Nominating needs a valid certificate in the track.
@@ -290,6 +292,8 @@ pub enum DomainError {
         "the pod still has talent placed in its slots; unassign or move them before closing it"
     )]
     PodHasPlacements,
+    #[error("this webhook endpoint is disabled; enable it first (PATCH disabled: false)")]
+    EndpointDisabled,
     #[error("the talent's account is {}: suspended and erased people's work is not accepted, and they are not certified, nominated or placed", .0.as_str())]
     AccountNotActive(UserStatus),
     #[error("this needs a valid certificate in {}; the talent has none (revoked, or its evidence was overturned)", .0.as_str())]
@@ -377,6 +381,7 @@ impl DomainError {
             Self::EngagementEnded => K::EngagementEnded,
             Self::TalentPlaced => K::TalentPlaced,
             Self::PodHasPlacements => K::PodHasPlacements,
+            Self::EndpointDisabled => K::EndpointDisabled,
             Self::AccountNotActive(_) => K::AccountNotActive,
             Self::CertificateRequired(_) => K::CertificateRequired,
             Self::EmailUnverified => K::EmailUnverified,

@@ -24,6 +24,7 @@ pub mod stream_tickets;
 pub mod tiers;
 pub mod types;
 pub mod verification;
+pub mod webhooks;
 
 pub use caller::{Caller, ServiceCaller, UserCaller};
 pub use error::{DomainError, FieldError};

@@ -88,6 +88,29 @@ impl Mail {
     }
 }
 
+impl Mail {
+    /// To an admin: a webhook endpoint was disabled (`why` says by what).
+    pub fn webhook_endpoint_disabled(
+        to: &str,
+        display_name: &str,
+        endpoint: uuid::Uuid,
+        url: &str,
+        why: &str,
+    ) -> Self {
+        Self {
+            kind: "webhook_disabled",
+            to: to.to_owned(),
+            subject: "A webhook endpoint was disabled".into(),
+            body: format!(
+                "Hello {display_name},\n\nthe webhook endpoint {endpoint} ({url}) was disabled: \
+                 {why}. Nothing is sent to it until an admin enables it again \
+                 (PATCH /api/v1/webhooks/endpoints/{endpoint} with disabled: false); what it \
+                 missed can then be sent with POST /api/v1/webhooks/endpoints/{endpoint}/recover.\n"
+            ),
+        }
+    }
+}
+
 /// Writes `mail` to the outbox in the caller's transaction; `user` is whose
 /// mail it is (erasure deletes it).
 pub async fn enqueue<C: ConnectionTrait>(db: &C, user: Option<Uuid>, mail: &Mail) -> Result<Uuid> {

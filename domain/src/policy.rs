@@ -90,6 +90,11 @@ actions! {
     ManageUsers, "the role of an admin", false, |c| role(c, ADMIN);
     /// Create, list, read and revoke service API keys.
     ManageApiKeys, "the role of an admin", false, |c| role(c, ADMIN);
+    /// Register, change and delete webhook endpoints, their secrets and messages.
+    ManageWebhooks, "the role of an admin", false, |c| role(c, ADMIN);
+    /// Read the events as webhooks send them (`GET /events`).
+    ReadEvents, "the role of an admin, or an API key with the scope events:read", true,
+        |c| role(c, ADMIN) || c.has_scope(Scope::EventsRead);
     /// Read the audit log.
     ReadAuditLog, "the role of an admin", false, |c| role(c, ADMIN);
     /// Run the ledger reconciliation.

@@ -291,14 +291,18 @@ pub enum Scope {
     /// Spend credits directly.
     #[serde(rename = "credits:spend")]
     CreditsSpend,
+    /// Read the events (`GET /api/v1/events`), as webhooks would send them.
+    #[serde(rename = "events:read")]
+    EventsRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::CreditsHold, Scope::CreditsSpend];
+    pub const ALL: [Scope; 3] = [Scope::CreditsHold, Scope::CreditsSpend, Scope::EventsRead];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CreditsHold => "credits:hold",
             Self::CreditsSpend => "credits:spend",
+            Self::EventsRead => "events:read",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

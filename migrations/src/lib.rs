@@ -17,6 +17,7 @@ mod m0011_review_panel;
 mod m0012_appeals;
 mod m0013_event_positions;
 mod m0014_status_lists;
+mod m0015_webhooks;
 mod m0016_stream;
 mod m0017_queue_indexes;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_status_lists::Migration),
             Box::new(m0017_queue_indexes::Migration),
             Box::new(m0016_stream::Migration),
+            Box::new(m0015_webhooks::Migration),
         ]
     }
 }

@@ -4,13 +4,16 @@
 //! Also the one seeded random generator ([`rng::SplitMix64`]) both use, and
 //! what the benchmarks share: their statistics and printing ([`stats`]),
 //! the load clients' HTTP ([`raw`]), CPU snapshots ([`cpu`]), the pgbench
-//! references ([`pgbench`]) and the seeded review queue ([`seed`]).
+//! references ([`pgbench`]), the seeded review queue ([`seed`]) and the
+//! webhook receiver the webhook tests and `webhookbench` deliver to
+//! ([`receiver`]).
 
 use sea_orm::{ConnectionTrait, Database};
 
 pub mod cpu;
 pub mod pgbench;
 pub mod raw;
+pub mod receiver;
 pub mod rng;
 pub mod seed;
 pub mod stats;

@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod challenges;
 pub mod credits;
 pub mod dashboard;
+pub mod events;
 pub mod handoffs;
 pub mod me;
 pub mod ops;
@@ -21,6 +22,7 @@ pub mod stream;
 pub mod submissions;
 pub mod talents;
 pub mod tracks;
+pub mod webhooks;
 
 use actix_web::HttpRequest;
 use kartel_domain::types::Tier;
@@ -127,7 +129,19 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(dashboard::get::get_talent_engine_dashboard)
         .service(dashboard::set_targets::set_targets)
         .service(stream::open::open_stream)
-        .service(stream::tickets::create_stream_ticket);
+        .service(stream::tickets::create_stream_ticket)
+        .service(webhooks::create_endpoint::create_webhook_endpoint)
+        .service(webhooks::list_endpoints::list_webhook_endpoints)
+        .service(webhooks::get_endpoint::get_webhook_endpoint)
+        .service(webhooks::update_endpoint::update_webhook_endpoint)
+        .service(webhooks::delete_endpoint::delete_webhook_endpoint)
+        .service(webhooks::rotate_secret::rotate_webhook_secret)
+        .service(webhooks::test_endpoint::test_webhook_endpoint)
+        .service(webhooks::list_attempts::list_webhook_attempts)
+        .service(webhooks::recover::recover_webhook_endpoint)
+        .service(webhooks::resend_message::resend_webhook_message)
+        .service(events::list::list_events)
+        .service(events::types::list_event_types);
 }
 
 /// Caches outside the database that showed an erased person forget them:
@@ -244,6 +258,8 @@ listed!(
     kartel_domain::pods::OpenRole,
     kartel_domain::pods::BenchEntry,
     kartel_domain::pods::Nomination,
+    kartel_domain::webhooks::Endpoint,
+    kartel_domain::webhooks::Attempt,
 );
 
 impl<T: Listed<Item = T>> From<kartel_domain::page::Page<T>> for PageOf<T> {

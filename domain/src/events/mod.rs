@@ -15,6 +15,7 @@
 //! other on purpose (the one exception the circle check names).
 
 mod audience;
+mod feed;
 mod kinds;
 mod public;
 mod schema;
@@ -35,6 +36,7 @@ pub use kinds::{
 
 pub use crate::enums::Topic;
 pub use audience::{Audience, audience, stops_access};
+pub use feed::{EventType, Feed, FeedItem, catalogue, feed, parse_kinds};
 pub use public::{
     AppealData, CertificateIssuedData, CertificateRevokedData, ChallengeMovedData, ClaimData,
     CreditsMovedData, HandoffAcceptedData, NominationData, OutcomeData, PodAssignedData,

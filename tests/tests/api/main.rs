@@ -30,3 +30,4 @@ mod session_cache;
 mod staff_credits;
 mod stream;
 mod tiers;
+mod webhooks;

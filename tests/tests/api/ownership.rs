@@ -372,6 +372,16 @@ pub(crate) async fn resources_of_a(app: &TestApp, a: &User) -> BTreeMap<String, 
         "reevaluations",
         r["reevaluation"]["id"].as_str().expect("id").to_owned(),
     );
+
+    // A webhook endpoint and a message to it (the admins').
+    let (endpoint, _) = app
+        .new_endpoint(&admin, "https://hooks.example.com/kartel", &[])
+        .await;
+    let res = app.test_endpoint(&admin, &endpoint).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "test message");
+    let m: Value = res.json().await.expect("json");
+    put("messages", m["message_id"].as_str().expect("id").to_owned());
+    put("endpoints", endpoint);
     theirs
 }
 

@@ -16,7 +16,9 @@
 //!   history and the ledger check;
 //! - [`mail`]: tokens mailed to an address, and an SMTP server to send to;
 //! - [`queue`]: the review queue (claims, their leases, its depth);
-//! - [`sql`]: raw SQL for the states no endpoint makes (`exec_sql`, `query_sql`).
+//! - [`sql`]: raw SQL for the states no endpoint makes (`exec_sql`, `query_sql`);
+//! - [`webhooks`]: webhook endpoints, their attempts, the events feed and
+//!   catalogue, and the settings and waits webhook tests use.
 //!
 //! Each endpoint method returns the raw `Response`, for the test to judge;
 //! the few `new_…`/`balance…`/`…_history` conveniences next to them assert
@@ -41,6 +43,7 @@ mod runs;
 mod sql;
 mod stream;
 mod tiers;
+mod webhooks;
 
 pub use challenges::{appeal_spec, challenge_spec, panel_spec, review_spec, submission_spec};
 use http::with_query;
@@ -48,6 +51,7 @@ pub use http::{Answer, assert_problem, new_key};
 pub use mail::SmtpSink;
 pub use runs::Loop;
 pub use stream::{Sse, SseEvent};
+pub use webhooks::{eventually, webhook_settings};
 
 /// The proof that `user`, holding `role`, may do `A`: for the few tests that
 /// call a domain operation directly with its clock injected.

@@ -1,5 +1,6 @@
 //! Waiting on the app's background loops by what they report on `/metrics`
-//! (`kartel_job_sweeps_total`, `kartel_mailer_polls_total`): a test that
+//! (`kartel_job_sweeps_total`, `kartel_mailer_polls_total`,
+//! `kartel_webhook_worker_polls_total`): a test that
 //! asserts what a job did *not* do first proves that the job ran.
 
 use std::time::{Duration, Instant};
@@ -11,6 +12,8 @@ use super::TestApp;
 pub enum Loop {
     Jobs,
     Mailer,
+    /// The webhook delivery worker's looks for due deliveries.
+    Webhooks,
     /// Not rounds: the highest event position the instance's sequencer has
     /// seen (`kartel_events_position`), so `until_rounds(Events, n)` waits
     /// until the first `n` events have their places.
@@ -22,6 +25,7 @@ impl Loop {
         match self {
             Loop::Jobs => "kartel_job_sweeps_total",
             Loop::Mailer => "kartel_mailer_polls_total",
+            Loop::Webhooks => "kartel_webhook_worker_polls_total",
             Loop::Events => "kartel_events_position",
         }
     }
