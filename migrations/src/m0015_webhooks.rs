@@ -134,6 +134,14 @@ impl MigrationTrait for Migration {
             &["endpoint_id", "status"],
         )
         .await?;
+        // A worker reads back what its lease took by the lease's id.
+        index(
+            m,
+            "ix_webhook_deliveries_lease",
+            "webhook_deliveries",
+            &["lease_id"],
+        )
+        .await?;
         m.create_index(
             Index::create()
                 .name("ix_webhook_deliveries_due")

@@ -136,12 +136,12 @@ pub fn spawn_worker(w: Arc<Webhooks>) -> JoinHandle<()> {
                 while flying.join_next().await.is_some() {}
                 return;
             }
+            // Refill in batches, when half the slots are free (or all): a
+            // lease per finished delivery cost a query each under load.
             let free = w.concurrency.saturating_sub(flying.len());
-            let mut took = 0;
-            if free > 0 {
+            if free > 0 && (flying.is_empty() || 2 * free >= w.concurrency) {
                 match webhooks::lease_due(&w.db, free as u64, w.lease).await {
                     Ok(due) => {
-                        took = due.len();
                         for d in due {
                             flying.spawn(deliver(w.clone(), d));
                         }
@@ -149,9 +149,6 @@ pub fn spawn_worker(w: Arc<Webhooks>) -> JoinHandle<()> {
                     Err(e) => tracing::warn!(error = %e, "leasing webhook deliveries failed"),
                 }
                 w.polls.inc();
-            }
-            if took > 0 && flying.len() < w.concurrency {
-                continue;
             }
             tokio::select! {
                 Some(_) = flying.join_next(), if !flying.is_empty() => {}

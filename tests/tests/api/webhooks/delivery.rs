@@ -20,7 +20,7 @@ both_backends! {
     async fn every_event_arrives_signed_and_thin_and_deduplicates_by_its_id(app: &TestApp) {
         let admin = app.new_admin().await;
         let rx = Receiver::start().await.unwrap();
-        let (_, secret) = app.new_endpoint(&admin, &rx.url("/hook"), &[]).await;
+        let (endpoint, secret) = app.new_endpoint(&admin, &rx.url("/hook"), &[]).await;
         rx.verify_with(&[&secret]);
         let before: BTreeSet<String> = app.event_ids().await.into_iter().collect();
         let talent = app.new_talent().await;
@@ -44,6 +44,15 @@ both_backends! {
 
         // A resend arrives again under the same id: the receiver dedupes.
         let again = expected.iter().next().unwrap().clone();
+        // Once its delivery is recorded (a delivery in a worker's hands is
+        // not queued again).
+        eventually("the first delivery is recorded", || async {
+            app.attempts(&admin, &endpoint)
+                .await
+                .iter()
+                .any(|a| a["message_id"] == json!(again) && a["succeeded"] == json!(true))
+        })
+        .await;
         let res = app.resend_message(&admin, &again).await;
         assert_eq!(res.status(), StatusCode::ACCEPTED);
         assert_eq!(res.json::<Value>().await.unwrap()["queued"], json!(1));
