@@ -131,6 +131,9 @@ fn webhooks() -> serde_json::Value {
                     "summary": kind,
                     "description": format!("{description} Sent at least once (retried for about a day and a half); events may arrive out of order."),
                     "parameters": parameters,
+                    // The receiver checks the `webhook-signature` header
+                    // (described above), not a credential of this API.
+                    "security": [{}],
                     "requestBody": {
                         "required": true,
                         "content": { "application/json": { "schema": {
