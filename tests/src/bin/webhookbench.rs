@@ -94,6 +94,12 @@ struct Args {
     /// Pairs of phases (off, on).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// The endpoints' `event_types` filter (comma-separated; empty: every
+    /// kind, so each spend's own `credits.moved` is delivered too). The
+    /// bench's events are `user.suspended`: `--event-types user.suspended`
+    /// delivers them and not the spends'.
+    #[arg(long, value_delimiter = ',')]
+    event_types: Vec<String>,
 }
 
 #[tokio::main]
@@ -175,7 +181,11 @@ async fn run(args: &Args, url: &str, dir: &std::path::Path) -> anyhow::Result<()
         let created: Value = http
             .post(format!("{base}/api/v1/webhooks/endpoints"))
             .bearer_auth(&token)
-            .json(&json!({ "url": rx.url(&format!("/bench/{n}")), "description": "bench" }))
+            .json(&json!({
+                "url": rx.url(&format!("/bench/{n}")),
+                "description": "bench",
+                "event_types": args.event_types,
+            }))
             .send()
             .await?
             .json()
