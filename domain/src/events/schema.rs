@@ -126,13 +126,12 @@ fn collect_refs(v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
         serde_json::Value::Object(o) => {
             for (k, x) in o {
-                match (k.as_str(), x) {
-                    ("$ref", serde_json::Value::String(r)) => {
-                        if let Some(n) = r.strip_prefix("#/components/schemas/") {
-                            out.push(n.to_owned());
-                        }
+                if let ("$ref", serde_json::Value::String(r)) = (k.as_str(), x) {
+                    if let Some(n) = r.strip_prefix("#/components/schemas/") {
+                        out.push(n.to_owned());
                     }
-                    _ => collect_refs(x, out),
+                } else {
+                    collect_refs(x, out);
                 }
             }
         }

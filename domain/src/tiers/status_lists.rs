@@ -90,10 +90,10 @@ impl CredentialStatus {
         purpose: Option<StatusPurpose>,
         index: Option<i32>,
     ) -> Option<Self> {
-        match (url, purpose, index) {
-            (Some(url), Some(purpose), Some(index)) => Some(Self::new(&url, purpose, index)),
-            _ => None,
-        }
+        let (Some(url), Some(purpose), Some(index)) = (url, purpose, index) else {
+            return None;
+        };
+        Some(Self::new(&url, purpose, index))
     }
 }
 

@@ -35,10 +35,9 @@
 //! signed claims, and the session is still checked as above.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use kartel_domain::types::Roles;
 use kartel_domain::{UserCaller, accounts};
 use prometheus::{IntCounter, IntGauge};
@@ -46,6 +45,8 @@ use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 use tokio::sync::oneshot;
 use uuid::Uuid;
+
+mod revocations;
 
 use crate::error::ApiError;
 use crate::signing_keys::Claims;
@@ -55,15 +56,6 @@ use crate::signing_keys::Claims;
 const MAX_ENTRIES: usize = 100_000;
 /// `SigningKeys::verify_access_token`'s leeway on expiry.
 const TOKEN_LEEWAY_SECONDS: i64 = crate::signing_keys::LEEWAY_SECONDS as i64;
-/// Attempts to announce a revocation.
-const ANNOUNCE_ATTEMPTS: u32 = 3;
-/// How long a revocation waits for every instance to confirm it.
-const ACK_WAIT: Duration = Duration::from_secs(2);
-/// How long a (re)subscription may take, and the pause between attempts.
-const SUBSCRIBE_TIMEOUT: Duration = Duration::from_millis(500);
-const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(200);
-/// How long an acknowledgement list lives in Redis.
-const ACK_KEEP_SECONDS: u64 = 60;
 
 /// How this instance reaches Redis: the shared connection (announcements,
 /// acknowledgements), the client to subscribe with, the key prefix.
@@ -164,7 +156,12 @@ impl SessionCache {
         )?;
         let stop = redis.clone().map(|link| {
             let (tx, rx) = oneshot::channel();
-            tokio::spawn(subscribe(link, Arc::downgrade(&entries), on.clone(), rx));
+            tokio::spawn(revocations::subscribe(
+                link,
+                Arc::downgrade(&entries),
+                on.clone(),
+                rx,
+            ));
             tx
         });
         Ok(Self {
@@ -196,7 +193,7 @@ impl SessionCache {
         if self.redis.is_none() {
             return;
         }
-        let deadline = Instant::now() + SUBSCRIBE_TIMEOUT;
+        let deadline = Instant::now() + revocations::SUBSCRIBE_TIMEOUT;
         while self.on.get() == 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -267,38 +264,7 @@ impl SessionCache {
         let Some(link) = &self.redis else {
             return;
         };
-        let ack = format!("{}:session-ack:{}", link.prefix, Uuid::new_v4());
-        let message = format!("{user} {ack}");
-        let mut receivers = None;
-        for attempt in 1..=ANNOUNCE_ATTEMPTS {
-            let mut conn = link.conn.clone();
-            let res: redis::RedisResult<u64> = redis::cmd("PUBLISH")
-                .arg(channel(&link.prefix))
-                .arg(&message)
-                .query_async(&mut conn)
-                .await;
-            match res {
-                Ok(n) => {
-                    receivers = Some(n);
-                    break;
-                }
-                Err(e) if attempt == ANNOUNCE_ATTEMPTS => {
-                    self.marks_failed.inc();
-                    tracing::error!(%user, error = %e, ttl_seconds = self.ttl.as_secs(),
-                        "session cache: cannot announce a revocation in Redis; other instances \
-                         may accept this person's sessions until their entries expire");
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await,
-            }
-        }
-        if let Some(n) = receivers
-            && let Err(confirmed) = wait_for_acks(&link.conn, &ack, n).await
-        {
-            self.marks_failed.inc();
-            tracing::error!(%user, receivers = n, confirmed, ttl_seconds = self.ttl.as_secs(),
-                "session cache: not every instance confirmed a revocation in time; those may \
-                 accept this person's sessions until their entries expire");
-        }
+        revocations::announce(link, user, self.ttl, &self.marks_failed).await;
     }
 
     fn lookup(&self, user: Uuid, session: Uuid) -> Lookup {
@@ -355,150 +321,6 @@ enum Lookup {
     Miss(u64),
 }
 
-fn channel(prefix: &str) -> String {
-    format!("{prefix}:session-revocations")
-}
-
-/// Waits until `expected` instances have acknowledged; on timeout, how many
-/// did.
-async fn wait_for_acks(conn: &ConnectionManager, ack: &str, expected: u64) -> Result<(), u64> {
-    let deadline = Instant::now() + ACK_WAIT;
-    let mut pause = Duration::from_micros(250);
-    let mut confirmed = 0;
-    loop {
-        let mut conn = conn.clone();
-        if let Ok(n) = redis::cmd("LLEN")
-            .arg(ack)
-            .query_async::<u64>(&mut conn)
-            .await
-        {
-            confirmed = n;
-        }
-        if confirmed >= expected {
-            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(ack).query_async(&mut conn).await;
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(confirmed);
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(20));
-    }
-}
-
-/// The instance's subscriber: keeps a subscription to the revocations'
-/// channel, drops the entries of each person announced and then confirms,
-/// and turns the cache off (emptied) whenever the subscription is not
-/// confirmed. Ends when the cache is dropped.
-async fn subscribe(
-    link: RedisLink,
-    entries: Weak<Mutex<Entries>>,
-    on: IntGauge,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let channel = channel(&link.prefix);
-    let set_live = |live: bool| {
-        let Some(entries) = entries.upgrade() else {
-            return false;
-        };
-        if let Ok(mut e) = entries.lock() {
-            e.start_over();
-            e.live = live;
-        }
-        on.set(i64::from(live));
-        true
-    };
-    let mut warned = false;
-    loop {
-        let connect = async {
-            let mut pubsub = link.client.get_async_pubsub().await?;
-            pubsub.subscribe(&channel).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        };
-        match tokio::time::timeout(SUBSCRIBE_TIMEOUT, connect).await {
-            Ok(Ok(pubsub)) => {
-                if !set_live(true) {
-                    return;
-                }
-                if warned {
-                    tracing::info!("session cache: subscribed again; the cache is on");
-                }
-                let mut messages = pubsub.into_on_message();
-                loop {
-                    tokio::select! {
-                        msg = messages.next() => match msg {
-                            Some(msg) => {
-                                let payload: String = msg.get_payload().unwrap_or_default();
-                                if !on_revocation(&entries, &link.conn, &payload) {
-                                    return;
-                                }
-                            }
-                            None => break,
-                        },
-                        _ = &mut stop => return,
-                    }
-                }
-                if !set_live(false) {
-                    return;
-                }
-                tracing::warn!(
-                    "session cache: lost the revocations' subscription; checking sessions in the database"
-                );
-                warned = true;
-            }
-            Ok(Err(e)) if !warned => {
-                tracing::warn!(error = %e, "session cache: cannot subscribe to revocations; checking sessions in the database");
-                warned = true;
-            }
-            Err(_) if !warned => {
-                tracing::warn!(
-                    "session cache: subscribing to revocations timed out; checking sessions in the database"
-                );
-                warned = true;
-            }
-            Ok(Err(_)) | Err(_) => {}
-        }
-        tokio::select! {
-            () = tokio::time::sleep(RESUBSCRIBE_PAUSE) => {}
-            _ = &mut stop => return,
-        }
-    }
-}
-
-/// Drops the announced person's entries (all entries if the message cannot
-/// be read), then confirms (on a task of its own: the next message need not
-/// wait for Redis's answer). False once the cache is gone.
-fn on_revocation(entries: &Weak<Mutex<Entries>>, conn: &ConnectionManager, payload: &str) -> bool {
-    let (user, ack) = payload.split_once(' ').unwrap_or((payload, ""));
-    let Some(entries) = entries.upgrade() else {
-        return false;
-    };
-    if let Ok(mut e) = entries.lock() {
-        match user.parse::<Uuid>() {
-            Ok(user) => e.revoke(user),
-            Err(_) => e.start_over(),
-        }
-    }
-    drop(entries);
-    if !ack.is_empty() {
-        let mut conn = conn.clone();
-        let ack = ack.to_owned();
-        tokio::spawn(async move {
-            let _: redis::RedisResult<()> = redis::pipe()
-                .cmd("RPUSH")
-                .arg(&ack)
-                .arg(1)
-                .ignore()
-                .cmd("EXPIRE")
-                .arg(&ack)
-                .arg(ACK_KEEP_SECONDS)
-                .ignore()
-                .query_async(&mut conn)
-                .await;
-        });
-    }
-    true
-}
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
