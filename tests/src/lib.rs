@@ -89,3 +89,32 @@ pub fn with_database(url: &str, name: &str) -> String {
         None => format!("{prefix}/{name}"),
     }
 }
+
+/// Creates an admin straight in `db` (`email`, `handle`, `password`) and
+/// signs them in at the app on `base`: an HTTP client for setup calls (30 s
+/// timeout) and the admin's access token. What the benchmarks' setups share.
+pub async fn bench_admin(
+    db: &sea_orm::DatabaseConnection,
+    base: &str,
+    email: &str,
+    handle: &str,
+    password: &str,
+) -> anyhow::Result<(reqwest::Client, String)> {
+    use anyhow::Context;
+    kartel_domain::accounts::create_admin(db, email, password, handle, "Bench Admin").await?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"]
+        .as_str()
+        .context("no token")?
+        .to_owned();
+    Ok((http, token))
+}

@@ -17,7 +17,7 @@ use kartel_api::configuration::{Secret, Settings};
 use kartel_api::startup::Application;
 use kartel_tests::on_fresh_database;
 use sea_orm::ConnectionTrait;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -173,28 +173,14 @@ async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
         args.submissions,
         started.elapsed().as_secs_f64()
     );
-    kartel_domain::accounts::create_admin(
+    let (http, token) = kartel_tests::bench_admin(
         &db,
+        &base,
         "bench-admin@bench.example",
-        PASSWORD,
         "bench_admin",
-        "Bench Admin",
+        PASSWORD,
     )
     .await?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": "bench-admin@bench.example", "password": PASSWORD }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"]
-        .as_str()
-        .context("no token")?
-        .to_owned();
     let first: Value = http
         .get(format!("{base}/api/v1/dashboard/talent-engine"))
         .bearer_auth(&token)

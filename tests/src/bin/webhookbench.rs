@@ -152,28 +152,14 @@ async fn run(args: &Args, url: &str, dir: &std::path::Path) -> anyhow::Result<()
         args.db_connections
     );
 
-    kartel_domain::accounts::create_admin(
+    let (http, token) = kartel_tests::bench_admin(
         &db,
+        &base,
         "hook-admin@bench.example",
-        PASSWORD,
         "hook_admin",
-        "Bench Admin",
+        PASSWORD,
     )
     .await?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": "hook-admin@bench.example", "password": PASSWORD }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"]
-        .as_str()
-        .context("no token")?
-        .to_owned();
     let mut receivers = Vec::new();
     let mut endpoints = Vec::new();
     for n in 0..args.endpoints {
